@@ -1,0 +1,47 @@
+"""What every stage entry point shares: quiet libraries, one logging setup, clear errors."""
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+import warnings
+
+# TensorFlow reads these at import time; C++ info logs and oneDNN notices mean nothing to users.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+log = logging.getLogger("emoser")
+
+
+class EmoserError(Exception):
+    """A problem with the user's input: reported as one clear line, no traceback."""
+
+
+def setup_logging(level: int = logging.INFO) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
+    for noisy in ("tensorflow", "absl", "h5py", "numba", "matplotlib", "alembic", "mlflow"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+
+
+def progress_enabled() -> bool:
+    """Progress bars only on a terminal, so logs in CI and DVC stay readable."""
+    return sys.stderr.isatty()
+
+
+def stage(fn):
+    """Wrap a stage's main(): user errors become one line on stderr and exit code 2."""
+
+    @functools.wraps(fn)
+    def main(argv=None):
+        setup_logging()
+        try:
+            fn(argv)
+        except EmoserError as exc:
+            print(f"emoser {fn.__module__.rsplit('.', 1)[-1]}: error: {exc}", file=sys.stderr)
+            sys.exit(2)
+
+    return main

@@ -1,0 +1,124 @@
+"""What Emo-DB is: its emotions, speakers, sentences, file names and listener test.
+
+This module is the one source of truth for labels: every other module takes the
+class order, names and speaker facts from here.
+"""
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+# Class order is the label index used by every model, metric and plot.
+EMOTIONS: tuple[str, ...] = (
+    "anger", "boredom", "disgust", "fear", "happiness", "sadness", "neutral",
+)
+# German initial in the file name -> emotion (Wut, Langeweile, Ekel, Angst, Freude, Trauer, Neutral).
+EMOTION_BY_LETTER: dict[str, str] = {
+    "W": "anger", "L": "boredom", "E": "disgust", "A": "fear",
+    "F": "happiness", "T": "sadness", "N": "neutral",
+}
+LABEL_BY_EMOTION: dict[str, int] = {name: i for i, name in enumerate(EMOTIONS)}
+
+SEX_BY_SPEAKER: dict[str, str] = {
+    "03": "m", "10": "m", "11": "m", "12": "m", "15": "m",
+    "08": "f", "09": "f", "13": "f", "14": "f", "16": "f",
+}
+SPEAKERS: tuple[str, ...] = tuple(sorted(SEX_BY_SPEAKER))
+
+SENTENCE_BY_TEXT: dict[str, str] = {
+    "a01": "Der Lappen liegt auf dem Eisschrank.",
+    "a02": "Das will sie am Mittwoch abgeben.",
+    "a04": "Heute abend könnte ich es ihm sagen.",
+    "a05": "Das schwarze Stück Papier befindet sich da oben neben dem Holzstück.",
+    "a07": "In sieben Stunden wird es soweit sein.",
+    "b01": "Was sind denn das für Tüten, die da unter dem Tisch stehen?",
+    "b02": "Sie haben es gerade hochgetragen und jetzt gehen sie wieder runter.",
+    "b03": "An den Wochenenden bin ich jetzt immer nach Hause gefahren und habe Agnes besucht.",
+    "b09": "Ich will das eben wegbringen und dann mit Karl was trinken gehen.",
+    "b10": "Die wird auf dem Platz sein, wo wir sie immer hinlegen.",
+}
+
+_NAME = re.compile(r"^(?P<speaker>\d\d)(?P<text>[ab]\d\d)(?P<letter>[A-Z])(?P<version>[a-z])\.wav$")
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """The facts an Emo-DB file name encodes, e.g. ``03a01Fa.wav``."""
+
+    file: str
+    speaker: str
+    text: str
+    emotion: str
+    version: str
+
+    @property
+    def utterance_id(self) -> str:
+        return self.file[: -len(".wav")]
+
+    @property
+    def sex(self) -> str:
+        return SEX_BY_SPEAKER[self.speaker]
+
+    @property
+    def label(self) -> int:
+        return LABEL_BY_EMOTION[self.emotion]
+
+    @property
+    def sentence(self) -> str:
+        return SENTENCE_BY_TEXT[self.text]
+
+
+def parse_name(file_name: str) -> Utterance:
+    """Parse an Emo-DB file name; raise ValueError saying what is wrong with it."""
+    match = _NAME.match(file_name)
+    if match is None:
+        raise ValueError(
+            f"{file_name!r} is not an Emo-DB file name "
+            "(expected speaker, text, emotion letter, version and .wav, e.g. '03a01Fa.wav')"
+        )
+    speaker, text, letter, version = match.group("speaker", "text", "letter", "version")
+    if speaker not in SEX_BY_SPEAKER:
+        raise ValueError(f"{file_name!r}: unknown speaker {speaker!r} (Emo-DB has {', '.join(SPEAKERS)})")
+    if text not in SENTENCE_BY_TEXT:
+        raise ValueError(f"{file_name!r}: unknown text {text!r} (Emo-DB has {', '.join(SENTENCE_BY_TEXT)})")
+    if letter not in EMOTION_BY_LETTER:
+        raise ValueError(
+            f"{file_name!r}: unknown emotion letter {letter!r} (Emo-DB has {''.join(EMOTION_BY_LETTER)})"
+        )
+    return Utterance(file_name, speaker, text, EMOTION_BY_LETTER[letter], version)
+
+
+def parse_listener_test(raw: bytes, source: str = "erkennung.txt") -> pd.DataFrame:
+    """Parse Emo-DB's listener test into columns file, recognition, naturalness (percent).
+
+    The file is Latin-1, tab separated, uses decimal commas and pads fields with
+    non-breaking spaces (0xA0) or NUL bytes, so it is cleaned before parsing.
+    """
+    text = raw.decode("latin-1").replace("\x00", "").replace("\xa0", "")
+    table = pd.read_csv(io.StringIO(text), sep="\t", dtype=str, keep_default_na=False)
+    table.columns = [c.strip() for c in table.columns]
+    needed = {"Satz", "erkannt", "natuerlich"}
+    if not needed <= set(table.columns):
+        raise ValueError(f"{source}: expected columns {sorted(needed)}, found {list(table.columns)}")
+    rows = []
+    for line_no, row in enumerate(table.itertuples(index=False), start=2):
+        name = row.Satz.strip()
+        if not name:
+            continue
+        try:
+            recognition = float(row.erkannt.strip().replace(",", "."))
+            naturalness = float(row.natuerlich.strip().replace(",", "."))
+        except ValueError:
+            raise ValueError(f"{source}, line {line_no}: cannot read percentages from {tuple(row)!r}") from None
+        if not (0 <= recognition <= 100 and 0 <= naturalness <= 100):
+            raise ValueError(f"{source}, line {line_no}: percentages out of 0..100 in {tuple(row)!r}")
+        rows.append((name, recognition, naturalness))
+    return pd.DataFrame(rows, columns=["file", "recognition", "naturalness"])
+
+
+def read_listener_test(path: Path) -> pd.DataFrame:
+    return parse_listener_test(Path(path).read_bytes(), source=str(path))

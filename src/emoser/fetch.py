@@ -1,0 +1,246 @@
+"""Stage 1, fetch: get Emo-DB (official URL, a local zip or a local folder), check every file,
+and write the wavs plus a manifest.
+
+    python -m emoser.fetch            # reads the ``fetch`` section of params.yaml
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import logging
+import shutil
+import stat
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+import pandas as pd
+import soundfile as sf
+from tqdm import tqdm
+
+from . import paths
+from .cli import EmoserError, progress_enabled, stage
+from .corpus import EMOTIONS, parse_name, read_listener_test
+from .files import atomic_dir, atomic_path, write_json
+from .params import load_params
+
+log = logging.getLogger(__name__)
+
+LISTENER_TEST = "erkennung.txt"
+_CHUNK = 1 << 20
+
+
+def is_url(source: str) -> bool:
+    return source.startswith(("http://", "https://"))
+
+
+def download(url: str, dest: Path, timeout_s: float, max_bytes: int) -> None:
+    """Stream ``url`` to ``dest`` with a progress bar; ``dest`` appears only when complete."""
+    try:
+        response = urllib.request.urlopen(url, timeout=timeout_s)  # noqa: S310 (http(s) checked by is_url)
+    except (urllib.error.URLError, OSError) as exc:
+        raise EmoserError(f"cannot download {url}: {getattr(exc, 'reason', exc)}") from None
+    with response, atomic_path(dest) as tmp:
+        expected = response.headers.get("Content-Length")
+        expected = int(expected) if expected and expected.isdigit() else None
+        if expected is not None and expected > max_bytes:
+            raise EmoserError(f"{url}: archive is {expected} bytes, over fetch.max_archive_mb")
+        received = 0
+        with open(tmp, "wb") as out, tqdm(
+            total=expected, unit="B", unit_scale=True, desc="download", disable=not progress_enabled()
+        ) as bar:
+            while True:
+                try:
+                    chunk = response.read(_CHUNK)
+                except (OSError, urllib.error.URLError) as exc:
+                    raise EmoserError(f"download of {url} broke off after {received} bytes: {exc}") from None
+                if not chunk:
+                    break
+                received += len(chunk)
+                if received > max_bytes:
+                    raise EmoserError(f"{url}: more than fetch.max_archive_mb received; refusing")
+                out.write(chunk)
+                bar.update(len(chunk))
+        if expected is not None and received != expected:
+            raise EmoserError(
+                f"download of {url} was cut off: got {received} of {expected} bytes; nothing was kept"
+            )
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _wanted_member(name: str) -> str | None:
+    """Map an archive member to where it goes in the corpus folder, or None to leave it out.
+
+    The archive holds more (label files, syllable data); only ``wav/*.wav`` and the
+    listener test are taken, at the top level or inside one enclosing folder.
+    """
+    parts = PurePosixPath(name).parts
+    if len(parts) >= 2 and parts[-2] == "wav" and len(parts) <= 3 and name.lower().endswith(".wav"):
+        return f"wav/{parts[-1]}"
+    if parts and parts[-1] == LISTENER_TEST and len(parts) <= 2:
+        return LISTENER_TEST
+    return None
+
+
+def safe_extract(archive: Path, dest: Path, max_bytes: int) -> None:
+    """Extract the corpus files of a zip, refusing anything that could write outside ``dest``."""
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise EmoserError(f"{archive}: not a readable zip archive ({exc})") from None
+    with zf:
+        members = zf.infolist()
+        for info in members:
+            name = info.filename
+            path = PurePosixPath(name.replace("\\", "/"))
+            if path.is_absolute() or name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+                raise EmoserError(f"{archive}: member {name!r} has an absolute path; refusing the archive")
+            if ".." in path.parts:
+                raise EmoserError(f"{archive}: member {name!r} points outside the archive ('..'); refusing it")
+            if stat.S_ISLNK(info.external_attr >> 16):
+                raise EmoserError(f"{archive}: member {name!r} is a symbolic link; refusing the archive")
+        declared = sum(info.file_size for info in members)
+        if declared > max_bytes:
+            raise EmoserError(
+                f"{archive}: would unpack to {declared / 2**20:.0f} MiB, over fetch.max_archive_mb "
+                f"({max_bytes / 2**20:.0f} MiB); refusing a possible decompression bomb"
+            )
+        written = 0
+        for info in members:
+            target = None if info.is_dir() else _wanted_member(info.filename)
+            if target is None:
+                continue
+            out_path = dest / target
+            out_path.parent.mkdir(parents=True, exist_ok=True)
+            # Count real bytes: a forged header must not let a bomb through.
+            with zf.open(info) as src, open(out_path, "wb") as out:
+                for chunk in iter(lambda: src.read(_CHUNK), b""):
+                    written += len(chunk)
+                    if written > max_bytes:
+                        raise EmoserError(f"{archive}: unpacks past fetch.max_archive_mb; refusing it")
+                    out.write(chunk)
+
+
+def check_wav(path: Path) -> dict:
+    """Read one wav fully; return its sample rate, channels, duration; raise naming the file."""
+    if path.stat().st_size == 0:
+        raise EmoserError(f"{path}: empty file")
+    try:
+        audio, sample_rate = sf.read(path, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+        raise EmoserError(f"{path}: not readable audio ({exc})") from None
+    if audio.shape[0] == 0:
+        raise EmoserError(f"{path}: holds no audio samples")
+    if not np.isfinite(audio).all():
+        raise EmoserError(f"{path}: holds NaN or infinite samples")
+    if not np.any(audio):
+        raise EmoserError(f"{path}: is pure silence")
+    return {"sample_rate": int(sample_rate), "channels": int(audio.shape[1]),
+            "duration": round(audio.shape[0] / sample_rate, 4)}
+
+
+def build_manifest(corpus: Path) -> tuple[pd.DataFrame, list[dict]]:
+    """Check every wav of a corpus folder; return the manifest and the skipped files."""
+    wav_dir = corpus / "wav"
+    if not wav_dir.is_dir():
+        raise EmoserError(f"{corpus}: no wav/ folder (expected Emo-DB's layout: wav/, {LISTENER_TEST})")
+    listener = None
+    if (corpus / LISTENER_TEST).is_file():
+        listener = read_listener_test(corpus / LISTENER_TEST).set_index("file")
+    rows, skipped = [], []
+    for path in sorted(wav_dir.iterdir()):
+        try:
+            utt = parse_name(path.name)
+        except ValueError as exc:
+            log.warning("skipping %s", exc)
+            skipped.append({"file": path.name, "reason": str(exc)})
+            continue
+        audio = check_wav(path)
+        row = {
+            "file": utt.file, "utterance": utt.utterance_id, "speaker": utt.speaker, "sex": utt.sex,
+            "text": utt.text, "sentence": utt.sentence, "emotion": utt.emotion, "label": utt.label,
+            "version": utt.version, **audio,
+        }
+        if listener is not None and utt.file in listener.index:
+            row["recognition"] = float(listener.at[utt.file, "recognition"])
+            row["naturalness"] = float(listener.at[utt.file, "naturalness"])
+        rows.append(row)
+    if not rows:
+        raise EmoserError(f"{wav_dir}: no Emo-DB wav files found")
+    manifest = pd.DataFrame(rows)
+    for column in ("recognition", "naturalness"):
+        if column not in manifest:
+            manifest[column] = np.nan
+    missing = [e for e in EMOTIONS if e not in set(manifest["emotion"])]
+    if missing:
+        raise EmoserError(f"{wav_dir}: no utterances of emotion(s) {missing}; every class is needed")
+    return manifest, skipped
+
+
+def fetch(source: str, out_dir: Path, *, sha256: str | None, timeout_s: float, max_bytes: int) -> dict:
+    """Fetch and check the corpus from ``source`` into ``out_dir`` (replaced only on success)."""
+    with atomic_dir(out_dir) as staging, tempfile.TemporaryDirectory(dir=out_dir.parent) as work:
+        work = Path(work)
+        local = Path(source).expanduser()
+        if is_url(source):
+            archive = work / "download.zip"
+            log.info("downloading %s", source)
+            download(source, archive, timeout_s, max_bytes)
+        elif local.is_file():
+            archive = local
+        elif local.is_dir():
+            archive = None
+        else:
+            raise EmoserError(f"fetch.source {source!r}: no such file or folder, and not an http(s) URL")
+
+        if archive is not None:
+            if sha256 and sha256_of(archive).lower() != sha256.lower():
+                raise EmoserError(f"{source}: sha256 is {sha256_of(archive)}, params say {sha256}")
+            safe_extract(archive, staging, max_bytes)
+        else:
+            if sha256:
+                raise EmoserError("fetch.sha256 applies to an archive; fetch.source is a folder")
+            shutil.copytree(local / "wav", staging / "wav")
+            if (local / LISTENER_TEST).is_file():
+                shutil.copy2(local / LISTENER_TEST, staging / LISTENER_TEST)
+
+        manifest, skipped = build_manifest(staging)
+        # Unknown names are skipped, not deleted from disk silently: drop them from the output.
+        for item in skipped:
+            (staging / "wav" / item["file"]).unlink()
+        manifest.to_csv(staging / "manifest.csv", index=False)
+        report = {
+            "source": source,
+            "utterances": len(manifest),
+            "skipped": len(skipped),
+            "skipped_files": skipped,
+            "speakers": int(manifest["speaker"].nunique()),
+            "sample_rates": sorted(int(s) for s in manifest["sample_rate"].unique()),
+            "per_emotion": {e: int((manifest["emotion"] == e).sum()) for e in EMOTIONS},
+            "listener_test": bool(manifest["recognition"].notna().any()),
+        }
+        write_json(staging / "fetch_report.json", report)
+    return report
+
+
+@stage
+def main(argv=None):
+    argparse.ArgumentParser(description=__doc__).parse_args(argv)
+    params = load_params().fetch
+    report = fetch(params.source, paths.RAW, sha256=params.sha256, timeout_s=params.timeout_s,
+                   max_bytes=params.max_archive_mb * 2**20)
+    log.info("fetched %d utterances (%d skipped) from %s", report["utterances"], report["skipped"], params.source)
+
+
+if __name__ == "__main__":
+    main()

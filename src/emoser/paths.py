@@ -1,0 +1,17 @@
+"""Where each stage reads and writes, relative to the repository root (DVC's working dir).
+
+dvc.yaml names the same paths; tests/test_dvc_yaml.py checks the two agree.
+"""
+from pathlib import Path
+
+DATA = Path("data")
+RAW = DATA / "raw"                      # fetch: wav/, manifest.csv, fetch_report.json
+MANIFEST = RAW / "manifest.csv"
+AUGMENTED = DATA / "augmented"          # augment: wav/, clips.csv
+CLIPS = AUGMENTED / "clips.csv"
+FEATURES = DATA / "features"            # features: features.npz
+FEATURE_FILE = FEATURES / "features.npz"
+SPLIT = DATA / "split.csv"              # split: clip -> train/val/test
+MODELS = Path("models")
+METRICS = Path("metrics")
+PLOTS = Path("plots")

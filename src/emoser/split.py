@@ -1,0 +1,88 @@
+"""Stage 3, split: assign every clip to train, val, test or unused.
+
+Protocols (``split.protocol``):
+- ``utterance``: original utterances split 70/15/15, stratified by emotion; each
+  augmented copy goes where its source utterance goes, and val/test keep originals only.
+- ``speaker``: the speakers named in params are held out whole for val and test.
+- ``leaky``: the student report's protocol, a random split over all clips *after*
+  augmentation, so copies of one recording sit in train and test. Kept only to show
+  how much that inflates the scores.
+
+    python -m emoser.split
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from . import paths
+from .cli import stage
+from .files import write_csv
+from .params import SplitParams, load_params
+
+log = logging.getLogger(__name__)
+SUBSETS = ("train", "val", "test")
+
+
+def _three_way(table: pd.DataFrame, params: SplitParams) -> dict[str, pd.DataFrame]:
+    """Stratified train/val/test split of the rows of ``table`` by emotion."""
+    held_out = params.val + params.test
+    train, rest = train_test_split(table, test_size=held_out, stratify=table["emotion"],
+                                   random_state=params.seed)
+    val, test = train_test_split(rest, test_size=params.test / held_out, stratify=rest["emotion"],
+                                 random_state=params.seed)
+    return {"train": train, "val": val, "test": test}
+
+
+def assign_subsets(clips: pd.DataFrame, params: SplitParams) -> pd.Series:
+    """Subset per clip (index: clip id): 'train', 'val', 'test' or 'unused'."""
+    clips = clips.set_index("clip", drop=False)
+    if params.protocol == "leaky":
+        parts = _three_way(clips, params)
+        subset = pd.Series("unused", index=clips.index)
+        for name, part in parts.items():
+            subset[part.index] = name
+        return subset
+
+    originals = clips[clips["kind"] == "original"].set_index("utterance", drop=False)
+    if params.protocol == "utterance":
+        parts = _three_way(originals, params)
+        side = pd.Series({u: name for name, part in parts.items() for u in part.index})
+    elif params.protocol == "speaker":
+        side = pd.Series("train", index=originals.index)
+        side[originals["speaker"].isin(params.val_speakers)] = "val"
+        side[originals["speaker"].isin(params.test_speakers)] = "test"
+    else:
+        raise ValueError(f"unknown split.protocol {params.protocol!r}")
+
+    subset = clips["utterance"].map(side)
+    # Val and test score real recordings only: their copies are never trained or tested on.
+    subset[(subset != "train") & (clips["kind"] != "original")] = "unused"
+    return subset
+
+
+def summarise(clips: pd.DataFrame, subset: pd.Series) -> dict:
+    table = clips.assign(subset=subset.to_numpy())
+    return {name: {"clips": int((table["subset"] == name).sum()),
+                   "utterances": int(table.loc[table["subset"] == name, "utterance"].nunique()),
+                   "speakers": sorted(table.loc[table["subset"] == name, "speaker"].unique().tolist())}
+            for name in SUBSETS}
+
+
+@stage
+def main(argv=None):
+    argparse.ArgumentParser(description=__doc__).parse_args(argv)
+    params = load_params().split
+    clips = pd.read_csv(paths.CLIPS, dtype={"speaker": str})
+    subset = assign_subsets(clips, params)
+    write_csv(paths.SPLIT, pd.DataFrame({"clip": subset.index, "subset": subset.to_numpy()}))
+    for name, facts in summarise(clips, subset).items():
+        log.info("%s (%s): %d clips, %d utterances, speakers %s", name, params.protocol, facts["clips"],
+                 facts["utterances"], ",".join(facts["speakers"]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""Shared test helpers: tiny Emo-DB-like corpora made of synthetic audio, served over HTTP."""
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from emoser.corpus import EMOTION_BY_LETTER
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_EMODB = REPO.parent / "shared" / "emodb"
+LETTERS = "WLEAFTN"
+
+
+def tone(seconds: float, sample_rate: int, freq: float, seed: int) -> np.ndarray:
+    """A voiced-like test signal: a harmonic tone with a slow envelope plus a little noise."""
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    rng = np.random.default_rng(seed)
+    harmonics = sum(np.sin(2 * np.pi * freq * k * t) / k for k in range(1, 5))
+    envelope = 0.5 * (1 - np.cos(2 * np.pi * t / seconds))
+    return (0.3 * envelope * harmonics + 0.01 * rng.standard_normal(len(t))).astype(np.float32)
+
+
+def make_corpus(folder: Path, speakers=("03", "08", "09", "10", "11", "12", "13"), texts=("a01",),
+                seconds: float = 0.5, sample_rate: int = 8000, extra_files: dict | None = None) -> Path:
+    """Write an Emo-DB-layout folder: wav/ with one file per speaker x text x emotion, and a
+    listener test in the real file's format (Latin-1, decimal commas, 0xA0 and NUL padding)."""
+    wav = folder / "wav"
+    wav.mkdir(parents=True)
+    lines = ["Nr.\tSatz\terkannt\tnatuerlich"]
+    n = 0
+    for s, speaker in enumerate(speakers):
+        for text in texts:
+            for e, letter in enumerate(LETTERS):
+                name = f"{speaker}{text}{letter}a.wav"
+                freq = 110 + 40 * e + 7 * s  # emotion-dependent pitch: something to learn
+                sf.write(wav / name, tone(seconds, sample_rate, freq, seed=n), sample_rate, subtype="PCM_16")
+                n += 1
+                lines.append(f"{n}\xa0\xa0\t{name}\t{80 + e},50\xa0\xa0\t{70 + s},00\x00\x00")
+    for name, content in (extra_files or {}).items():
+        (wav / name).write_bytes(content)
+    (folder / "erkennung.txt").write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
+    return folder
+
+
+def zip_folder(folder: Path, archive: Path) -> Path:
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                zf.write(path, path.relative_to(folder).as_posix())
+    return archive
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def http_serve():
+    """Serve a folder on 127.0.0.1; yields a function folder -> base URL."""
+    servers = []
+
+    def serve(folder: Path, handler=None) -> str:
+        handler = handler or functools.partial(_Quiet, directory=str(folder))
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield serve
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+assert set(LETTERS) == set(EMOTION_BY_LETTER)

@@ -1,0 +1,57 @@
+import numpy as np
+import pandas as pd
+import soundfile as sf
+
+from conftest import make_corpus
+from emoser.augment import augment_corpus, plan_copies
+from emoser.fetch import build_manifest
+from emoser.params import AugmentParams
+
+PARAMS = AugmentParams(seed=7, pitch_copies=3, pitch_semitones=3.0, stretch_copies=3,
+                       stretch_rates=(0.8, 1.2), jobs=1)
+
+
+def test_plan_is_seeded_per_utterance():
+    a = plan_copies("03a01Fa", PARAMS)
+    assert [c.kind for c in a] == ["original"] + ["pitch"] * 3 + ["stretch"] * 3
+    assert a == plan_copies("03a01Fa", PARAMS)
+    assert a != plan_copies("03a01Fb", PARAMS)
+    assert a != plan_copies("03a01Fa", PARAMS.model_copy(update={"seed": 8}))
+    assert all(-3 <= c.amount <= 3 for c in a if c.kind == "pitch")
+    assert all(0.8 <= c.amount <= 1.2 for c in a if c.kind == "stretch")
+
+
+def test_augmentation_is_the_same_for_any_worker_count(tmp_path):
+    corpus = make_corpus(tmp_path / "corpus", speakers=("03", "08"), seconds=0.4)
+    manifest, _ = build_manifest(corpus)
+    outs = {}
+    for jobs in (1, 2):
+        out = tmp_path / f"out{jobs}"
+        # reversed order too: the result must not depend on which utterance comes first
+        order = manifest if jobs == 1 else manifest.iloc[::-1]
+        clips = augment_corpus(order, corpus / "wav", out, 8000, PARAMS.model_copy(update={"jobs": jobs}))
+        outs[jobs] = (clips.sort_values("clip").reset_index(drop=True), out)
+    (clips1, out1), (clips2, out2) = outs[1], outs[2]
+    pd.testing.assert_frame_equal(clips1, clips2)
+    assert len(clips1) == 7 * len(manifest)
+    assert set(clips1.groupby("utterance").size()) == {7}
+    for clip in clips1["clip"]:
+        a, _ = sf.read(out1 / "wav" / f"{clip}.wav")
+        b, _ = sf.read(out2 / "wav" / f"{clip}.wav")
+        assert np.array_equal(a, b), clip
+
+
+def test_copies_are_really_changed(tmp_path):
+    corpus = make_corpus(tmp_path / "corpus", speakers=("03",), seconds=0.5)
+    manifest, _ = build_manifest(corpus)
+    clips = augment_corpus(manifest.iloc[:1], corpus / "wav", tmp_path / "out", 8000, PARAMS)
+    by_kind = clips.set_index("clip")
+    original = by_kind[by_kind["kind"] == "original"].iloc[0]
+    for row in by_kind[by_kind["kind"] == "stretch"].itertuples():
+        # time stretch by rate r changes the length by 1/r
+        assert abs(row.samples - original["samples"] / row.amount) <= 2
+    for row in by_kind[by_kind["kind"] == "pitch"].itertuples():
+        assert row.samples == original["samples"]
+        a, _ = sf.read(tmp_path / "out" / "wav" / f"{row.Index}.wav")
+        b, _ = sf.read(tmp_path / "out" / "wav" / f"{original.name}.wav")
+        assert not np.allclose(a, b, atol=1e-3)

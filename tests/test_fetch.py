@@ -1,0 +1,128 @@
+import http.server
+import io
+import stat
+import zipfile
+
+import pytest
+
+from conftest import SHARED_EMODB, make_corpus, zip_folder
+from emoser.cli import EmoserError
+from emoser.fetch import build_manifest, download, fetch, safe_extract
+
+MB = 2**20
+
+
+def _zip(tmp_path, members: dict, name="bad.zip"):
+    path = tmp_path / name
+    with zipfile.ZipFile(path, "w") as zf:
+        for member, data in members.items():
+            if isinstance(member, zipfile.ZipInfo):
+                zf.writestr(member, data)
+            else:
+                zf.writestr(member, data)
+    return path
+
+
+@pytest.mark.parametrize("member, problem", [
+    ("../evil.wav", "outside the archive"),
+    ("wav/../../evil.wav", "outside the archive"),
+    ("/etc/evil.wav", "absolute path"),
+])
+def test_hostile_paths_are_refused(tmp_path, member, problem):
+    archive = _zip(tmp_path, {member: b"x"})
+    with pytest.raises(EmoserError, match=problem):
+        safe_extract(archive, tmp_path / "out", 10 * MB)
+    assert not (tmp_path / "evil.wav").exists()
+
+
+def test_symlink_member_is_refused(tmp_path):
+    link = zipfile.ZipInfo("wav/03a01Fa.wav")
+    link.external_attr = (stat.S_IFLNK | 0o777) << 16
+    archive = _zip(tmp_path, {link: "/etc/passwd"})
+    with pytest.raises(EmoserError, match="symbolic link"):
+        safe_extract(archive, tmp_path / "out", 10 * MB)
+
+
+def test_decompression_bomb_is_refused(tmp_path):
+    path = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("wav/03a01Fa.wav", b"\0" * (3 * MB))
+    assert path.stat().st_size < 50_000
+    with pytest.raises(EmoserError, match="decompression bomb"):
+        safe_extract(path, tmp_path / "out", 1 * MB)
+
+
+def test_not_a_zip(tmp_path):
+    path = tmp_path / "download.zip"
+    path.write_bytes(b"<html>not found</html>")
+    with pytest.raises(EmoserError, match="not a readable zip"):
+        safe_extract(path, tmp_path / "out", MB)
+
+
+def test_fetch_from_zip_skips_unknown_names_and_reads_listener_test(tmp_path):
+    corpus = make_corpus(tmp_path / "c", extra_files={"README.wav": b"", "99a01Fa.wav": b""})
+    archive = zip_folder(corpus, tmp_path / "download.zip")
+    report = fetch(str(archive), tmp_path / "raw", sha256=None, timeout_s=5, max_bytes=100 * MB)
+    assert report["utterances"] == 49 and report["skipped"] == 2
+    assert {s["file"] for s in report["skipped_files"]} == {"README.wav", "99a01Fa.wav"}
+    import pandas as pd
+    manifest = pd.read_csv(tmp_path / "raw" / "manifest.csv", dtype={"speaker": str})
+    assert manifest["recognition"].notna().all()
+    assert manifest.loc[manifest["file"] == "03a01Wa.wav", "recognition"].item() == 80.5
+    assert sorted((tmp_path / "raw" / "wav").iterdir()).__len__() == 49
+
+
+def test_corrupt_wav_is_named_and_nothing_is_left(tmp_path):
+    corpus = make_corpus(tmp_path / "c", extra_files={"03a02Wa.wav": b"RIFF\x00\x00garbage"})
+    with pytest.raises(EmoserError, match="03a02Wa.wav"):
+        fetch(str(corpus), tmp_path / "raw", sha256=None, timeout_s=5, max_bytes=100 * MB)
+    assert not (tmp_path / "raw").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["c"]  # no temp folders left behind
+
+
+def test_missing_emotion_is_an_error(tmp_path):
+    corpus = make_corpus(tmp_path / "c")
+    for path in (corpus / "wav").glob("*Ea.wav"):
+        path.unlink()
+    with pytest.raises(EmoserError, match="disgust"):
+        build_manifest(corpus)
+
+
+def test_checksum_mismatch(tmp_path):
+    archive = zip_folder(make_corpus(tmp_path / "c"), tmp_path / "download.zip")
+    with pytest.raises(EmoserError, match="sha256"):
+        fetch(str(archive), tmp_path / "raw", sha256="0" * 64, timeout_s=5, max_bytes=100 * MB)
+
+
+def test_download_over_http(tmp_path, http_serve):
+    archive = zip_folder(make_corpus(tmp_path / "c"), tmp_path / "download.zip")
+    url = http_serve(tmp_path) + "/download.zip"
+    report = fetch(url, tmp_path / "raw", sha256=None, timeout_s=5, max_bytes=100 * MB)
+    assert report["utterances"] == 49
+
+
+class _CutOff(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "100000")
+        self.end_headers()
+        self.wfile.write(b"PK" + b"\0" * 998)  # then the connection closes
+
+    def log_message(self, *args):
+        pass
+
+
+def test_interrupted_download_leaves_nothing(tmp_path, http_serve):
+    url = http_serve(tmp_path, handler=_CutOff) + "/download.zip"
+    dest = tmp_path / "dl" / "download.zip"
+    with pytest.raises(EmoserError, match="cut off|broke off"):
+        download(url, dest, timeout_s=5, max_bytes=100 * MB)
+    assert not dest.exists() and list(dest.parent.iterdir()) == []
+
+
+@pytest.mark.skipif(not SHARED_EMODB.is_dir(), reason="needs ../shared/emodb")
+def test_real_corpus_manifest(tmp_path):
+    report = fetch(str(SHARED_EMODB), tmp_path / "raw", sha256=None, timeout_s=5, max_bytes=2048 * MB)
+    assert report["utterances"] == 535 and report["speakers"] == 10
+    assert report["per_emotion"] == {"anger": 127, "boredom": 81, "disgust": 46, "fear": 69,
+                                     "happiness": 71, "sadness": 62, "neutral": 79}

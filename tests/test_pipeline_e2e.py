@@ -1,0 +1,120 @@
+"""The real pipeline, end to end: `dvc repro` on a tiny corpus served as a zip over HTTP."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import mlflow
+import pytest
+import yaml
+
+from conftest import REPO, make_corpus, zip_folder
+
+pytestmark = pytest.mark.e2e
+VARIANTS = ["model", "study/cnn-cce", "study/cnn-mse", "study/cnn_lstm-cce", "study/cnn_lstm-mse"]
+
+
+def _run(args, cwd: Path, env: dict) -> str:
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, f"{' '.join(args)} failed:\n{output[-6000:]}"
+    return output
+
+
+def _tiny_params(url: str) -> dict:
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["fetch"]["source"] = url
+    params["audio"]["sample_rate"] = 8000
+    params["augment"].update(pitch_copies=1, stretch_copies=1, jobs=2)
+    params["features"].update(n_mfcc=8, n_fft=256, hop_length=128, frames=20, jobs=2)
+    params["train"].update(epochs=2, batch_size=16, patience=1)
+    params["architectures"]["cnn"].update(filters=[4, 8], dense=8)
+    params["architectures"]["cnn_lstm"].update(chunks=4, filters=[4], lstm_units=4, dense=8)
+    return params
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    root = tmp_path_factory.mktemp("e2e")
+    serve_dir = root / "site"
+    serve_dir.mkdir()
+    zip_folder(make_corpus(root / "corpus", extra_files={"notes.wav": b"not audio"}), serve_dir / "download.zip")
+    repo = root / "repo"
+    repo.mkdir()
+    for name in ("dvc.yaml", ".dvcignore", ".gitignore"):
+        shutil.copy(REPO / name, repo / name)
+    shutil.copytree(REPO / "src", repo / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    env = {**os.environ, "PYTHONPATH": str(repo / "src"), "DVC_NO_ANALYTICS": "1",
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@t"}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    return root, repo, serve_dir, env
+
+
+def test_dvc_repro_end_to_end(workspace, http_serve):
+    root, repo, serve_dir, env = workspace
+    url = http_serve(serve_dir) + "/download.zip"
+    (repo / "params.yaml").write_text(yaml.safe_dump(_tiny_params(url), sort_keys=False))
+    _run(["git", "init", "-q"], repo, env)
+    _run(["dvc", "init", "-q"], repo, env)
+    _run(["git", "add", "-A"], repo, env)
+    _run(["git", "commit", "-qm", "tiny"], repo, env)
+
+    out = _run(["dvc", "repro"], repo, env)
+    for stage in ["fetch", "augment", "features", "split", "train", "evaluate",
+                  "study-train@cnn_lstm-mse", "study-evaluate@cnn-cce"]:
+        assert f"Running stage '{stage}'" in out
+
+    report = json.loads((repo / "data/raw/fetch_report.json").read_text())
+    assert report["utterances"] == 49 and report["skipped"] == 1 and report["listener_test"]
+
+    # Every variant has metrics; test = originals only (15 % of 49 utterances)
+    metrics = {v: json.loads((repo / "metrics" / f"{v}.json").read_text()) for v in VARIANTS}
+    for name, m in metrics.items():
+        assert m["protocol"] == "utterance" and m["leaky"] is False
+        assert 0 <= m["accuracy"] <= 1 and 0 <= m["uar"] <= 1
+        assert m["test_size"] == 8, name
+        assert (repo / "plots" / name / "confusion.png").stat().st_size > 10_000
+    assert (metrics["study/cnn_lstm-mse"]["arch"], metrics["study/cnn_lstm-mse"]["loss"]) == ("cnn_lstm", "mse")
+    # The shipped model (cnn, cce) and the study's cnn-cce share every setting: determinism
+    # means their scores are identical, to the last digit.
+    same = ("accuracy", "uar", "macro_f1", "per_class", "epochs_run")
+    assert {k: metrics["model"][k] for k in same} == {k: metrics["study/cnn-cce"][k] for k in same}
+
+    # MLflow: one run per model, in the utterance experiment, with its confusion matrix
+    mlflow.set_tracking_uri(f"sqlite:///{repo / 'mlruns' / 'mlflow.db'}")
+    experiment = mlflow.get_experiment_by_name("emoser/utterance")
+    runs = mlflow.search_runs([experiment.experiment_id])
+    assert sorted(runs["tags.mlflow.runName"]) == sorted(VARIANTS)
+    assert set(runs["metrics.test_uar"].round(6)) == {round(m["uar"], 6) for m in metrics.values()}
+    run_id = runs.loc[runs["tags.mlflow.runName"] == "study/cnn-mse", "run_id"].item()
+    artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(run_id, "figures")}
+    assert artifacts == {"figures/confusion.png", "figures/history.png"}
+    history = mlflow.MlflowClient().get_metric_history(run_id, "val_loss")
+    assert [h.step for h in history] == list(range(1, metrics["study/cnn-mse"]["epochs_run"] + 1))
+
+    # dvc metrics show lists every model
+    shown = _run(["dvc", "metrics", "show"], repo, env)
+    for v in VARIANTS:
+        assert f"metrics/{v}.json" in shown
+
+    # Nothing to do the second time
+    again = _run(["dvc", "repro"], repo, env)
+    assert "Running stage" not in again
+    _run(["git", "add", "-A"], repo, env)
+    _run(["git", "commit", "-qm", "baseline"], repo, env)
+
+    # A sweep of the shipped model's loss reruns only its training and evaluation
+    exp = _run(["dvc", "exp", "run", "-S", "model.loss=mse"], repo, env)
+    ran = sorted(line.split("'")[1] for line in exp.splitlines() if line.startswith("Running stage"))
+    assert ran == ["evaluate", "train"]
+    assert json.loads((repo / "metrics/model.json").read_text())["loss"] == "mse"
+    diff = _run(["dvc", "metrics", "diff"], repo, env)
+    # only changed rows are listed; the loss itself always changed
+    assert any(line.startswith("metrics/model.json") and " loss " in line and "mse" in line
+               for line in diff.splitlines()), diff

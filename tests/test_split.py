@@ -1,0 +1,83 @@
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from emoser.corpus import EMOTIONS, SPEAKERS
+from emoser.params import SplitParams
+from emoser.split import assign_subsets
+
+
+def _clips(copies: int = 6) -> pd.DataFrame:
+    """A clip table like augment's: 10 speakers x 7 emotions x 3 texts, each with copies."""
+    rows = []
+    for speaker, emotion, text in itertools.product(SPEAKERS, EMOTIONS, ("a01", "a02", "b01")):
+        utt = f"{speaker}{text}{emotion[:1].upper()}a"
+        rows.append({"clip": utt, "utterance": utt, "speaker": speaker, "emotion": emotion, "kind": "original"})
+        for i in range(copies):
+            rows.append({"clip": f"{utt}_pitch{i}", "utterance": utt, "speaker": speaker, "emotion": emotion,
+                         "kind": "pitch"})
+    return pd.DataFrame(rows)
+
+
+def _params(**kw) -> SplitParams:
+    base = dict(protocol="utterance", train=0.7, val=0.15, test=0.15, val_speakers=["03", "08"],
+                test_speakers=["10", "09"], seed=1)
+    return SplitParams(**{**base, **kw})
+
+
+def _sides(clips, subset, key):
+    table = clips.assign(subset=subset.loc[clips["clip"]].to_numpy())
+    return {name: set(table.loc[table["subset"] == name, key]) for name in ("train", "val", "test")}
+
+
+def test_utterance_protocol_keeps_copies_with_their_source():
+    clips = _clips()
+    subset = assign_subsets(clips, _params())
+    sides = _sides(clips, subset, "utterance")
+    assert not sides["train"] & sides["val"] and not sides["train"] & sides["test"]
+    assert not sides["val"] & sides["test"]
+    # val/test score originals only; their copies are unused, train keeps all copies
+    held = clips.set_index("clip").assign(subset=subset)
+    assert (held.loc[held["subset"].isin(["val", "test"]), "kind"] == "original").all()
+    assert (held.loc[held["utterance"].isin(sides["train"]), "subset"] == "train").all()
+    n_utts = clips["utterance"].nunique()
+    assert len(sides["test"]) == pytest.approx(0.15 * n_utts, abs=1)
+
+
+def test_utterance_protocol_is_stratified():
+    clips = _clips()
+    subset = assign_subsets(clips, _params())
+    table = clips.assign(subset=subset.loc[clips["clip"]].to_numpy())
+    test = table[table["subset"] == "test"]
+    counts = test["emotion"].value_counts()
+    assert set(counts.index) == set(EMOTIONS)
+    assert counts.max() - counts.min() <= 1
+
+
+def test_speaker_protocol_holds_out_whole_speakers():
+    clips = _clips()
+    subset = assign_subsets(clips, _params(protocol="speaker"))
+    sides = _sides(clips, subset, "speaker")
+    assert sides["val"] == {"03", "08"} and sides["test"] == {"10", "09"}
+    assert not sides["train"] & (sides["val"] | sides["test"])
+    assert len(sides["train"]) == 6
+
+
+def test_leaky_protocol_really_mixes_copies_of_one_recording():
+    clips = _clips()
+    subset = assign_subsets(clips, _params(protocol="leaky"))
+    sides = _sides(clips, subset, "utterance")
+    shared = sides["train"] & sides["test"]
+    assert len(shared) > 0.5 * len(sides["test"])
+    assert (subset == "unused").sum() == 0
+    assert (subset == "test").sum() == pytest.approx(0.15 * len(clips), abs=2)
+
+
+def test_same_seed_same_split_other_seed_other_split():
+    clips = _clips()
+    a, b = assign_subsets(clips, _params()), assign_subsets(clips, _params())
+    c = assign_subsets(clips, _params(seed=2))
+    assert a.equals(b)
+    assert not a.equals(c)

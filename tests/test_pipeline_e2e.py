@@ -61,6 +61,8 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     url = http_serve(serve_dir) + "/download.zip"
     (repo / "params.yaml").write_text(yaml.safe_dump(_tiny_params(url), sort_keys=False))
     _run(["git", "init", "-q"], repo, env)
+    _run(["git", "config", "user.name", "emoser tests"], repo, env)
+    _run(["git", "config", "user.email", "tests@emoser.invalid"], repo, env)
     _run(["dvc", "init", "-q"], repo, env)
     _run(["git", "add", "-A"], repo, env)
     _run(["git", "commit", "-qm", "tiny"], repo, env)

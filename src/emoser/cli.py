@@ -15,6 +15,27 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 log = logging.getLogger("emoser")
 
 
+def _keep_freed_memory() -> None:
+    """Stop glibc from returning large freed blocks to the OS after every call.
+
+    noisereduce and librosa allocate and free tens of MB per clip; with glibc's default
+    thresholds each round trip is an mmap/munmap plus page faults, which tripled the time of
+    noise reduction (38 -> 13 ms per clip measured here, mostly system time).
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc (macOS, musl): nothing to tune
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    libc.mallopt(m_mmap_threshold, 256 * 2**20)
+    libc.mallopt(m_trim_threshold, 512 * 2**20)
+
+
+_keep_freed_memory()
+
+
 class EmoserError(Exception):
     """A problem with the user's input: reported as one clear line, no traceback."""
 

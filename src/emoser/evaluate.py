@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 
 import mlflow
 import numpy as np
@@ -53,6 +54,7 @@ def log_to_mlflow(name: str, bundle: Bundle, metrics: dict, history: pd.DataFram
     with mlflow.start_run(experiment_id=experiment_id, run_name=name) as run:
         mlflow.set_tags({"variant": name, "arch": metrics["arch"], "loss": metrics["loss"], "protocol": protocol,
                          "leaky": str(metrics["leaky"]).lower(), "git_commit": git_commit(),
+                         "dvc_experiment": os.environ.get("DVC_EXP_NAME", ""),
                          **({"warning": LEAKY_WARNING} if metrics["leaky"] else {})})
         mlflow.log_params({k: str(v) for k, v in bundle.facts["params"].items()
                            if not k.startswith(("model.", "mlflow."))})

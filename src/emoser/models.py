@@ -19,6 +19,7 @@ from .files import atomic_path
 from .params import ArchitectureParams, CnnLstmParams, CnnParams
 
 import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
 from keras import layers  # noqa: E402
 
 LOSS_FUNCTIONS = {"cce": "categorical_crossentropy", "mse": "mean_squared_error"}
@@ -84,7 +85,8 @@ class Bundle:
 
     def predict_proba(self, features: np.ndarray, n_frames: np.ndarray, batch_size: int = 256) -> np.ndarray:
         x = normalise(features, n_frames, self.normalisation, self.stats)
-        return self.network.predict(x, batch_size=batch_size, verbose=0)
+        batches = tf.data.Dataset.from_tensor_slices(x).batch(batch_size)  # see train.batches
+        return self.network.predict(batches, verbose=0)
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)

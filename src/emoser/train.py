@@ -41,6 +41,14 @@ class _EpochLog(keras.callbacks.Callback):
         self.started = time.perf_counter()
 
 
+def batches(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle_seed: int | None = None) -> tf.data.Dataset:
+    """Batches as a tf.data pipeline (Keras' own numpy adapter logs spurious TensorFlow errors)."""
+    data = tf.data.Dataset.from_tensor_slices((x, y))
+    if shuffle_seed is not None:
+        data = data.shuffle(len(x), seed=shuffle_seed, reshuffle_each_iteration=True)
+    return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
 def train_variant(name: str, arch: str, loss: str, params: Params, train: Subset, val: Subset
                   ) -> tuple[Bundle, pd.DataFrame]:
     """Train one (arch, loss) on ``train`` with early stopping on ``val``; deterministic per seed."""
@@ -58,9 +66,10 @@ def train_variant(name: str, arch: str, loss: str, params: Params, train: Subset
     stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=params.train.patience,
                                             restore_best_weights=True)
     log.info("training %s (%s, %s loss) on %d clips, validating on %d", name, arch, loss, len(train), len(val))
-    fit = network.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=params.train.epochs,
-                      batch_size=params.train.batch_size, shuffle=True, callbacks=[stopper, _EpochLog(name)],
-                      verbose=2 if progress_enabled() else 0)
+    batch_size = params.train.batch_size
+    fit = network.fit(batches(x_train, y_train, batch_size, shuffle_seed=params.train.seed),
+                      validation_data=batches(x_val, y_val, batch_size), epochs=params.train.epochs,
+                      callbacks=[stopper, _EpochLog(name)], verbose=2 if progress_enabled() else 0)
     history = pd.DataFrame(fit.history)
     history.insert(0, "epoch", np.arange(1, len(history) + 1))
     history["best"] = history["epoch"] == int(history["val_loss"].idxmin()) + 1

@@ -81,6 +81,11 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
         assert m["protocol"] == "utterance" and m["leaky"] is False
         assert 0 <= m["accuracy"] <= 1 and 0 <= m["uar"] <= 1
         assert m["test_size"] == 8, name
+        assert m["uar_ci"]["low"] <= m["uar"] <= m["uar_ci"]["high"] and m["uar_ci"]["level"] == 0.95
+        assert m["accuracy_ci"]["low"] <= m["accuracy"] <= m["accuracy_ci"]["high"]
+        # listeners: the test corpus gives anger 80.5 % recognition (conftest.make_corpus)
+        assert m["per_class"]["anger"]["listeners"] == pytest.approx(0.805)
+        assert 0.8 < m["listeners"] < 0.87
         assert (repo / "plots" / name / "confusion.png").stat().st_size > 10_000
     assert (metrics["study/cnn_lstm-mse"]["arch"], metrics["study/cnn_lstm-mse"]["loss"]) == ("cnn_lstm", "mse")
     # The shipped model (cnn, cce) and the study's cnn-cce share every setting: determinism

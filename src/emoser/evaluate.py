@@ -19,9 +19,9 @@ from .corpus import EMOTIONS
 from .dataset import load_subsets
 from .figures import confusion_figure, history_figure, save_figure
 from .files import write_csv, write_json
-from .metrics import classification_metrics, confusion
+from .metrics import bootstrap_intervals, classification_metrics, confusion
 from .models import Bundle
-from .params import load_params
+from .params import EvaluateParams, load_params
 from .tracking import git_commit, resolve_tracking_uri, use_experiment
 
 log = logging.getLogger(__name__)
@@ -30,12 +30,36 @@ LEAKY_WARNING = ("LEAKY protocol: augmented copies of test recordings were in th
                  "these scores are inflated and not comparable to any leak-free result")
 
 
-def evaluate(bundle: Bundle, test) -> tuple[dict, pd.DataFrame, np.ndarray]:
-    """Metrics, per-sample predictions and confusion counts of ``bundle`` on ``test``."""
+def listener_reference(test_clips: pd.DataFrame, recognition: pd.Series) -> dict | None:
+    """Share of Emo-DB's 20 listeners who recognised the emotion, on exactly these test clips.
+
+    ``recognition`` is percent per utterance (erkennung.txt); None when the corpus has no listener test.
+    """
+    shares = test_clips["utterance"].map(recognition) / 100
+    if shares.isna().all():
+        return None
+    by_class = shares.groupby(test_clips["emotion"]).mean()
+    return {"overall": float(shares.mean()),
+            "per_class": {e: float(by_class[e]) for e in EMOTIONS if e in by_class.index}}
+
+
+def evaluate(bundle: Bundle, test, settings: EvaluateParams, recognition: pd.Series | None = None
+             ) -> tuple[dict, pd.DataFrame, np.ndarray]:
+    """Metrics (with bootstrap intervals and the listeners' reference), per-sample predictions
+    and confusion counts of ``bundle`` on ``test``."""
     proba = bundle.predict_proba(test.features, test.n_frames)
     predicted = proba.argmax(axis=1)
     actual = test.labels
     scores = classification_metrics(actual, predicted)
+    intervals = bootstrap_intervals(actual, predicted, len(EMOTIONS), settings.bootstrap_resamples,
+                                    settings.seed, settings.ci_level)
+    scores["accuracy_ci"] = {**intervals["accuracy"], "level": settings.ci_level}
+    scores["uar_ci"] = {**intervals["uar"], "level": settings.ci_level}
+    listeners = listener_reference(test.clips, recognition) if recognition is not None else None
+    if listeners is not None:
+        scores["listeners"] = listeners["overall"]
+        for emotion, share in listeners["per_class"].items():
+            scores["per_class"][emotion]["listeners"] = share
     protocol = bundle.facts["protocol"]
     metrics = {"protocol": protocol, "leaky": protocol == "leaky"}
     if protocol == "leaky":
@@ -63,6 +87,8 @@ def log_to_mlflow(name: str, bundle: Bundle, metrics: dict, history: pd.DataFram
             mlflow.log_metrics({k: float(getattr(row, k)) for k in ("loss", "accuracy", "val_loss", "val_accuracy")},
                                step=int(row.epoch))
         mlflow.log_metrics({f"test_{k}": float(metrics[k]) for k in ("accuracy", "uar", "macro_f1")})
+        mlflow.log_metrics({f"test_{k}_ci_{end}": metrics[f"{k}_ci"][end] for k in ("accuracy", "uar")
+                            for end in ("low", "high")})
         mlflow.log_metrics({f"test_recall_{c}": v["recall"] for c, v in metrics["per_class"].items()})
         mlflow.log_metrics({"epochs_run": metrics["epochs_run"], "best_epoch": metrics["best_epoch"]})
         for path in figures.values():
@@ -82,12 +108,15 @@ def main(argv=None):
     params = load_params()
     bundle = Bundle.load(paths.MODELS / args.name)
     test = load_subsets(("test",))["test"]
-    metrics, samples, counts = evaluate(bundle, test)
+    manifest = pd.read_csv(paths.MANIFEST, dtype={"speaker": str})
+    recognition = manifest.set_index("utterance")["recognition"]
+    metrics, samples, counts = evaluate(bundle, test, params.evaluate, recognition)
     plot_dir = paths.PLOTS / args.name
     history = pd.read_csv(plot_dir / "history.csv")
     tag = " [LEAKY: inflated]" if metrics["leaky"] else ""
     title = (f"{args.name}: {metrics['arch']}, {metrics['loss']} loss, {metrics['protocol']} split{tag}\n"
-             f"accuracy {metrics['accuracy']:.3f}  UAR {metrics['uar']:.3f}  (n={metrics['test_size']})")
+             f"accuracy {metrics['accuracy']:.3f}  UAR {metrics['uar']:.3f} "
+             f"[{metrics['uar_ci']['low']:.3f}, {metrics['uar_ci']['high']:.3f}]  (n={metrics['test_size']})")
     figures = {"confusion": plot_dir / "confusion.png", "history": plot_dir / "history.png"}
     save_figure(confusion_figure(counts, EMOTIONS, title), figures["confusion"])
     save_figure(history_figure(history, title), figures["history"])

@@ -39,11 +39,10 @@ def history_figure(history: pd.DataFrame, title: str):
         ax.plot(history["epoch"], history[f"val_{column}"], label=f"val {column}")
         ax.set_xlabel("epoch")
         ax.set_ylabel(column)
+        if "best" in history and history["best"].any():
+            best = int(history.loc[history["best"], "epoch"].iloc[0])
+            ax.axvline(best, color="grey", linestyle=":", label=f"kept (epoch {best})")
         ax.legend()
-    if "best" in history and history["best"].any():
-        best = int(history.loc[history["best"], "epoch"].iloc[0])
-        for ax in (ax_loss, ax_acc):
-            ax.axvline(best, color="grey", linestyle=":", label="restored")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig

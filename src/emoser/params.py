@@ -130,6 +130,12 @@ class ArchitectureParams(_Section):
     cnn_lstm: CnnLstmParams
 
 
+class EvaluateParams(_Section):
+    bootstrap_resamples: int = Field(ge=100)
+    ci_level: float = Field(gt=0, lt=1)
+    seed: int
+
+
 class MlflowParams(_Section):
     tracking_uri: str
     experiment: str = Field(min_length=1)
@@ -144,6 +150,7 @@ class Params(_Section):
     model: ModelParams
     train: TrainParams
     architectures: ArchitectureParams
+    evaluate: EvaluateParams
     mlflow: MlflowParams
 
     @model_validator(mode="after")

@@ -1,0 +1,103 @@
+"""Predict the emotion of new recordings with a trained model.
+
+    python -m emoser.predict my.wav other.flac recordings/      # table on the terminal
+    python -m emoser.predict --json my.wav                      # or --csv, for scripts
+    python -m emoser.predict --model models/study/cnn_lstm-cce my.wav
+
+Any sample rate and channel count (resampled and downmixed as in training, through the
+same loader and feature code). A recording longer than the model's window is scored in
+half-overlapping windows whose class probabilities are averaged; a shorter one is padded.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import paths
+from .augment import load_audio
+from .cli import EmoserError, stage
+from .features import extract
+from .models import Bundle
+from .params import FeatureParams
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
+
+
+def audio_files(inputs: list[str]) -> list[Path]:
+    files: list[Path] = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            found = sorted(p for p in item.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+            if not found:
+                raise EmoserError(f"{item}: no {'/'.join(AUDIO_SUFFIXES)} files in this folder")
+            files += found
+        elif item.is_file():
+            files.append(item)
+        else:
+            raise EmoserError(f"{item}: no such file or folder")
+    return files
+
+
+def windows(signal: np.ndarray, length: int, minimum: int) -> list[np.ndarray]:
+    """Half-overlapping windows of ``length`` samples covering the signal; at least ``minimum`` long."""
+    if len(signal) < minimum:
+        signal = np.pad(signal, (0, minimum - len(signal)))
+    if len(signal) <= length:
+        return [signal]
+    starts = list(range(0, len(signal) - length + 1, length // 2))
+    if starts[-1] + length < len(signal):
+        starts.append(len(signal) - length)
+    return [signal[s:s + length] for s in starts]
+
+
+def predict_file(bundle: Bundle, path: Path) -> np.ndarray:
+    """Class probabilities for one recording, averaged over its windows."""
+    sample_rate = bundle.facts["sample_rate"]
+    params = FeatureParams.model_validate(bundle.facts["features"])
+    signal = load_audio(path, sample_rate)
+    if not np.any(signal):
+        raise EmoserError(f"{path}: is pure silence; nothing to classify")
+    window = params.frames * params.hop_length
+    feats, frames = zip(*(extract(w, sample_rate, params) for w in windows(signal, window, params.n_fft)))
+    return bundle.predict_proba(np.stack(feats), np.array(frames)).mean(axis=0)
+
+
+def predictions_table(files: list[Path], probabilities: np.ndarray, emotions: list[str]) -> pd.DataFrame:
+    table = pd.DataFrame(probabilities, columns=emotions)
+    table.insert(0, "emotion", [emotions[i] for i in probabilities.argmax(axis=1)])
+    table.insert(0, "file", [str(f) for f in files])
+    return table
+
+
+@stage
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("inputs", nargs="+", help="audio files or folders")
+    parser.add_argument("--model", type=Path, default=paths.MODELS / "model", help="a trained model folder")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="JSON lines: one object per file")
+    output.add_argument("--csv", action="store_true", help="CSV with a column per emotion")
+    args = parser.parse_args(argv)
+    if not (args.model / Bundle.MODEL_FILE).is_file():
+        raise EmoserError(f"{args.model}: no trained model here (run `dvc repro` or pass --model)")
+    files = audio_files(args.inputs)
+    bundle = Bundle.load(args.model)
+    emotions = bundle.facts["emotions"]
+    table = predictions_table(files, np.stack([predict_file(bundle, f) for f in files]), emotions)
+    if args.json:
+        for row in table.to_dict(orient="records"):
+            print(json.dumps({"file": row["file"], "emotion": row["emotion"],
+                              "probabilities": {e: round(float(row[e]), 4) for e in emotions}}))
+    elif args.csv:
+        table.to_csv(sys.stdout, index=False, float_format="%.4f")
+    else:
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+
+
+if __name__ == "__main__":
+    main()

@@ -16,8 +16,8 @@ from pathlib import Path
 import librosa
 import numpy as np
 import pandas as pd
-import soundfile as sf
 from joblib import Parallel, delayed
+from scipy.io import wavfile
 from tqdm import tqdm
 
 from . import paths
@@ -71,7 +71,9 @@ def augment_utterance(source: Path, utterance: str, out_wav: Path, sample_rate: 
     rows = []
     for copy in plan_copies(utterance, params):
         clip = apply_copy(signal, sample_rate, copy).astype(np.float32)
-        sf.write(out_wav / f"{copy.clip}.wav", clip, sample_rate, subtype="FLOAT")
+        # scipy writes plain float32 WAV; libsndfile adds a PEAK chunk with a timestamp, so the
+        # same audio would hash differently on every run and defeat DVC's cache.
+        wavfile.write(out_wav / f"{copy.clip}.wav", sample_rate, clip)
         rows.append({"clip": copy.clip, "utterance": utterance, "kind": copy.kind, "amount": copy.amount,
                      "samples": len(clip)})
     return rows

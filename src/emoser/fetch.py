@@ -204,8 +204,10 @@ def fetch(source: str, out_dir: Path, *, sha256: str | None, timeout_s: float, m
             raise EmoserError(f"fetch.source {source!r}: no such file or folder, and not an http(s) URL")
 
         if archive is not None:
-            if sha256 and sha256_of(archive).lower() != sha256.lower():
-                raise EmoserError(f"{source}: sha256 is {sha256_of(archive)}, params say {sha256}")
+            if sha256:
+                actual = sha256_of(archive)
+                if actual != sha256.lower():
+                    raise EmoserError(f"{source}: sha256 is {actual}, fetch.sha256 says {sha256}")
             safe_extract(archive, staging, max_bytes)
         else:
             if sha256:

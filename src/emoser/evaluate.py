@@ -80,6 +80,7 @@ def log_to_mlflow(name: str, bundle: Bundle, metrics: dict, history: pd.DataFram
                          "leaky": str(metrics["leaky"]).lower(), "git_commit": git_commit(),
                          "dvc_experiment": os.environ.get("DVC_EXP_NAME", ""),
                          **({"warning": LEAKY_WARNING} if metrics["leaky"] else {})})
+        # params.yaml's model.* names the shipped model, not necessarily this variant: log the variant's own.
         mlflow.log_params({k: str(v) for k, v in bundle.facts["params"].items()
                            if not k.startswith(("model.", "mlflow."))})
         mlflow.log_params({"model.arch": metrics["arch"], "model.loss": metrics["loss"]})

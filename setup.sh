@@ -14,3 +14,17 @@ if [ ! -f "$stamp" ] || ! cmp -s requirements.txt "$stamp"; then
   cp requirements.txt "$stamp"
 fi
 .venv/bin/python -m pip install --quiet --no-deps -e .
+
+# Offline `dvc plots show`: Vega, Vega-Lite and vega-embed from the npm registry, inlined
+# into the HTML template that .dvc/config names (DVC's own page loads them from a CDN).
+template=.dvc/plots/offline.html
+if [ ! -f "$template" ]; then
+  if command -v npm >/dev/null 2>&1; then
+    packages=$(mktemp -d)
+    (cd "$packages" && npm pack --silent $(.venv/bin/python -c 'from emoser.offline_plots import NPM_SPECS; print(NPM_SPECS)') >/dev/null)
+    .venv/bin/python -m emoser.offline_plots "$packages" "$template"
+    rm -rf "$packages"
+  else
+    echo "setup.sh: npm not found; 'dvc plots show' needs $template (install Node.js/npm and rerun)" >&2
+  fi
+fi

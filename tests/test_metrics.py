@@ -1,7 +1,10 @@
 import numpy as np
 import pytest
 
-from emoser.metrics import classification_metrics, confusion
+import pandas as pd
+
+from emoser.metrics import (classification_metrics, confusion, cross_validation_summary, scored_models,
+                            summarise_predictions)
 
 
 def test_known_confusion():
@@ -62,3 +65,39 @@ def test_bootstrap_narrows_with_more_test_items():
     small = bootstrap_intervals(small_true, small_pred, 2, 1000, 0)["accuracy"]
     big = bootstrap_intervals(big_true, big_pred, 2, 1000, 0)["accuracy"]
     assert (big["high"] - big["low"]) < (small["high"] - small["low"]) / 3
+
+
+def test_cross_validation_summary_pools_and_spreads():
+    # fold a: 2 of 2 right; fold b: 1 of 4 right (anger,anger,sadness,sadness -> all predicted anger)
+    y_true = [0, 5, 0, 0, 5, 5]
+    y_pred = [0, 5, 0, 0, 0, 0]
+    fold = ["a", "a", "b", "b", "b", "b"]
+    summary = cross_validation_summary(y_true, y_pred, fold, resamples=200, seed=0, level=0.95)
+    assert summary["pooled"]["accuracy"] == pytest.approx(4 / 6)
+    assert summary["pooled"]["uar"] == pytest.approx((3 / 3 + 1 / 3) / 2)
+    assert summary["folds"]["a"] == {"accuracy": 1.0, "uar": 1.0, "macro_f1": 1.0, "test_size": 2}
+    assert summary["folds"]["b"]["accuracy"] == 0.5 and summary["folds"]["b"]["uar"] == 0.5
+    assert summary["fold_mean"]["accuracy"] == pytest.approx(0.75)
+    assert summary["fold_std"]["accuracy"] == pytest.approx(np.std([1.0, 0.5], ddof=1))
+    low, high = summary["pooled"]["uar_ci"]["low"], summary["pooled"]["uar_ci"]["high"]
+    assert low < summary["pooled"]["uar"] < high
+
+
+def test_summarise_predictions_per_protocol_model_and_listeners():
+    table = pd.DataFrame({
+        "protocol": ["loso"] * 4 + ["kfold"] * 2,
+        "model": ["m1", "m1", "m2", "m2", "m1", "m1"],
+        "fold": ["03", "08", "03", "08", "1", "2"],
+        "utterance": ["u1", "u2", "u1", "u2", "u1", "u2"],
+        "emotion": ["anger", "sadness", "anger", "sadness", "anger", "sadness"],
+        "predicted": ["anger", "sadness", "sadness", "sadness", "anger", "anger"],
+    })
+    recognition = pd.Series({"u1": 90.0, "u2": 70.0})
+    summary = summarise_predictions(table, 100, 0, 0.95, recognition)
+    assert list(summary) == ["loso", "kfold"]
+    assert summary["loso"]["m1"]["pooled"]["uar"] == 1.0 and summary["loso"]["m2"]["pooled"]["uar"] == 0.5
+    assert summary["kfold"]["m1"]["pooled"]["accuracy"] == 0.5
+    # listeners counted once per recording, not once per model
+    assert summary["loso"]["listeners"]["overall"] == pytest.approx(0.8)
+    assert summary["loso"]["listeners"]["per_class"] == {"anger": pytest.approx(0.9), "sadness": pytest.approx(0.7)}
+    assert [(p, m) for p, m, _ in scored_models(summary)] == [("loso", "m1"), ("loso", "m2"), ("kfold", "m1")]

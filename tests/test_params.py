@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,10 @@ def test_speakers_given_as_numbers_become_ids(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(ParamsError, match="no such params file"):
         load_params(tmp_path / "nope.yaml")
+
+
+def test_flatten_gives_plain_values_for_every_key():
+    flat = flatten(load_params(REPO / "params.yaml"))
+    assert flat["baselines.models.compare.feature_set"] == "ComParE_2016"
+    assert flat["cv.variants"] == ["cnn-cce"] and flat["architectures.cnn.filters"] == [16, 32, 64]
+    json.dumps(flat)    # what model.json and MLflow store

@@ -34,6 +34,8 @@ def _tiny_params(url: str) -> dict:
     params["train"].update(epochs=2, batch_size=16, patience=1)
     params["architectures"]["cnn"].update(filters=[4, 8], dense=8)
     params["architectures"]["cnn_lstm"].update(chunks=4, filters=[4], lstm_units=4, dense=8)
+    params["cv"].update(protocols=["loso", "kfold", "leaky"], k=3, variants=["cnn-cce"])
+    params["baselines"]["jobs"] = 2
     return params
 
 
@@ -69,7 +71,8 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
 
     out = _run(["dvc", "repro"], repo, env)
     for stage in ["fetch", "augment", "features", "split", "train", "evaluate",
-                  "study-train@cnn_lstm-mse", "study-evaluate@cnn-cce"]:
+                  "study-train@cnn_lstm-mse", "study-evaluate@cnn-cce", "folds", "opensmile", "baselines", "cv",
+                  "report"]:
         assert f"Running stage '{stage}'" in out
 
     report = json.loads((repo / "data/raw/fetch_report.json").read_text())
@@ -104,6 +107,28 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     assert artifacts == {"figures/confusion.png", "figures/history.png"}
     history = mlflow.MlflowClient().get_metric_history(run_id, "val_loss")
     assert [h.step for h in history] == list(range(1, metrics["study/cnn-mse"]["epochs_run"] + 1))
+
+    # Cross-validation: the CNN under LOSO (7 speakers), k-fold and the labelled leaky protocol;
+    # every original recording tested exactly once per leak-free protocol.
+    cv = json.loads((repo / "metrics/cv.json").read_text())
+    assert list(cv) == ["loso", "kfold", "leaky"] and "warning" in cv["leaky"]
+    assert list(cv["loso"]["cnn-cce"]["folds"]) == ["03", "08", "09", "10", "11", "12", "13"]
+    assert cv["loso"]["cnn-cce"]["pooled"]["test_size"] == 49 and len(cv["kfold"]["cnn-cce"]["folds"]) == 3
+    assert cv["leaky"]["cnn-cce"]["pooled"]["test_size"] == 49 * 3   # the leaky test also scores copies
+    assert cv["loso"]["listeners"]["per_class"]["anger"] == pytest.approx(0.805)
+    baselines = json.loads((repo / "metrics/baselines.json").read_text())
+    assert list(baselines) == ["loso", "kfold", "holdout"] and baselines["holdout"]["split_protocol"] == "utterance"
+    for protocol in baselines:
+        assert {"egemaps", "egemaps+spkstd", "compare", "compare+spkstd"} <= set(baselines[protocol])
+    assert baselines["holdout"]["compare"]["pooled"]["test_size"] == 8
+    cv_runs = mlflow.search_runs([mlflow.get_experiment_by_name("emoser/loso").experiment_id])
+    assert sorted(cv_runs["tags.mlflow.runName"]) == sorted(
+        f"{m} (loso)" for m in ["cnn-cce", "egemaps", "egemaps+spkstd", "compare", "compare+spkstd"])
+    report = (repo / "reports/results.md").read_text()
+    assert "| human listeners (erkennung.txt) |" in report and "What leaks inflate" in report
+    for figure in ["confusion-loso.png", "confusion-kfold.png", "confusion-leaky.png", "confusion-holdout.png",
+                   "confusion-study.png", "curves.png"]:
+        assert f"figures/{figure}" in report and (repo / "reports/figures" / figure).stat().st_size > 20_000
 
     # dvc metrics show lists every model
     shown = _run(["dvc", "metrics", "show"], repo, env)

@@ -24,14 +24,22 @@ class Subset:
         return len(self.clips)
 
 
-def load_subsets(names=("train", "val", "test")) -> dict[str, Subset]:
-    clips = pd.read_csv(paths.CLIPS, dtype={"speaker": str})
-    split = pd.read_csv(paths.SPLIT)
-    clips = clips.merge(split, on="clip", how="inner", validate="one_to_one")
-    feature_set = FeatureSet.load(paths.FEATURE_FILE)
+def assemble(clips: pd.DataFrame, subset: pd.Series, feature_set: FeatureSet,
+             names=("train", "val", "test")) -> dict[str, Subset]:
+    """The named subsets, given ``subset`` (index: clip id) for the rows of ``clips``."""
+    clips = clips.assign(subset=clips["clip"].map(subset))
     subsets = {}
     for name in names:
         rows = clips[clips["subset"] == name].reset_index(drop=True)
         chosen = feature_set.select(rows["clip"])
         subsets[name] = Subset(rows, chosen.features, chosen.n_frames)
     return subsets
+
+
+def load_clips() -> pd.DataFrame:
+    return pd.read_csv(paths.CLIPS, dtype={"speaker": str})
+
+
+def load_subsets(names=("train", "val", "test")) -> dict[str, Subset]:
+    split = pd.read_csv(paths.SPLIT).set_index("clip")["subset"]
+    return assemble(load_clips(), split, FeatureSet.load(paths.FEATURE_FILE), names)

@@ -19,7 +19,7 @@ from .corpus import EMOTIONS
 from .dataset import load_subsets
 from .figures import confusion_figure, history_figure, save_figure
 from .files import write_csv, write_json
-from .metrics import bootstrap_intervals, classification_metrics, confusion
+from .metrics import confusion, listener_reference, scored_with_intervals
 from .models import Bundle
 from .params import EvaluateParams, load_params
 from .tracking import git_commit, resolve_tracking_uri, use_experiment
@@ -30,19 +30,6 @@ LEAKY_WARNING = ("LEAKY protocol: augmented copies of test recordings were in th
                  "these scores are inflated and not comparable to any leak-free result")
 
 
-def listener_reference(test_clips: pd.DataFrame, recognition: pd.Series) -> dict | None:
-    """Share of Emo-DB's 20 listeners who recognised the emotion, on exactly these test clips.
-
-    ``recognition`` is percent per utterance (erkennung.txt); None when the corpus has no listener test.
-    """
-    shares = test_clips["utterance"].map(recognition) / 100
-    if shares.isna().all():
-        return None
-    by_class = shares.groupby(test_clips["emotion"]).mean()
-    return {"overall": float(shares.mean()),
-            "per_class": {e: float(by_class[e]) for e in EMOTIONS if e in by_class.index}}
-
-
 def evaluate(bundle: Bundle, test, settings: EvaluateParams, recognition: pd.Series | None = None
              ) -> tuple[dict, pd.DataFrame, np.ndarray]:
     """Metrics (with bootstrap intervals and the listeners' reference), per-sample predictions
@@ -50,12 +37,10 @@ def evaluate(bundle: Bundle, test, settings: EvaluateParams, recognition: pd.Ser
     proba = bundle.predict_proba(test.features, test.n_frames)
     predicted = proba.argmax(axis=1)
     actual = test.labels
-    scores = classification_metrics(actual, predicted)
-    intervals = bootstrap_intervals(actual, predicted, len(EMOTIONS), settings.bootstrap_resamples,
-                                    settings.seed, settings.ci_level)
-    scores["accuracy_ci"] = {**intervals["accuracy"], "level": settings.ci_level}
-    scores["uar_ci"] = {**intervals["uar"], "level": settings.ci_level}
-    listeners = listener_reference(test.clips, recognition) if recognition is not None else None
+    scores = scored_with_intervals(actual, predicted, settings.bootstrap_resamples, settings.seed,
+                                   settings.ci_level)
+    listeners = (listener_reference(test.clips["utterance"], test.clips["emotion"], recognition)
+                 if recognition is not None else None)
     if listeners is not None:
         scores["listeners"] = listeners["overall"]
         for emotion, share in listeners["per_class"].items():

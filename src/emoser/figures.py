@@ -13,10 +13,10 @@ import pandas as pd  # noqa: E402
 from .files import atomic_path  # noqa: E402
 
 
-def confusion_figure(counts: np.ndarray, classes, title: str):
+def draw_confusion(ax, counts: np.ndarray, classes, title: str):
+    """Counts and row percentages per cell, coloured by share of the actual class."""
     rows = counts.sum(axis=1, keepdims=True)
     share = np.divide(counts, rows, out=np.zeros(counts.shape, dtype=float), where=rows > 0)
-    fig, ax = plt.subplots(figsize=(7.5, 6.5))
     image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
     for i in range(counts.shape[0]):
         for j in range(counts.shape[1]):
@@ -27,7 +27,47 @@ def confusion_figure(counts: np.ndarray, classes, title: str):
     ax.set_xlabel("predicted")
     ax.set_ylabel("actual")
     ax.set_title(title, fontsize=10)
+    return image
+
+
+def confusion_figure(counts: np.ndarray, classes, title: str):
+    fig, ax = plt.subplots(figsize=(7.5, 6.5))
+    image = draw_confusion(ax, counts, classes, title)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="share of actual class")
+    fig.tight_layout()
+    return fig
+
+
+def confusion_grid(panels: list[tuple[np.ndarray, str]], classes, columns: int = 3):
+    """Several confusion matrices side by side, for comparing models on one protocol."""
+    rows = -(-len(panels) // columns)
+    columns = min(columns, len(panels))
+    fig, axes = plt.subplots(rows, columns, figsize=(6.2 * columns, 5.8 * rows), squeeze=False)
+    for ax, (counts, title) in zip(axes.flat, panels):
+        draw_confusion(ax, counts, classes, title)
+    for ax in axes.flat[len(panels):]:
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def curves_figure(histories: dict[str, pd.DataFrame], title: str):
+    """Loss and accuracy per epoch of several models (val solid, train dashed), the kept epoch marked."""
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for name, history in histories.items():
+        for column, ax in (("val_loss", ax_loss), ("val_accuracy", ax_acc)):
+            line, = ax.plot(history["epoch"], history[column], label=f"{name} (val)")
+            ax.plot(history["epoch"], history[column.removeprefix("val_")], "--", color=line.get_color(),
+                    alpha=0.5, label=f"{name} (train)")
+            if "best" in history and history["best"].any():
+                best = history.loc[history["best"]].iloc[0]
+                ax.plot(best["epoch"], best[column], "o", color=line.get_color())
+    ax_loss.set_yscale("log")   # cce and mse losses differ in scale
+    for column, ax in (("loss", ax_loss), ("accuracy", ax_acc)):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(column)
+        ax.legend(fontsize=7, ncol=2)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from .corpus import EMOTIONS
@@ -57,3 +58,75 @@ def bootstrap_intervals(y_true, y_pred, n_classes: int, resamples: int, seed: in
     tail = 100 * (1 - level) / 2
     return {name: {"low": float(np.percentile(values, tail)), "high": float(np.percentile(values, 100 - tail))}
             for name, values in scores.items()}
+
+
+def scored_with_intervals(y_true, y_pred, resamples: int, seed: int, level: float,
+                          classes=EMOTIONS) -> dict:
+    """``classification_metrics`` plus bootstrap intervals for accuracy and UAR."""
+    scores = classification_metrics(y_true, y_pred, classes)
+    intervals = bootstrap_intervals(y_true, y_pred, len(classes), resamples, seed, level)
+    scores["accuracy_ci"] = {**intervals["accuracy"], "level": level}
+    scores["uar_ci"] = {**intervals["uar"], "level": level}
+    return scores
+
+
+SUMMARY_SCORES = ("accuracy", "uar", "macro_f1")
+
+
+def cross_validation_summary(y_true, y_pred, fold, resamples: int, seed: int, level: float) -> dict:
+    """Pooled scores over all folds' test predictions (with bootstrap intervals), each fold's
+    scores, and their mean and standard deviation over folds."""
+    y_true, y_pred, fold = np.asarray(y_true), np.asarray(y_pred), np.asarray(fold)
+    per_fold = {}
+    for name in dict.fromkeys(fold.tolist()):
+        chosen = fold == name
+        scores = classification_metrics(y_true[chosen], y_pred[chosen])
+        per_fold[str(name)] = {**{k: scores[k] for k in SUMMARY_SCORES}, "test_size": scores["test_size"]}
+    table = pd.DataFrame(per_fold).T[list(SUMMARY_SCORES)].astype(float)
+    return {"pooled": scored_with_intervals(y_true, y_pred, resamples, seed, level),
+            "fold_mean": {k: float(table[k].mean()) for k in SUMMARY_SCORES},
+            "fold_std": {k: float(table[k].std(ddof=1)) if len(table) > 1 else 0.0 for k in SUMMARY_SCORES},
+            "folds": per_fold}
+
+
+def listener_reference(utterances: pd.Series, emotions: pd.Series, recognition: pd.Series) -> dict | None:
+    """Share of Emo-DB's 20 listeners who recognised the emotion, on exactly these recordings.
+
+    ``recognition`` is percent per utterance (erkennung.txt); None when the corpus has no listener test.
+    """
+    shares = pd.Series(utterances).map(recognition).to_numpy(dtype=float) / 100
+    if np.isnan(shares).all():
+        return None
+    by_class = pd.Series(shares).groupby(np.asarray(emotions)).mean()
+    return {"overall": float(np.nanmean(shares)),
+            "per_class": {e: float(by_class[e]) for e in EMOTIONS if e in by_class.index}}
+
+
+def summarise_predictions(predictions: pd.DataFrame, resamples: int, seed: int, level: float,
+                          recognition: pd.Series | None = None) -> dict:
+    """Scores per protocol and model of a predictions table (columns protocol, model, fold,
+    utterance, emotion, predicted; emotions by name), plus the listeners' reference on the
+    same recordings. A single fold (a hold-out split) is summarised the same way."""
+    index = {name: i for i, name in enumerate(EMOTIONS)}
+    summary: dict = {}
+    for protocol, part in predictions.groupby("protocol", sort=False):
+        block: dict = {}
+        for model, rows in part.groupby("model", sort=False):
+            block[model] = cross_validation_summary(rows["emotion"].map(index), rows["predicted"].map(index),
+                                                    rows["fold"].astype(str), resamples, seed, level)
+        if recognition is not None:
+            recordings = part.drop_duplicates("utterance")
+            listeners = listener_reference(recordings["utterance"], recordings["emotion"], recognition)
+            if listeners is not None:
+                block["listeners"] = listeners
+        summary[protocol] = block
+    return summary
+
+
+def scored_models(summary: dict):
+    """(protocol, model, result) for each scored model of a ``summarise_predictions`` summary,
+    skipping the listeners' reference and notes."""
+    for protocol, block in summary.items():
+        for model, result in block.items():
+            if isinstance(result, dict) and "pooled" in result:
+                yield protocol, model, result

@@ -18,6 +18,9 @@ DEFAULT_PARAMS = Path("params.yaml")
 ARCHS = ("cnn", "cnn_lstm")
 LOSSES = ("cce", "mse")
 PROTOCOLS = ("utterance", "speaker", "leaky")
+CV_PROTOCOLS = ("loso", "kfold", "leaky")
+VARIANTS = tuple(f"{arch}-{loss}" for arch in ARCHS for loss in LOSSES)   # e.g. "cnn-cce"
+OPENSMILE_SETS = ("eGeMAPSv02", "ComParE_2016")
 
 
 class _Section(BaseModel):
@@ -136,6 +139,46 @@ class EvaluateParams(_Section):
     seed: int
 
 
+class CvParams(_Section):
+    """Cross-validation: which protocols, and which trained variants run under them."""
+    protocols: tuple[Literal["loso", "kfold", "leaky"], ...] = Field(min_length=1)
+    k: int = Field(ge=2, le=20)
+    val_fraction: float = Field(gt=0, lt=0.5)
+    seed: int
+    variants: tuple[str, ...]
+
+    @field_validator("variants")
+    @classmethod
+    def _known_variants(cls, variants):
+        unknown = [v for v in variants if v not in VARIANTS]
+        if unknown:
+            raise ValueError(f"unknown variants {unknown}; choose from {list(VARIANTS)}")
+        if len(set(variants)) != len(variants):
+            raise ValueError(f"variants listed twice: {list(variants)}")
+        return variants
+
+
+class BaselineParams(_Section):
+    """An SVM on openSMILE functionals."""
+    feature_set: Literal[OPENSMILE_SETS]
+    kernel: Literal["linear", "rbf"]
+    C: float = Field(gt=0)
+
+
+class BaselinesParams(_Section):
+    models: dict[str, BaselineParams] = Field(min_length=1)
+    speaker_standardisation: tuple[bool, ...] = Field(min_length=1)
+    jobs: int
+
+    @field_validator("models")
+    @classmethod
+    def _names(cls, models):
+        bad = [name for name in models if not name.replace("_", "").isalnum()]
+        if bad:
+            raise ValueError(f"model names must be letters, digits and _: {bad}")
+        return models
+
+
 class MlflowParams(_Section):
     tracking_uri: str
     experiment: str = Field(min_length=1)
@@ -151,6 +194,8 @@ class Params(_Section):
     train: TrainParams
     architectures: ArchitectureParams
     evaluate: EvaluateParams
+    cv: CvParams
+    baselines: BaselinesParams
     mlflow: MlflowParams
 
     @model_validator(mode="after")
@@ -186,12 +231,18 @@ def load_params(path: Path | str = DEFAULT_PARAMS) -> Params:
 
 
 def flatten(params: BaseModel, prefix: str = "") -> dict[str, object]:
-    """Flatten nested params to dotted keys, as MLflow and DVC show them."""
+    """Flatten nested params to dotted keys with plain values, as MLflow and DVC show them."""
     flat: dict[str, object] = {}
-    for key, value in params:
-        name = f"{prefix}{key}"
+
+    def add(name: str, value) -> None:
         if isinstance(value, BaseModel):
             flat.update(flatten(value, f"{name}."))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                add(f"{name}.{key}", item)
         else:
             flat[name] = list(value) if isinstance(value, tuple) else value
+
+    for key, value in params:
+        add(f"{prefix}{key}", value)
     return flat

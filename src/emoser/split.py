@@ -58,8 +58,20 @@ def assign_subsets(clips: pd.DataFrame, params: SplitParams) -> pd.Series:
     else:
         raise ValueError(f"unknown split.protocol {params.protocol!r}")
 
+    return follow_source(clips, side)
+
+
+def follow_source(clips: pd.DataFrame, side: pd.Series) -> pd.Series:
+    """Subset per clip (index: clip id) from ``side``, the subset of each original utterance.
+
+    Every copy goes where its source recording goes; val and test score real recordings
+    only, so copies of val/test utterances are 'unused', never trained on.
+    """
+    clips = clips.set_index("clip", drop=False)
     subset = clips["utterance"].map(side)
-    # Val and test score real recordings only: their copies are never trained or tested on.
+    if subset.isna().any():
+        missing = sorted(clips.loc[subset.isna(), "utterance"].unique())[:5]
+        raise ValueError(f"no subset for utterances {missing}")
     subset[(subset != "train") & (clips["kind"] != "original")] = "unused"
     return subset
 

@@ -1,0 +1,275 @@
+"""Stage report: reports/results.md, every model under every protocol on one page.
+
+Reads only what earlier stages wrote (metrics/*.json, test predictions, training
+histories) and draws the figures it links, so the page always matches the committed metrics.
+
+    python -m emoser.report
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import paths
+from .baselines import SPEAKER_STANDARDISED
+from .cli import stage
+from .corpus import EMOTIONS
+from .figures import confusion_grid, curves_figure, save_figure
+from .files import atomic_path
+from .metrics import confusion
+from .params import VARIANTS, Params, load_params
+
+log = logging.getLogger(__name__)
+REPORT = paths.REPORTS / "results.md"
+FIGURES = paths.REPORTS / "figures"
+CV_TITLES = {"loso": "LOSO (10 speakers)", "kfold": "k-fold", "leaky": "leaky k-fold (inflated)"}
+
+
+def _read_json(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def collect_scores(study: dict[str, dict], baselines: dict, cv: dict, params: Params) -> pd.DataFrame:
+    """One row per (model, protocol): pooled accuracy/UAR with intervals and fold mean/std."""
+    rows = []
+    holdout = f"holdout ({params.split.protocol})"
+    for variant, metrics in study.items():
+        rows.append({"model": variant, "protocol": holdout, "kind": "trained", **_pooled(metrics)})
+    for source, kind in ((cv, "trained"), (baselines, "baseline")):
+        for protocol, block in source.items():
+            name = holdout if protocol == "holdout" else CV_TITLES.get(protocol, protocol)
+            for model, result in block.items():
+                if isinstance(result, dict) and "pooled" in result:
+                    rows.append({"model": model, "protocol": name, "kind": kind, **_pooled(result["pooled"]),
+                                 "fold_mean_uar": result["fold_mean"]["uar"],
+                                 "fold_std_uar": result["fold_std"]["uar"],
+                                 "folds": len(result["folds"])})
+    return pd.DataFrame(rows)
+
+
+def _pooled(m: dict) -> dict:
+    return {"accuracy": m["accuracy"], "accuracy_low": m["accuracy_ci"]["low"],
+            "accuracy_high": m["accuracy_ci"]["high"], "uar": m["uar"], "uar_low": m["uar_ci"]["low"],
+            "uar_high": m["uar_ci"]["high"], "n": m["test_size"]}
+
+
+def _cell(row, score: str) -> str:
+    return f"{row[score]:.3f} [{row[f'{score}_low']:.3f}, {row[f'{score}_high']:.3f}]"
+
+
+def _model_label(model: str) -> str:
+    if model in VARIANTS:
+        arch, loss = model.split("-")
+        return f"{arch.upper().replace('_', '-')} {loss} (report)"
+    base = model.removesuffix(SPEAKER_STANDARDISED)
+    label = {"egemaps": "eGeMAPS + SVM", "compare": "ComParE 2016 + SVM"}.get(base, f"{base} + SVM")
+    return label + (" + speaker std." if model.endswith(SPEAKER_STANDARDISED) else "")
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def scores_table(scores: pd.DataFrame, score: str, listeners: dict[str, float]) -> str:
+    protocols = list(dict.fromkeys(scores["protocol"]))
+    models = list(dict.fromkeys(scores.sort_values("kind", ascending=False, kind="stable")["model"]))
+    rows = []
+    for model in models:
+        cells = []
+        for protocol in protocols:
+            hit = scores[(scores["model"] == model) & (scores["protocol"] == protocol)]
+            cells.append(_cell(hit.iloc[0], score) if len(hit) else "—")
+        rows.append([_model_label(model), *cells])
+    rows.append(["human listeners (erkennung.txt)"] +
+                [f"{listeners[p]:.3f}" if p in listeners else "—" for p in protocols])
+    n = [f"{protocol} (n={int(scores.loc[scores['protocol'] == protocol, 'n'].max())})" for protocol in protocols]
+    return _table(["model", *n], rows)
+
+
+def fold_table(scores: pd.DataFrame) -> str:
+    cv_rows = scores.dropna(subset=["fold_std_uar"])
+    cv_rows = cv_rows[cv_rows["folds"] > 1]
+    protocols = list(dict.fromkeys(cv_rows["protocol"]))
+    rows = []
+    for model in dict.fromkeys(cv_rows.sort_values("kind", ascending=False, kind="stable")["model"]):
+        cells = []
+        for protocol in protocols:
+            hit = cv_rows[(cv_rows["model"] == model) & (cv_rows["protocol"] == protocol)]
+            cells.append(f"{hit.iloc[0]['fold_mean_uar']:.3f} ± {hit.iloc[0]['fold_std_uar']:.3f}"
+                         if len(hit) else "—")
+        rows.append([_model_label(model), *cells])
+    return _table(["model (UAR, mean ± std over folds)", *protocols], rows)
+
+
+def per_class_table(block: dict) -> str:
+    models = [m for m, r in block.items() if isinstance(r, dict) and "pooled" in r]
+    listeners = block.get("listeners", {}).get("per_class", {})
+    rows = []
+    for emotion in EMOTIONS:
+        rows.append([emotion, f"{listeners[emotion]:.3f}" if emotion in listeners else "—",
+                     *[f"{block[m]['pooled']['per_class'][emotion]['recall']:.3f}" for m in models]])
+    return _table(["emotion", "listeners", *[_model_label(m) for m in models]], rows)
+
+
+def leak_paragraph(scores: pd.DataFrame) -> str:
+    """What leaks inflate, from the numbers of this run: one line per model with a protocol pair."""
+    def uar(model, protocol):
+        hit = scores[(scores["model"] == model) & (scores["protocol"] == CV_TITLES[protocol])]
+        return float(hit.iloc[0]["uar"]) if len(hit) else None
+
+    lines = []
+    for model in dict.fromkeys(scores["model"]):
+        leaky, kfold, loso = uar(model, "leaky"), uar(model, "kfold"), uar(model, "loso")
+        parts = []
+        if leaky is not None and kfold is not None:
+            parts.append(f"leaky k-fold {leaky:.3f} vs k-fold over source recordings {kfold:.3f}: "
+                         f"the augmentation leak adds **{100 * (leaky - kfold):+.1f} points**")
+        if kfold is not None and loso is not None:
+            parts.append(f"k-fold {kfold:.3f} vs leave-one-speaker-out {loso:.3f}: hearing the test speaker "
+                         f"in training adds {100 * (kfold - loso):+.1f} points")
+        if parts:
+            lines.append(f"- {_model_label(model)}: " + "; ".join(parts) + ".")
+    if not lines:
+        return "This run has no pair of protocols that isolates a leak (add `leaky` or `kfold` to `cv.protocols`)."
+    return ("UAR of the same model and features under protocols that differ in one leak only:\n\n"
+            + "\n".join(lines))
+
+
+def headline(scores: pd.DataFrame, listeners: dict[str, float]) -> str:
+    """The best leak-free results of this run, in one paragraph."""
+    loso = scores[scores["protocol"] == CV_TITLES["loso"]]
+    if loso.empty:
+        return ""
+    def best(rows):
+        row = rows.sort_values("uar", ascending=False).iloc[0]
+        return f"{_model_label(row['model'])}, UAR {_cell(row, 'uar')}"
+    text = [f"Speaker-independent (LOSO) best: {best(loso)}"]
+    plain = loso[~loso["model"].str.endswith(SPEAKER_STANDARDISED)]
+    if len(plain) < len(loso) and len(plain):
+        text.append(f"without speaker standardisation: {best(plain)}")
+    trained = loso[loso["kind"] == "trained"]
+    if len(trained):
+        text.append(f"best of the report's variants: {best(trained)}")
+    if CV_TITLES["loso"] in listeners:
+        text.append(f"human listeners on the same recordings: {listeners[CV_TITLES['loso']]:.3f}")
+    return "; ".join(text) + ". (The student report's 0.906 test accuracy came from its leaky protocol.)"
+
+
+def _confusion_panels(predictions: pd.DataFrame, block: dict) -> list[tuple[np.ndarray, str]]:
+    index = {e: i for i, e in enumerate(EMOTIONS)}
+    panels = []
+    for model, rows in predictions.groupby("model", sort=False):
+        pooled = block[model]["pooled"]
+        counts = confusion(rows["emotion"].map(index), rows["predicted"].map(index))
+        panels.append((counts, f"{_model_label(model)}\nUAR {pooled['uar']:.3f} "
+                               f"[{pooled['uar_ci']['low']:.3f}, {pooled['uar_ci']['high']:.3f}], "
+                               f"acc {pooled['accuracy']:.3f}, n={pooled['test_size']}"))
+    return panels
+
+
+def build_report(params: Params, out_dir: Path = paths.REPORTS) -> str:
+    figures = out_dir / "figures"
+    study = {v: _read_json(paths.METRICS / "study" / f"{v}.json") for v in VARIANTS}
+    study = {v: m for v, m in study.items() if m}
+    baselines = _read_json(paths.METRICS / "baselines.json")
+    cv = _read_json(paths.METRICS / "cv.json")
+    scores = collect_scores(study, baselines, cv, params)
+    holdout = f"holdout ({params.split.protocol})"
+
+    listeners = {}
+    if study:
+        listeners[holdout] = next(iter(study.values())).get("listeners")
+    for source in (baselines, cv):
+        for protocol, block in source.items():
+            name = holdout if protocol == "holdout" else CV_TITLES.get(protocol, protocol)
+            if "listeners" in block:
+                listeners[name] = block["listeners"]["overall"]
+    listeners = {k: v for k, v in listeners.items() if v is not None}
+
+    sections = [
+        "# Emo-DB results",
+        "",
+        "Generated by `dvc repro` (stage `report`) from the committed metrics; do not edit by hand.",
+        f"Hold-out split: `{params.split.protocol}`; cross-validation: {', '.join(params.cv.protocols)} "
+        f"(k={params.cv.k}); trained variants under cv: {', '.join(params.cv.variants) or 'none'}.",
+        "Every test set scores original recordings only, except the labelled leaky protocols. "
+        "Intervals: percentile bootstrap over test recordings "
+        f"({params.evaluate.bootstrap_resamples} resamples, {100 * params.evaluate.ci_level:.0f} %). "
+        "Cross-validated scores are pooled over all folds' test predictions. "
+        "'speaker std.' z-scores each speaker's features over their own recordings (the test "
+        "speaker's unlabelled audio): a separate, transductive setting.",
+        "",
+        headline(scores, listeners),
+        "",
+        "## Unweighted average recall (UAR)",
+        "",
+        scores_table(scores, "uar", listeners),
+        "",
+        "## Accuracy",
+        "",
+        scores_table(scores, "accuracy", listeners),
+        "",
+        "## Spread over folds",
+        "",
+        fold_table(scores),
+        "",
+        "## What leaks inflate",
+        "",
+        leak_paragraph(scores),
+        "",
+    ]
+    class_block = cv.get("loso") or baselines.get("loso")
+    if class_block:
+        merged = {**baselines.get("loso", {}), **cv.get("loso", {})}
+        sections += ["## Recall per emotion, LOSO, beside the listeners", "", per_class_table(merged), ""]
+
+    predictions = pd.concat([pd.read_csv(p, dtype={"fold": str, "speaker": str})
+                             for p in (paths.CV_PREDICTIONS, paths.BASELINE_PREDICTIONS) if p.exists()],
+                            ignore_index=True)
+    sections += ["## Confusion matrices (pooled test predictions)", ""]
+    for protocol in dict.fromkeys(predictions["protocol"]):
+        part = predictions[predictions["protocol"] == protocol]
+        block = {**baselines.get(protocol, {}), **cv.get(protocol, {})}
+        panels = _confusion_panels(part, block)
+        name = f"confusion-{protocol}.png"
+        save_figure(confusion_grid(panels, EMOTIONS), figures / name)
+        title = holdout if protocol == "holdout" else CV_TITLES.get(protocol, protocol)
+        sections += [f"### {title}", "", f"![confusion matrices, {title}](figures/{name})", ""]
+    if study:
+        panels = []
+        for variant in study:
+            samples = pd.read_csv(paths.PLOTS / "study" / variant / "confusion.csv")
+            index = {e: i for i, e in enumerate(EMOTIONS)}
+            m = study[variant]
+            panels.append((confusion(samples["actual"].map(index), samples["predicted"].map(index)),
+                           f"{_model_label(variant)}\nUAR {m['uar']:.3f} [{m['uar_ci']['low']:.3f}, "
+                           f"{m['uar_ci']['high']:.3f}], acc {m['accuracy']:.3f}, n={m['test_size']}"))
+        save_figure(confusion_grid(panels, EMOTIONS, columns=2), figures / "confusion-study.png")
+        histories = {_model_label(v): pd.read_csv(paths.PLOTS / "study" / v / "history.csv") for v in study}
+        save_figure(curves_figure(histories, f"training curves, {holdout} split (dot: kept epoch)"),
+                    figures / "curves.png")
+        sections += [f"### The report's four variants, {holdout}", "",
+                     "![confusion matrices, report variants](figures/confusion-study.png)", "",
+                     "## Training curves", "", "![validation curves](figures/curves.png)", ""]
+    return "\n".join(sections)
+
+
+@stage
+def main(argv=None):
+    argparse.ArgumentParser(description=__doc__).parse_args(argv)
+    params = load_params()
+    text = build_report(params)
+    with atomic_path(REPORT) as tmp:
+        tmp.write_text(text)
+    log.info("wrote %s", REPORT)
+
+
+if __name__ == "__main__":
+    main()

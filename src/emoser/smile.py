@@ -1,0 +1,102 @@
+"""Stage opensmile: openSMILE functionals of every original recording, for the SVM baselines.
+
+The ``opensmile`` package ships its own SMILExtract binary and configs (eGeMAPS v02: 88
+functionals; ComParE 2016: 6,373). Recordings are read at their own sample rate, as the
+feature sets were designed; augmented copies are not used by the baselines. Both sets are
+extracted whatever ``baselines.models`` uses, so changing an SVM never re-extracts.
+
+    python -m emoser.smile
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import soundfile as sf
+from joblib import Parallel, delayed
+from tqdm import tqdm
+
+from . import paths
+from .cli import EmoserError, progress_enabled, stage
+from .files import atomic_dir
+from .params import OPENSMILE_SETS, load_params
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Functionals:
+    utterances: np.ndarray   # (n,) str
+    names: np.ndarray        # (d,) str, openSMILE's feature names
+    values: np.ndarray       # (n, d) float32
+
+    def save(self, path: Path) -> None:
+        np.savez(path, utterances=self.utterances, names=self.names, values=self.values)
+
+    @classmethod
+    def load(cls, path: Path) -> "Functionals":
+        with np.load(path, allow_pickle=False) as data:
+            return cls(data["utterances"], data["names"], data["values"])
+
+    def select(self, utterances) -> np.ndarray:
+        index = pd.Index(self.utterances).get_indexer(list(utterances))
+        if (index < 0).any():
+            raise EmoserError(f"{int((index < 0).sum())} recordings have no openSMILE features; "
+                              "rerun the opensmile stage")
+        return self.values[index]
+
+
+def _extractor(feature_set: str):
+    import opensmile  # imported per worker: it starts nothing until used
+    return opensmile.Smile(feature_set=getattr(opensmile.FeatureSet, feature_set),
+                           feature_level=opensmile.FeatureLevel.Functionals)
+
+
+def _extract_batch(feature_set: str, files: list[Path]) -> tuple[list[str], np.ndarray]:
+    smile = _extractor(feature_set)   # one set-up per batch, not per file
+    rows = []
+    for path in files:
+        try:
+            signal, rate = sf.read(path, dtype="float32", always_2d=True)
+        except Exception as exc:  # soundfile raises several types for unreadable audio
+            raise EmoserError(f"{path}: cannot read audio ({exc})") from None
+        frame = smile.process_signal(signal.mean(axis=1), rate)
+        rows.append(frame.to_numpy(dtype=np.float32)[0])
+    return list(smile.feature_names), np.stack(rows)
+
+
+def extract(files: list[Path], utterances: list[str], feature_set: str, jobs: int = -1,
+            batch: int = 16) -> Functionals:
+    batches = [files[i:i + batch] for i in range(0, len(files), batch)]
+    results = Parallel(n_jobs=jobs, return_as="generator")(
+        delayed(_extract_batch)(feature_set, part) for part in batches)
+    names, values = None, []
+    for batch_names, batch_values in tqdm(results, total=len(batches), desc=feature_set,
+                                          disable=not progress_enabled()):
+        names = batch_names
+        values.append(batch_values)
+    return Functionals(np.asarray(utterances), np.asarray(names), np.concatenate(values))
+
+
+@stage
+def main(argv=None):
+    argparse.ArgumentParser(description=__doc__).parse_args(argv)
+    params = load_params().baselines
+    manifest = pd.read_csv(paths.MANIFEST, dtype={"speaker": str})
+    files = [paths.RAW / "wav" / name for name in manifest["file"]]
+    # Every supported set, whichever the baselines use now: a change of SVM never re-extracts.
+    with atomic_dir(paths.OPENSMILE) as staging:
+        for feature_set in OPENSMILE_SETS:
+            functionals = extract(files, manifest["utterance"].tolist(), feature_set, params.jobs)
+            if not np.isfinite(functionals.values).all():
+                raise EmoserError(f"{feature_set}: openSMILE returned non-finite values")
+            functionals.save(staging / f"{feature_set}.npz")
+            log.info("%s: %d recordings x %d functionals", feature_set, *functionals.values.shape)
+
+
+if __name__ == "__main__":
+    main()

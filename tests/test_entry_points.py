@@ -1,0 +1,216 @@
+"""Bad input through the real stage entry points (`python -m emoser.<stage>`): a non-zero exit,
+one message naming the file or param, and no partial output left behind."""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import signal
+import stat
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import yaml
+
+from conftest import REPO, make_corpus, tone, zip_folder
+from test_fetch import _CutOff
+
+SR = 8000
+
+
+def _params(source: str, **changes) -> dict:
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["fetch"]["source"] = source
+    params["audio"]["sample_rate"] = SR
+    params["augment"].update(pitch_copies=1, stretch_copies=1, jobs=1)
+    params["features"].update(n_mfcc=8, n_fft=256, hop_length=128, frames=20, jobs=1)
+    params["architectures"]["cnn_lstm"]["chunks"] = 4
+    for key, value in changes.items():
+        section, name = key.split(".")
+        params[section][name] = value
+    return params
+
+
+def _stage(module: str, cwd: Path, params: dict) -> subprocess.CompletedProcess:
+    (cwd / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    return subprocess.run([sys.executable, "-m", f"emoser.{module}"], cwd=cwd, capture_output=True, text=True,
+                          timeout=300)
+
+
+def _leftovers(root: Path) -> list[str]:
+    data = root / "data"
+    return sorted(str(p.relative_to(root)) for p in data.rglob("*")) if data.exists() else []
+
+
+def _wav_bytes(signal: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    sf.write(buffer, signal, SR, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()
+
+
+def _zip(path: Path, members: dict) -> Path:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for member, data in members.items():
+            zf.writestr(member, data)
+    return path
+
+
+def _symlink_zip(path: Path) -> Path:
+    link = zipfile.ZipInfo("wav/03a01Fa.wav")
+    link.external_attr = (stat.S_IFLNK | 0o777) << 16
+    return _zip(path, {link: "/etc/passwd"})
+
+
+GOOD = _wav_bytes(tone(0.5, SR, 200, seed=0))
+BAD_FILES = {
+    "empty wav": ({"16b10Wb.wav": b""}, r"16b10Wb\.wav: empty file"),
+    "truncated wav": ({"16b10Wb.wav": GOOD[:30]}, r"16b10Wb\.wav: not readable audio"),
+    "text with a .wav name": ({"16b10Wb.wav": b"this is not audio at all\n" * 20}, r"16b10Wb\.wav: not readable"),
+    "silence": ({"16b10Wb.wav": _wav_bytes(np.zeros(SR // 2, dtype=np.float32))}, r"16b10Wb\.wav: is pure silence"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_FILES))
+def test_fetch_refuses_a_bad_wav(tmp_path, case):
+    extra, message = BAD_FILES[case]
+    corpus = make_corpus(tmp_path / "corpus", extra_files=extra)
+    work = tmp_path / "work"
+    work.mkdir()
+    result = _stage("fetch", work, _params(str(corpus)))
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and re.search(message, result.stderr), result.stderr
+    assert _leftovers(work) == []
+
+
+def test_fetch_skips_and_counts_unknown_names(tmp_path):
+    corpus = make_corpus(tmp_path / "corpus", extra_files={"notes.wav": GOOD, "17a01Wa.wav": GOOD})
+    work = tmp_path / "work"
+    work.mkdir()
+    result = _stage("fetch", work, _params(str(corpus)))
+    assert result.returncode == 0, result.stderr
+    assert "notes.wav" in result.stderr and "17a01Wa.wav" in result.stderr       # warned
+    report = yaml.safe_load((work / "data/raw/fetch_report.json").read_text())
+    assert report["skipped"] == 2 and report["utterances"] == 49
+
+
+def test_fetch_refuses_a_corpus_missing_an_emotion(tmp_path):
+    corpus = make_corpus(tmp_path / "corpus")
+    for path in (corpus / "wav").glob("??a01E?.wav"):      # every disgust recording
+        path.unlink()
+    work = tmp_path / "work"
+    work.mkdir()
+    result = _stage("fetch", work, _params(str(corpus)))
+    assert result.returncode == 2 and "['disgust']" in result.stderr
+    assert _leftovers(work) == []
+
+
+ARCHIVES = {
+    "dot-dot path": (lambda p: _zip(p, {"../evil.wav": GOOD}), "outside the archive"),
+    "absolute path": (lambda p: _zip(p, {"/tmp/evil.wav": GOOD}), "absolute path"),
+    "symbolic link": (_symlink_zip, "symbolic link"),
+    "decompression bomb": (lambda p: _zip(p, {"wav/03a01Fa.wav": b"\0" * (3 * 2**20)}), "decompression bomb"),
+    "not a zip": (lambda p: (p.write_bytes(b"<html>404</html>"), p)[1], "not a readable zip"),
+}
+
+
+@pytest.mark.parametrize("case", list(ARCHIVES))
+def test_fetch_refuses_a_hostile_archive(tmp_path, case):
+    build, message = ARCHIVES[case]
+    archive = build(tmp_path / "download.zip")
+    work = tmp_path / "work"
+    work.mkdir()
+    result = _stage("fetch", work, _params(str(archive), **{"fetch.max_archive_mb": 1}))
+    assert result.returncode == 2 and message in result.stderr and "download.zip" in result.stderr, result.stderr
+    assert _leftovers(work) == [] and not (tmp_path / "evil.wav").exists()
+
+
+def test_fetch_refuses_a_wrong_checksum(tmp_path):
+    archive = zip_folder(make_corpus(tmp_path / "corpus"), tmp_path / "download.zip")
+    work = tmp_path / "work"
+    work.mkdir()
+    result = _stage("fetch", work, _params(str(archive), **{"fetch.sha256": "0" * 64}))
+    assert result.returncode == 2 and "sha256" in result.stderr and "download.zip" in result.stderr
+    assert _leftovers(work) == []
+
+
+def test_fetch_refuses_a_cut_off_download(tmp_path, http_serve):
+    url = http_serve(tmp_path, handler=_CutOff) + "/download.zip"
+    work = tmp_path / "work"
+    work.mkdir()
+    result = _stage("fetch", work, _params(url, **{"fetch.timeout_s": 5}))
+    assert result.returncode == 2 and "download.zip" in result.stderr, result.stderr
+    assert _leftovers(work) == []
+
+
+def test_features_refuse_a_clip_shorter_than_one_fft_frame(tmp_path):
+    tiny = _wav_bytes(tone(0.02, SR, 200, seed=1))          # 160 samples < n_fft 256
+    corpus = make_corpus(tmp_path / "corpus", extra_files={"16b10Wb.wav": tiny})
+    work = tmp_path / "work"
+    work.mkdir()
+    params = _params(str(corpus), **{"augment.stretch_copies": 0, "augment.pitch_copies": 0})
+    for stage in ("fetch", "augment"):
+        assert _stage(stage, work, params).returncode == 0
+    before = _leftovers(work)
+    result = _stage("features", work, params)
+    assert result.returncode == 2 and "16b10Wb" in result.stderr and "n_fft" in result.stderr, result.stderr
+    assert _leftovers(work) == before          # no data/features, no temp files
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("model.arch", "resnet", "model.arch"),
+    ("model.loss", "hinge", "model.loss"),
+    ("split.protocol", "random", "split.protocol"),
+    ("split.train", 0.8, "must be 1"),
+    ("split.test_speakers", ["03", "09"], "both val and test"),
+    ("cv.variants", ["cnn-hinge"], "cv.variants"),
+    ("train.epocs", 3, "train.epocs"),
+])
+def test_every_stage_validates_all_params_up_front(tmp_path, key, value, message):
+    work = tmp_path / "work"
+    work.mkdir()
+    result = _stage("split", work, _params("unused", **{key: value}))
+    assert result.returncode == 2 and message in result.stderr and "params.yaml" in result.stderr, result.stderr
+    assert _leftovers(work) == []
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_killed_stage_reruns_to_the_same_outputs(tmp_path):
+    corpus = make_corpus(tmp_path / "corpus", seconds=2.0)
+    params = _params(str(corpus), **{"augment.pitch_copies": 3, "augment.stretch_copies": 3})
+    clean, killed = tmp_path / "clean", tmp_path / "killed"
+    for work in (clean, killed):
+        work.mkdir()
+        assert _stage("fetch", work, params).returncode == 0
+    assert _stage("augment", clean, params).returncode == 0
+    expected = _digest(clean / "data/augmented")
+
+    # Kill augment once it has written part of its clips.
+    process = subprocess.Popen([sys.executable, "-m", "emoser.augment"], cwd=killed, start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            staged = list((killed / "data").glob(".augmented.*.tmp/wav/*.wav"))
+            if len(staged) >= 20:
+                break
+            time.sleep(0.01)
+        os.killpg(process.pid, signal.SIGKILL)
+    finally:
+        process.wait()
+    assert process.returncode == -signal.SIGKILL, "augment finished before it could be killed"
+    assert not (killed / "data/augmented").exists()          # nothing half-written under the real name
+
+    assert _stage("augment", killed, params).returncode == 0
+    assert _digest(killed / "data/augmented") == expected
+    assert list((killed / "data").glob(".augmented.*")) == []   # the killed run's temp folder is gone

@@ -21,7 +21,8 @@ template=.dvc/plots/offline.html
 if [ ! -f "$template" ]; then
   if command -v npm >/dev/null 2>&1; then
     packages=$(mktemp -d)
-    (cd "$packages" && npm pack --silent $(.venv/bin/python -c 'from emoser.offline_plots import NPM_SPECS; print(NPM_SPECS)') >/dev/null)
+    specs=$(.venv/bin/python -c 'from emoser.offline_plots import NPM_SPECS; print(NPM_SPECS)')
+    (cd "$packages" && npm pack --silent $specs >/dev/null)
     .venv/bin/python -m emoser.offline_plots "$packages" "$template"
     rm -rf "$packages"
   else

@@ -1,0 +1,160 @@
+"""Speed and memory of the pipeline's hot paths, for the current params.yaml.
+
+Prints clips/s for augment and for features (ours, and a plain serial reference of the
+report's augment-and-feature code on the same clips, with the features checked to agree),
+seconds per training epoch per architecture (our tf.data input vs a straightforward
+`model.fit` on numpy arrays), predict latency on one 2-s clip, and peak RSS. A measurement,
+not a test: machines are noisy, so read the ratios, which come from one run.
+
+Needs `dvc repro` to have run up to `train` (it reads data/raw, data/features, models/model).
+
+    python benchmarks/bench.py                      # 60 utterances
+    python benchmarks/bench.py --utterances 535 --write   # the whole corpus; metrics/bench.json
+    python benchmarks/bench.py --scale 3            # the corpus replicated 3x (distinct seeds)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from emoser import paths
+from emoser.augment import apply_copy, augment_corpus, load_audio, plan_copies
+from emoser.corpus import EMOTIONS
+from emoser.dataset import load_subsets
+from emoser.features import extract, extract_all, fit_frames
+from emoser.models import Bundle, build_model
+from emoser.params import load_params
+from emoser.train import batches
+
+import keras  # noqa: E402
+import librosa  # noqa: E402
+import noisereduce  # noqa: E402
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def reference_features(files: list[Path], utterances: list[str], params) -> dict[str, np.ndarray]:
+    """The report's way, serially: per clip load, augment, denoise, MFCC and energy, in float64."""
+    out = {}
+    sr = params.audio.sample_rate
+    f = params.features
+    for path, utterance in zip(files, utterances):
+        signal = librosa.load(path, sr=sr)[0].astype(np.float64)
+        for copy in plan_copies(utterance, params.augment):
+            clip = apply_copy(signal, sr, copy)
+            clean = noisereduce.reduce_noise(y=clip, sr=sr)
+            mfcc = librosa.feature.mfcc(y=clean, sr=sr, n_mfcc=f.n_mfcc, n_fft=f.n_fft, hop_length=f.hop_length)
+            rms = librosa.feature.rms(y=clean, frame_length=f.n_fft, hop_length=f.hop_length)
+            out[copy.clip] = fit_frames(np.vstack([mfcc, np.log(rms**2 + 1e-10)]), f.frames)[0]
+    return out
+
+
+def ours(manifest: pd.DataFrame, params, scale: int = 1) -> tuple[float, float, int, dict[str, np.ndarray]]:
+    """Wall seconds of augment and of features as the stages run them; returns original clips' features."""
+    augment_s = features_s = 0.0
+    clips_total, originals = 0, {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in range(scale):
+            augment = params.augment.model_copy(update={"seed": params.augment.seed + k})
+            out = Path(tmp) / f"run{k}"
+            started = time.perf_counter()
+            clips = augment_corpus(manifest, paths.RAW / "wav", out, params.audio.sample_rate, augment)
+            augment_s += time.perf_counter() - started
+            started = time.perf_counter()
+            features, _ = extract_all([out / "wav" / f"{c}.wav" for c in clips["clip"]], params.audio.sample_rate,
+                                      params.features)
+            features_s += time.perf_counter() - started
+            clips_total += len(clips)
+            if k == 0:
+                originals = {c: features[i] for i, c in enumerate(clips["clip"]) if c in set(manifest["utterance"])}
+            for wav in (out / "wav").glob("*.wav"):   # keep the disk use of --scale flat
+                wav.unlink()
+    return augment_s, features_s, clips_total, originals
+
+
+def epoch_seconds(arch: str, params, x: np.ndarray, y: np.ndarray, ours_input: bool) -> float:
+    keras.utils.set_random_seed(params.train.seed)
+    net = build_model(arch, "cce", x.shape[1], x.shape[2], params.architectures, params.train.learning_rate)
+    times = []
+    for _ in range(2):   # the first epoch includes tracing
+        started = time.perf_counter()
+        if ours_input:
+            net.fit(batches(x, y, params.train.batch_size, shuffle_seed=0), epochs=1, verbose=0)
+        else:
+            net.fit(x, y, batch_size=params.train.batch_size, epochs=1, verbose=0, shuffle=True)
+        times.append(time.perf_counter() - started)
+    return times[-1]
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--utterances", type=int, default=60, help="how many utterances (of 535) to process")
+    parser.add_argument("--scale", type=int, default=1, help="replicate them N times with distinct seeds")
+    parser.add_argument("--write", action="store_true", help="write metrics/bench.json")
+    args = parser.parse_args(argv)
+    params = load_params()
+    manifest = pd.read_csv(paths.MANIFEST, dtype={"speaker": str}).sample(
+        n=min(args.utterances, 535), random_state=0).sort_values("utterance").reset_index(drop=True)
+    results: dict = {"utterances": len(manifest), "scale": args.scale}
+
+    augment_s, features_s, n_clips, our_originals = ours(manifest, params, args.scale)
+    results.update(augment_clips_per_s=n_clips / augment_s, features_clips_per_s=n_clips / features_s,
+                   augment_and_features_s=augment_s + features_s, clips=n_clips,
+                   peak_rss_mb_augment_features=peak_rss_mb())
+    print(f"ours: {n_clips} clips; augment {augment_s:.1f} s ({n_clips / augment_s:.1f} clips/s), "
+          f"features {features_s:.1f} s ({n_clips / features_s:.1f} clips/s); peak RSS so far "
+          f"{results['peak_rss_mb_augment_features']:.0f} MB", flush=True)
+
+    if args.scale == 1:
+        started = time.perf_counter()
+        reference = reference_features([paths.RAW / "wav" / f for f in manifest["file"]],
+                                       manifest["utterance"].tolist(), params)
+        reference_s = time.perf_counter() - started
+        # Features must agree on the original recordings (copies differ only by float precision of the writer).
+        diff = max(float(np.abs(reference[c] - f).max()) for c, f in our_originals.items())
+        scale = max(float(np.abs(reference[c]).max()) for c in our_originals)
+        results.update(reference_s=reference_s, speedup_vs_reference=reference_s / (augment_s + features_s),
+                       features_max_abs_diff=diff, features_max_abs=scale)
+        print(f"reference (serial, report's order): {reference_s:.1f} s ({len(reference) / reference_s:.1f} clips/s); "
+              f"ours is {reference_s / (augment_s + features_s):.2f}x; originals' features differ by at most "
+              f"{diff:.2e} (values up to {scale:.0f})", flush=True)
+
+        subsets = load_subsets(("train",))["train"]
+        x = subsets.features.astype(np.float32)
+        y = keras.utils.to_categorical(subsets.labels, len(EMOTIONS))
+        for arch in ("cnn", "cnn_lstm"):
+            fast, plain = epoch_seconds(arch, params, x, y, True), epoch_seconds(arch, params, x, y, False)
+            results[f"{arch}_epoch_s"], results[f"{arch}_plain_fit_epoch_s"] = fast, plain
+            print(f"{arch}: {fast:.2f} s/epoch (tf.data), {plain:.2f} s/epoch (plain model.fit), "
+                  f"ratio {plain / fast:.2f} on {len(x)} clips", flush=True)
+
+        bundle = Bundle.load(paths.MODELS / "model")
+        wav = paths.RAW / "wav" / manifest["file"].iloc[0]
+        latencies = []
+        for _ in range(20):
+            started = time.perf_counter()
+            features, n = extract(load_audio(wav, params.audio.sample_rate), params.audio.sample_rate, params.features)
+            bundle.predict_proba(features[None], np.array([n]))
+            latencies.append(time.perf_counter() - started)
+        results["predict_ms"] = 1000 * float(np.median(latencies[2:]))
+        print(f"predict one 2-s clip (load, features, network): {results['predict_ms']:.1f} ms median", flush=True)
+
+    results["peak_rss_mb"] = peak_rss_mb()
+    print(f"peak RSS of this process: {results['peak_rss_mb']:.0f} MB (joblib workers not included)")
+    if args.write:
+        (paths.METRICS / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
+    return results
+
+
+if __name__ == "__main__":
+    sys.exit(main() and 0)

@@ -192,7 +192,11 @@ def test_a_killed_stage_reruns_to_the_same_outputs(tmp_path):
     for work in (clean, killed):
         work.mkdir()
         assert _stage("fetch", work, params).returncode == 0
-    assert _stage("augment", clean, params).returncode == 0
+    result = _stage("augment", clean, params)
+    assert result.returncode == 0
+    # Not a terminal: no progress bars, only log lines
+    assert "\r" not in result.stderr and "it/s" not in result.stderr
+    assert all(" INFO " in line or " WARNING " in line for line in result.stderr.splitlines()), result.stderr
     expected = _digest(clean / "data/augmented")
 
     # Kill augment once it has written part of its clips.
@@ -214,3 +218,10 @@ def test_a_killed_stage_reruns_to_the_same_outputs(tmp_path):
     assert _stage("augment", killed, params).returncode == 0
     assert _digest(killed / "data/augmented") == expected
     assert list((killed / "data").glob(".augmented.*")) == []   # the killed run's temp folder is gone
+
+
+def test_importing_the_training_code_prints_nothing():
+    # TensorFlow's start-up chatter (oneDNN, CUDA, absl) means nothing to a user
+    result = subprocess.run([sys.executable, "-c", "import emoser.train, emoser.cv, emoser.evaluate"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stderr == "" and result.stdout == ""

@@ -50,6 +50,7 @@ def workspace(tmp_path_factory):
     for name in ("dvc.yaml", ".dvcignore", ".gitignore"):
         shutil.copy(REPO / name, repo / name)
     shutil.copytree(REPO / "src", repo / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    shutil.copytree(REPO / "benchmarks", repo / "benchmarks")
     env = {**os.environ, "PYTHONPATH": str(repo / "src"), "DVC_NO_ANALYTICS": "1",
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
@@ -134,6 +135,13 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     shown = _run(["dvc", "metrics", "show"], repo, env)
     for v in VARIANTS:
         assert f"metrics/{v}.json" in shown
+
+    # The benchmark runs on what the pipeline made (a smoke check of the script; its figures are not judged)
+    bench = _run([sys.executable, "benchmarks/bench.py", "--utterances", "4"], repo, env)
+    # 4 utterances × (original + 1 pitch + 1 stretch copy) in the tiny params
+    assert "ours: 12 clips" in bench and "originals' features differ by at most" in bench
+    assert "cnn_lstm:" in bench and "predict one 2-s clip" in bench
+    assert not (repo / "metrics/bench.json").exists()     # only with --write
 
     # Nothing to do the second time
     again = _run(["dvc", "repro"], repo, env)

@@ -11,12 +11,17 @@ Needs `dvc repro` to have run up to `train` (it reads data/raw, data/features, m
     python benchmarks/bench.py                      # 60 utterances
     python benchmarks/bench.py --utterances 535 --write   # the whole corpus; metrics/bench.json
     python benchmarks/bench.py --scale 3            # the corpus replicated 3x (distinct seeds)
+    python benchmarks/bench.py --repro              # also: each stage of `dvc repro` in a fresh clone
+                                                    # (empty cache), then a no-op `dvc repro` there
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -59,27 +64,34 @@ def reference_features(files: list[Path], utterances: list[str], params) -> dict
     return out
 
 
+def workers_peak_rss_mb() -> float:
+    """Largest peak RSS (VmHWM) of this process's live child processes, e.g. joblib's workers (Linux)."""
+    peaks = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+        except OSError:
+            continue
+        if int(fields.get("PPid", "0").strip() or 0) == os.getpid() and "VmHWM" in fields:
+            peaks.append(int(fields["VmHWM"].split()[0]) / 1024)
+    return max(peaks, default=0.0)
+
+
 def ours(manifest: pd.DataFrame, params, scale: int = 1) -> tuple[float, float, int, dict[str, np.ndarray]]:
-    """Wall seconds of augment and of features as the stages run them; returns original clips' features."""
-    augment_s = features_s = 0.0
-    clips_total, originals = 0, {}
+    """Wall seconds of augment and of features as the stages run them, on one corpus of ``scale`` x the
+    utterances (each replica named apart, so its random amounts differ); returns original clips' features."""
+    corpus = pd.concat([manifest.assign(utterance=manifest["utterance"] + ("" if k == 0 else f"~{k}"))
+                        for k in range(scale)], ignore_index=True)
     with tempfile.TemporaryDirectory() as tmp:
-        for k in range(scale):
-            augment = params.augment.model_copy(update={"seed": params.augment.seed + k})
-            out = Path(tmp) / f"run{k}"
-            started = time.perf_counter()
-            clips = augment_corpus(manifest, paths.RAW / "wav", out, params.audio.sample_rate, augment)
-            augment_s += time.perf_counter() - started
-            started = time.perf_counter()
-            features, _ = extract_all([out / "wav" / f"{c}.wav" for c in clips["clip"]], params.audio.sample_rate,
-                                      params.features)
-            features_s += time.perf_counter() - started
-            clips_total += len(clips)
-            if k == 0:
-                originals = {c: features[i] for i, c in enumerate(clips["clip"]) if c in set(manifest["utterance"])}
-            for wav in (out / "wav").glob("*.wav"):   # keep the disk use of --scale flat
-                wav.unlink()
-    return augment_s, features_s, clips_total, originals
+        started = time.perf_counter()
+        clips = augment_corpus(corpus, paths.RAW / "wav", Path(tmp), params.audio.sample_rate, params.augment)
+        augment_s = time.perf_counter() - started
+        started = time.perf_counter()
+        features, _ = extract_all([Path(tmp) / "wav" / f"{c}.wav" for c in clips["clip"]], params.audio.sample_rate,
+                                  params.features)
+        features_s = time.perf_counter() - started
+    originals = {c: features[i] for i, c in enumerate(clips["clip"]) if c in set(manifest["utterance"])}
+    return augment_s, features_s, len(clips), originals
 
 
 def epoch_seconds(arch: str, params, x: np.ndarray, y: np.ndarray, ours_input: bool) -> float:
@@ -96,24 +108,63 @@ def epoch_seconds(arch: str, params, x: np.ndarray, y: np.ndarray, ours_input: b
     return times[-1]
 
 
+def repro_seconds(repo: Path) -> tuple[dict[str, float], float]:
+    """Wall seconds of each stage of `dvc repro` in ``repo``, and of a second, no-op `dvc repro`."""
+    stages: dict[str, float] = {}
+    current, started = None, time.perf_counter()
+    with subprocess.Popen(["dvc", "repro"], cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True) as process:
+        for line in process.stdout:     # DVC announces each stage as it starts
+            if match := re.match(r"Running stage '(.+)':", line):
+                now = time.perf_counter()
+                if current:
+                    stages[current] = now - started
+                current, started = match.group(1), now
+    if current:
+        stages[current] = time.perf_counter() - started
+    if process.returncode:
+        raise SystemExit(f"dvc repro failed in {repo} (exit {process.returncode})")
+    started = time.perf_counter()
+    subprocess.run(["dvc", "repro"], cwd=repo, check=True, capture_output=True)
+    return stages, time.perf_counter() - started
+
+
+def fresh_clone(into: Path) -> Path:
+    """This repository's HEAD with the working tree's params.yaml, and no DVC cache."""
+    repo = into / "repo"
+    subprocess.run(["git", "clone", "-q", str(Path.cwd()), str(repo)], check=True)
+    params = Path("params.yaml").read_text()
+    source = load_params().fetch.source
+    if "://" not in source and Path(source).exists():     # a local copy: keep pointing at it
+        params = params.replace(f"source: {source}", f"source: {Path(source).resolve()}", 1)
+    (repo / "params.yaml").write_text(params)
+    return repo
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--utterances", type=int, default=60, help="how many utterances (of 535) to process")
     parser.add_argument("--scale", type=int, default=1, help="replicate them N times with distinct seeds")
     parser.add_argument("--write", action="store_true", help="write metrics/bench.json")
+    parser.add_argument("--repro", action="store_true",
+                        help="time every stage of dvc repro from an empty cache in a fresh clone, and a no-op repro")
     args = parser.parse_args(argv)
     params = load_params()
     manifest = pd.read_csv(paths.MANIFEST, dtype={"speaker": str}).sample(
         n=min(args.utterances, 535), random_state=0).sort_values("utterance").reset_index(drop=True)
     results: dict = {"utterances": len(manifest), "scale": args.scale}
+    results["denoise"] = "each recording once" if params.augment.denoise else (
+        "every clip" if params.features.denoise else "none")
+    print(f"ours denoises {results['denoise']} (augment.denoise, features.denoise)", flush=True)
 
     augment_s, features_s, n_clips, our_originals = ours(manifest, params, args.scale)
     results.update(augment_clips_per_s=n_clips / augment_s, features_clips_per_s=n_clips / features_s,
                    augment_and_features_s=augment_s + features_s, clips=n_clips,
-                   peak_rss_mb_augment_features=peak_rss_mb())
+                   peak_rss_mb_augment_features=peak_rss_mb(), workers_peak_rss_mb=workers_peak_rss_mb())
     print(f"ours: {n_clips} clips; augment {augment_s:.1f} s ({n_clips / augment_s:.1f} clips/s), "
           f"features {features_s:.1f} s ({n_clips / features_s:.1f} clips/s); peak RSS so far "
-          f"{results['peak_rss_mb_augment_features']:.0f} MB", flush=True)
+          f"{results['peak_rss_mb_augment_features']:.0f} MB, largest worker "
+          f"{results['workers_peak_rss_mb']:.0f} MB", flush=True)
 
     if args.scale == 1:
         started = time.perf_counter()
@@ -148,6 +199,14 @@ def main(argv=None) -> dict:
             latencies.append(time.perf_counter() - started)
         results["predict_ms"] = 1000 * float(np.median(latencies[2:]))
         print(f"predict one 2-s clip (load, features, network): {results['predict_ms']:.1f} ms median", flush=True)
+
+    if args.repro:
+        with tempfile.TemporaryDirectory() as tmp:
+            stages, noop = repro_seconds(fresh_clone(Path(tmp)))
+        results.update(repro_stage_s=stages, repro_s=sum(stages.values()), noop_repro_s=noop)
+        for stage, seconds in stages.items():
+            print(f"dvc repro stage {stage}: {seconds:.1f} s")
+        print(f"dvc repro from an empty cache: {sum(stages.values()):.0f} s; no-op dvc repro: {noop:.1f} s", flush=True)
 
     results["peak_rss_mb"] = peak_rss_mb()
     print(f"peak RSS of this process: {results['peak_rss_mb']:.0f} MB (joblib workers not included)")

@@ -3,12 +3,12 @@ import pandas as pd
 import soundfile as sf
 
 from conftest import make_corpus
-from emoser.augment import augment_corpus, plan_copies
+from emoser.augment import apply_copy, augment_corpus, denoise, load_audio, plan_copies
 from emoser.fetch import build_manifest
 from emoser.params import AugmentParams
 
 PARAMS = AugmentParams(seed=7, pitch_copies=3, pitch_semitones=3.0, stretch_copies=3,
-                       stretch_rates=(0.8, 1.2), jobs=1)
+                       stretch_rates=(0.8, 1.2), denoise=False, jobs=1)
 
 
 def test_plan_is_seeded_per_utterance():
@@ -56,3 +56,19 @@ def test_copies_are_really_changed(tmp_path):
         a, _ = sf.read(tmp_path / "out" / "wav" / f"{row.Index}.wav")
         b, _ = sf.read(tmp_path / "out" / "wav" / f"{original.name}.wav")
         assert not np.allclose(a, b, atol=1e-3)
+
+
+def test_denoising_before_augmenting_makes_every_copy_from_the_denoised_recording(tmp_path):
+    corpus = make_corpus(tmp_path / "corpus", speakers=("03",), seconds=0.5)
+    manifest, _ = build_manifest(corpus)
+    manifest = manifest.iloc[:1]
+    params = PARAMS.model_copy(update={"denoise": True, "pitch_copies": 1, "stretch_copies": 1})
+    augment_corpus(manifest, corpus / "wav", tmp_path / "out", 8000, params)
+    source = corpus / "wav" / manifest["file"].iloc[0]
+    raw = load_audio(source, 8000)
+    clean = denoise(raw, 8000)
+    assert not np.allclose(clean, raw, atol=1e-3)            # the tone has noise to remove
+    for copy in plan_copies(manifest["utterance"].iloc[0], params):
+        written, rate = sf.read(tmp_path / "out" / "wav" / f"{copy.clip}.wav", dtype="float32")
+        assert rate == 8000
+        np.testing.assert_allclose(written, apply_copy(clean, 8000, copy), atol=1e-6)

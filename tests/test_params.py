@@ -35,6 +35,8 @@ def test_repository_params_are_valid():
     (lambda p: p["augment"].update(stretch_rates=[1.2, 0.8]), "augment.stretch_rates"),
     (lambda p: p["features"].update(frames=151), "multiple of"),
     (lambda p: p.pop("fetch"), "fetch"),
+    (lambda p: p["features"].update(denoise=True), "denoise each recording once"),   # augment.denoise is true
+    (lambda p: p["compute"].update(scheduler="localhost:8786"), "compute.scheduler"),
 ])
 def test_bad_params_name_the_key(tmp_path, change, message):
     with pytest.raises(ParamsError, match=message):

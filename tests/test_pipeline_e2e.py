@@ -1,11 +1,15 @@
 """The real pipeline, end to end: `dvc repro` on a tiny corpus served as a zip over HTTP."""
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import mlflow
@@ -75,6 +79,7 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
                   "study-train@cnn_lstm-mse", "study-evaluate@cnn-cce", "folds", "opensmile", "baselines", "cv",
                   "report"]:
         assert f"Running stage '{stage}'" in out
+    assert "Warning:" not in out, "a warning that means nothing to a user reached the log"
 
     report = json.loads((repo / "data/raw/fetch_report.json").read_text())
     assert report["utterances"] == 49 and report["skipped"] == 1 and report["listener_test"]
@@ -137,11 +142,15 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
         assert f"metrics/{v}.json" in shown
 
     # The benchmark runs on what the pipeline made (a smoke check of the script; its figures are not judged)
-    bench = _run([sys.executable, "benchmarks/bench.py", "--utterances", "4"], repo, env)
+    bench = _run([sys.executable, "benchmarks/bench.py", "--utterances", "4", "--repro"], repo, env)
     # 4 utterances × (original + 1 pitch + 1 stretch copy) in the tiny params
     assert "ours: 12 clips" in bench and "originals' features differ by at most" in bench
     assert "cnn_lstm:" in bench and "predict one 2-s clip" in bench
     assert not (repo / "metrics/bench.json").exists()     # only with --write
+    # --repro: every stage timed in a fresh clone from an empty cache, then a no-op rerun
+    for stage in ("fetch", "augment", "features", "train", "cv", "report"):
+        assert re.search(rf"dvc repro stage {stage}: \d+\.\d s", bench), bench
+    assert re.search(r"no-op dvc repro: \d+\.\d s", bench), bench
 
     # Nothing to do the second time
     again = _run(["dvc", "repro"], repo, env)
@@ -158,3 +167,19 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     # only changed rows are listed; the loss itself always changed
     assert any(line.startswith("metrics/model.json") and " loss " in line and "mse" in line
                for line in diff.splitlines()), diff
+
+    # A queued sweep run by two workers, each experiment in its own copy of the repository
+    for loss in ("cce", "mse"):
+        _run(["dvc", "exp", "run", "--queue", "-S", "model.arch=cnn_lstm", "-S", f"model.loss={loss}"], repo, env)
+    _run(["dvc", "queue", "start", "-j", "2"], repo, env)
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        status = _run(["dvc", "queue", "status"], repo, env)
+        if not any(word in status for word in ("Queued", "Running")):
+            break
+        time.sleep(2)
+    assert status.count("Success") == 2, status
+    table = _run(["dvc", "exp", "show", "--csv", "--only-changed"], repo, env)
+    rows = list(csv.DictReader(io.StringIO(table)))
+    queued = {(row["model.arch"], row["model.loss"]) for row in rows if row["Executor"] == "Dvc-task"}
+    assert queued == {("cnn_lstm", "cce"), ("cnn_lstm", "mse")}, table

@@ -1,4 +1,5 @@
 import json
+import shutil
 import subprocess
 import sys
 
@@ -6,10 +7,11 @@ import numpy as np
 import soundfile as sf
 
 from conftest import tone
+from emoser.augment import denoise, load_audio
 from emoser.corpus import EMOTIONS
 from emoser.models import Bundle, build_model
 from emoser.params import ArchitectureParams, FeatureParams
-from emoser.predict import windows
+from emoser.predict import predict_file, windows
 
 FEATURES = FeatureParams(n_mfcc=8, n_fft=256, hop_length=128, frames=20, denoise=False,
                          normalisation="utterance", jobs=1)
@@ -67,3 +69,19 @@ def test_predict_bad_inputs_name_the_file(tmp_path):
     assert result.returncode == 2 and "silence.wav" in result.stderr and "silence" in result.stderr
     result = _predict("--model", tmp_path / "nowhere", tmp_path / "silence.wav")
     assert result.returncode == 2 and "no trained model" in result.stderr
+
+
+def test_a_model_trained_on_denoised_recordings_denoises_what_it_predicts(tmp_path):
+    plain = _model(tmp_path / "plain")
+    denoising = tmp_path / "denoising"
+    shutil.copytree(plain, denoising)
+    facts = json.loads((denoising / Bundle.FACTS_FILE).read_text())
+    facts["params"] = {"augment.denoise": True}        # as train records params.yaml
+    (denoising / Bundle.FACTS_FILE).write_text(json.dumps(facts))
+
+    sf.write(tmp_path / "noisy.wav", tone(1.0, 8000, 200, 3), 8000)
+    clean = denoise(load_audio(tmp_path / "noisy.wav", 8000), 8000)
+    sf.write(tmp_path / "clean.wav", clean, 8000, subtype="FLOAT")
+    from_noisy = predict_file(Bundle.load(denoising), tmp_path / "noisy.wav")
+    np.testing.assert_allclose(from_noisy, predict_file(Bundle.load(plain), tmp_path / "clean.wav"), atol=1e-5)
+    assert not np.allclose(from_noisy, predict_file(Bundle.load(plain), tmp_path / "noisy.wav"), atol=1e-4)

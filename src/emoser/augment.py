@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import librosa
+import noisereduce
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
@@ -23,6 +24,7 @@ from tqdm import tqdm
 from . import paths
 from .cli import EmoserError, progress_enabled, stage
 from .files import atomic_dir
+from .parallel import compute_backend
 from .params import AugmentParams, load_params
 
 log = logging.getLogger(__name__)
@@ -65,9 +67,16 @@ def load_audio(path: Path, sample_rate: int) -> np.ndarray:
     return signal
 
 
+def denoise(signal: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Spectral-gating noise reduction (noisereduce), as the report applied it."""
+    return noisereduce.reduce_noise(y=signal, sr=sample_rate).astype(np.float32)
+
+
 def augment_utterance(source: Path, utterance: str, out_wav: Path, sample_rate: int,
                       params: AugmentParams) -> list[dict]:
     signal = load_audio(source, sample_rate)
+    if params.denoise:   # once per recording instead of once per clip in features: 7x fewer calls
+        signal = denoise(signal, sample_rate)
     rows = []
     for copy in plan_copies(utterance, params):
         clip = apply_copy(signal, sample_rate, copy).astype(np.float32)
@@ -82,7 +91,8 @@ def augment_utterance(source: Path, utterance: str, out_wav: Path, sample_rate: 
 def augment_corpus(manifest: pd.DataFrame, raw_wav: Path, out_dir: Path, sample_rate: int,
                    params: AugmentParams) -> pd.DataFrame:
     """Augment every utterance of ``manifest`` in parallel; returns the clip table."""
-    out_wav = out_dir / "wav"
+    # Absolute paths: a Dask worker's working directory is not the repository
+    raw_wav, out_wav = raw_wav.resolve(), (out_dir / "wav").resolve()
     out_wav.mkdir(parents=True, exist_ok=True)
     jobs = Parallel(n_jobs=params.jobs, return_as="generator")(
         delayed(augment_utterance)(raw_wav / row.file, row.utterance, out_wav, sample_rate, params)
@@ -101,7 +111,7 @@ def main(argv=None):
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
     params = load_params()
     manifest = pd.read_csv(paths.MANIFEST, dtype={"speaker": str})
-    with atomic_dir(paths.AUGMENTED) as staging:
+    with compute_backend(params.compute), atomic_dir(paths.AUGMENTED) as staging:
         clips = augment_corpus(manifest, paths.RAW / "wav", staging, params.audio.sample_rate, params.augment)
         clips.to_csv(staging / paths.CLIPS.name, index=False)
     log.info("wrote %d clips from %d utterances", len(clips), len(manifest))

@@ -46,6 +46,9 @@ def setup_logging(level: int = logging.INFO) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", category=FutureWarning)
+    # Keras' fit() defaults to shuffle=True and then warns that a tf.data input ignores it;
+    # ours is shuffled in the pipeline (train.batches), so the warning says nothing.
+    warnings.filterwarnings("ignore", message=r"`shuffle=True` was passed", category=UserWarning)
 
 
 def progress_enabled() -> bool:

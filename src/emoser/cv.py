@@ -18,8 +18,7 @@ from . import paths
 from .baselines import PREDICTION_COLUMNS
 from .cli import stage
 from .corpus import EMOTIONS
-from .dataset import assemble, load_clips
-from .features import FeatureSet
+from .dataset import FeatureSet, assemble, load_clips
 from .files import write_csv, write_json
 from .folds import fold_names
 from .metrics import scored_models, summarise_predictions

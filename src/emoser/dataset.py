@@ -1,13 +1,38 @@
-"""The model-ready subsets: features of the clips the split assigned, with their labels."""
+"""The features file (written by stage ``features``) and the model-ready subsets: features of
+the clips the split assigned, with their labels."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from . import paths
-from .features import FeatureSet
+from .cli import EmoserError
+from .files import atomic_path
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    clips: np.ndarray      # (N,) clip ids
+    features: np.ndarray   # (N, n_mfcc + 1, frames) float32, zero after n_frames
+    n_frames: np.ndarray   # (N,) real frames per clip
+
+    def save(self, path: Path) -> None:
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez(f, clips=self.clips, features=self.features, n_frames=self.n_frames)
+
+    @classmethod
+    def load(cls, path: Path) -> "FeatureSet":
+        with np.load(path, allow_pickle=False) as data:
+            return cls(data["clips"], data["features"], data["n_frames"])
+
+    def select(self, clips) -> "FeatureSet":
+        index = pd.Index(self.clips).get_indexer(list(clips))
+        if (index < 0).any():
+            raise EmoserError(f"{int((index < 0).sum())} clips have no features; rerun the features stage")
+        return FeatureSet(self.clips[index], self.features[index], self.n_frames[index])
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import cli  # noqa: F401  (quiets TensorFlow before it is imported)
 from .corpus import EMOTIONS
-from .features import normalise
+from .normalisation import normalise
 from .files import atomic_path
 from .params import ArchitectureParams, CnnLstmParams, CnnParams
 

@@ -5,6 +5,7 @@ default.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -44,6 +45,7 @@ class AugmentParams(_Section):
     pitch_semitones: float = Field(ge=0, le=12)
     stretch_copies: int = Field(ge=0)
     stretch_rates: tuple[float, float]
+    denoise: bool
     jobs: int
 
     @field_validator("stretch_rates")
@@ -184,6 +186,18 @@ class MlflowParams(_Section):
     experiment: str = Field(min_length=1)
 
 
+class ComputeParams(_Section):
+    scheduler: str | None
+    connect_timeout_s: float = Field(gt=0)
+
+    @field_validator("scheduler")
+    @classmethod
+    def _dask_address(cls, address):
+        if address is not None and not re.fullmatch(r"(tcp|tls|ucx|inproc)://\S+", address):
+            raise ValueError(f"{address!r} is not a Dask scheduler address such as tcp://10.0.0.5:8786 (or null)")
+        return address
+
+
 class Params(_Section):
     fetch: FetchParams
     audio: AudioParams
@@ -197,6 +211,14 @@ class Params(_Section):
     cv: CvParams
     baselines: BaselinesParams
     mlflow: MlflowParams
+    compute: ComputeParams
+
+    @model_validator(mode="after")
+    def _denoise_once(self):
+        if self.augment.denoise and self.features.denoise:
+            raise ValueError("augment.denoise and features.denoise are both true: denoise each recording once "
+                             "(augment.denoise) or every clip (features.denoise), not both")
+        return self
 
     @model_validator(mode="after")
     def _frames_fit_chunks(self):

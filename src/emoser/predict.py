@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from . import paths
-from .augment import load_audio
+from .augment import denoise, load_audio
 from .cli import EmoserError, stage
 from .features import extract
 from .models import Bundle
@@ -62,6 +62,8 @@ def predict_file(bundle: Bundle, path: Path) -> np.ndarray:
     signal = load_audio(path, sample_rate)
     if not np.any(signal):
         raise EmoserError(f"{path}: is pure silence; nothing to classify")
+    if bundle.facts.get("params", {}).get("augment.denoise", False):   # trained on denoised recordings
+        signal = denoise(signal, sample_rate)
     window = params.frames * params.hop_length
     feats, frames = zip(*(extract(w, sample_rate, params) for w in windows(signal, window, params.n_fft)))
     return bundle.predict_proba(np.stack(feats), np.array(frames)).mean(axis=0)

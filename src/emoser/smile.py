@@ -23,6 +23,7 @@ from tqdm import tqdm
 from . import paths
 from .cli import EmoserError, progress_enabled, stage
 from .files import atomic_dir
+from .parallel import compute_backend
 from .params import OPENSMILE_SETS, load_params
 
 log = logging.getLogger(__name__)
@@ -85,13 +86,13 @@ def extract(files: list[Path], utterances: list[str], feature_set: str, jobs: in
 @stage
 def main(argv=None):
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
-    params = load_params().baselines
+    params = load_params()
     manifest = pd.read_csv(paths.MANIFEST, dtype={"speaker": str})
-    files = [paths.RAW / "wav" / name for name in manifest["file"]]
+    files = [(paths.RAW / "wav" / name).resolve() for name in manifest["file"]]  # absolute: see parallel
     # Every supported set, whichever the baselines use now: a change of SVM never re-extracts.
-    with atomic_dir(paths.OPENSMILE) as staging:
+    with compute_backend(params.compute), atomic_dir(paths.OPENSMILE) as staging:
         for feature_set in OPENSMILE_SETS:
-            functionals = extract(files, manifest["utterance"].tolist(), feature_set, params.jobs)
+            functionals = extract(files, manifest["utterance"].tolist(), feature_set, params.baselines.jobs)
             if not np.isfinite(functionals.values).all():
                 raise EmoserError(f"{feature_set}: openSMILE returned non-finite values")
             functionals.save(staging / f"{feature_set}.npz")

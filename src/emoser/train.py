@@ -17,7 +17,7 @@ from . import paths
 from .cli import progress_enabled, stage
 from .corpus import EMOTIONS
 from .dataset import Subset, load_subsets
-from .features import fit_normaliser, normalise
+from .normalisation import fit_normaliser, normalise
 from .files import write_csv
 from .models import Bundle, build_model
 from .params import ARCHS, LOSSES, Params, flatten, load_params

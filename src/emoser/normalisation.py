@@ -1,0 +1,41 @@
+"""Feature normalisation, fitted on the training set in the train stage and stored with the model.
+
+Features are stored unnormalised (stage ``features``), because statistics may only come from
+the training set, which the split decides later.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def frame_mask(n_frames: np.ndarray, length: int) -> np.ndarray:
+    return np.arange(length)[None, :] < np.asarray(n_frames)[:, None]
+
+
+def fit_normaliser(features: np.ndarray, n_frames: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-row mean and std over the real (unpadded) frames of a training set."""
+    mask = frame_mask(n_frames, features.shape[2])[:, None, :]
+    count = mask.sum(axis=(0, 2))
+    mean = (features * mask).sum(axis=(0, 2)) / count
+    var = (((features - mean[None, :, None]) ** 2) * mask).sum(axis=(0, 2)) / count
+    return {"mean": mean.astype(np.float32), "std": np.sqrt(var).astype(np.float32)}
+
+
+def normalise(features: np.ndarray, n_frames: np.ndarray, mode: str,
+              stats: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    """Normalise per row: per utterance, with train statistics, or not at all; padding stays 0."""
+    mask = frame_mask(n_frames, features.shape[2])[:, None, :]
+    if mode == "none":
+        out = features
+    elif mode == "train":
+        if stats is None:
+            raise ValueError("normalisation 'train' needs the statistics fitted on the training set")
+        out = (features - stats["mean"][None, :, None]) / (stats["std"][None, :, None] + 1e-8)
+    elif mode == "utterance":
+        count = np.maximum(mask.sum(axis=2, keepdims=True), 1)
+        mean = (features * mask).sum(axis=2, keepdims=True) / count
+        std = np.sqrt((((features - mean) ** 2) * mask).sum(axis=2, keepdims=True) / count)
+        out = (features - mean) / (std + 1e-8)
+    else:
+        raise ValueError(f"unknown normalisation {mode!r}")
+    return (out * mask).astype(np.float32)

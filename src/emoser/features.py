@@ -1,5 +1,6 @@
-"""Stage 4, features: noise reduction, MFCCs plus a per-frame log-energy row, cut or
-zero-padded to a fixed number of frames.
+"""Stage 4, features: MFCCs plus a per-frame log-energy row, cut or zero-padded to a fixed
+number of frames. Noise reduction here only with ``features.denoise`` (the report's per-clip
+order); by default augment has denoised each recording once, before making its copies.
 
 The stage stores features *before* normalisation: normalisation statistics may only come
 from the training set, which the split decides later, so they are fitted in ``train`` and

@@ -143,7 +143,7 @@ class EvaluateParams(_Section):
 
 class CvParams(_Section):
     """Cross-validation: which protocols, and which trained variants run under them."""
-    protocols: tuple[Literal["loso", "kfold", "leaky"], ...] = Field(min_length=1)
+    protocols: tuple[Literal[CV_PROTOCOLS], ...] = Field(min_length=1)
     k: int = Field(ge=2, le=20)
     val_fraction: float = Field(gt=0, lt=0.5)
     seed: int

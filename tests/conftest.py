@@ -81,3 +81,19 @@ def http_serve():
 
 
 assert set(LETTERS) == set(EMOTION_BY_LETTER)
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory):
+    """(folder, manifest, {feature set: functionals}) of 56 one-second tones, with real openSMILE."""
+    from emoser.fetch import build_manifest
+    from emoser.smile import extract
+
+    root = tmp_path_factory.mktemp("functionals")
+    corpus = make_corpus(root / "corpus", speakers=("03", "08", "09", "10"), texts=("a01", "a02"),
+                         seconds=1.0, sample_rate=16000)
+    manifest, _ = build_manifest(corpus)
+    files = [corpus / "wav" / name for name in manifest["file"]]
+    functionals = {s: extract(files, manifest["utterance"].tolist(), s, jobs=2)
+                   for s in ("eGeMAPSv02", "ComParE_2016")}
+    return root, manifest, functionals

@@ -1,16 +1,13 @@
 """The openSMILE + SVM baselines: speaker standardisation, and a real run on a tiny corpus."""
 import numpy as np
 import pandas as pd
-import pytest
 
-from conftest import make_corpus
 from emoser.baselines import SPEAKER_STANDARDISED, run_baselines, speaker_standardise
 from emoser.corpus import EMOTIONS
-from emoser.fetch import build_manifest
 from emoser.folds import make_folds
 from emoser.metrics import summarise_predictions
 from emoser.params import BaselineParams, CvParams
-from emoser.smile import Functionals, extract
+from emoser.smile import Functionals
 
 
 def test_speaker_standardise_uses_each_speakers_own_statistics():
@@ -23,18 +20,6 @@ def test_speaker_standardise_uses_each_speakers_own_statistics():
     shifted = speaker_standardise(values + np.array([[0, 0], [0, 0], [100, 100], [100, 100]]),
                                   ["03", "03", "08", "08"])
     assert np.allclose(shifted, out)
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    root = tmp_path_factory.mktemp("baseline")
-    corpus = make_corpus(root / "corpus", speakers=("03", "08", "09", "10"), texts=("a01", "a02"),
-                         seconds=1.0, sample_rate=16000)
-    manifest, skipped = build_manifest(corpus)
-    files = [corpus / "wav" / name for name in manifest["file"]]
-    functionals = {s: extract(files, manifest["utterance"].tolist(), s, jobs=2)
-                   for s in ("eGeMAPSv02", "ComParE_2016")}
-    return root, manifest, functionals
 
 
 def test_opensmile_functionals_have_the_published_sizes(tiny):

@@ -37,6 +37,10 @@ def test_repository_params_are_valid():
     (lambda p: p.pop("fetch"), "fetch"),
     (lambda p: p["features"].update(denoise=True), "denoise each recording once"),   # augment.denoise is true
     (lambda p: p["compute"].update(scheduler="localhost:8786"), "compute.scheduler"),
+    (lambda p: p["ours"].update(feature_counts=[1000, 0]), "ours.feature_counts"),
+    (lambda p: p["ours"].update(feature_counts=["some"]), "ours.feature_counts"),
+    (lambda p: p["ours"].update(feature_counts=[]), "ours.feature_counts"),
+    (lambda p: p["ours"].update(feature_set="MFCC"), "ours.feature_set"),
 ])
 def test_bad_params_name_the_key(tmp_path, change, message):
     with pytest.raises(ParamsError, match=message):

@@ -40,6 +40,7 @@ def _tiny_params(url: str) -> dict:
     params["architectures"]["cnn_lstm"].update(chunks=4, filters=[4], lstm_units=4, dense=8)
     params["cv"].update(protocols=["loso", "kfold", "leaky"], k=3, variants=["cnn-cce"])
     params["baselines"]["jobs"] = 2
+    params["ours"].update(feature_counts=[100, "all"], jobs=2)
     return params
 
 
@@ -76,7 +77,7 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
 
     out = _run(["dvc", "repro"], repo, env)
     for stage in ["fetch", "augment", "features", "split", "train", "evaluate",
-                  "study-train@cnn_lstm-mse", "study-evaluate@cnn-cce", "folds", "opensmile", "baselines", "cv",
+                  "study-train@cnn_lstm-mse", "study-evaluate@cnn-cce", "folds", "opensmile", "baselines", "ours", "cv",
                   "report"]:
         assert f"Running stage '{stage}'" in out
     assert "Warning:" not in out, "a warning that means nothing to a user reached the log"
@@ -127,11 +128,20 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     for protocol in baselines:
         assert {"egemaps", "egemaps+spkstd", "compare", "compare+spkstd"} <= set(baselines[protocol])
     assert baselines["holdout"]["compare"]["pooled"]["test_size"] == 8
+    ours = json.loads((repo / "metrics/ours.json").read_text())
+    assert list(ours) == ["loso", "kfold", "holdout"]
+    assert ours["loso"]["ours+spkstd"]["pooled"]["test_size"] == 49
+    assert ours["holdout"]["ours"]["pooled"]["test_size"] == 8
+    ablation = json.loads((repo / "metrics/ablation.json").read_text())["loso"]
+    assert set(ablation["ours"]) == {"100 best features", "all features", "ensemble", "ensemble, no class weights"}
+    assert ablation["ours"]["ensemble"]["uar"] == ours["loso"]["ours"]["pooled"]["uar"]
     cv_runs = mlflow.search_runs([mlflow.get_experiment_by_name("emoser/loso").experiment_id])
     assert sorted(cv_runs["tags.mlflow.runName"]) == sorted(
-        f"{m} (loso)" for m in ["cnn-cce", "egemaps", "egemaps+spkstd", "compare", "compare+spkstd"])
+        f"{m} (loso)" for m in ["cnn-cce", "egemaps", "egemaps+spkstd", "compare", "compare+spkstd", "ours",
+                                 "ours+spkstd"])
     report = (repo / "reports/results.md").read_text()
     assert "| human listeners (erkennung.txt) |" in report and "What leaks inflate" in report
+    assert "| **ensemble over feature counts (ours)** |" in report and "| 100 best features |" in report
     for figure in ["confusion-loso.png", "confusion-kfold.png", "confusion-leaky.png", "confusion-holdout.png",
                    "confusion-study.png", "curves.png"]:
         assert f"figures/{figure}" in report and (repo / "reports/figures" / figure).stat().st_size > 20_000

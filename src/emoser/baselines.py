@@ -64,23 +64,36 @@ def assignments(folds: pd.DataFrame, split: pd.DataFrame, split_protocol: str) -
     return pd.concat(tables, ignore_index=True)
 
 
+def fold_rows(recordings: pd.DataFrame, table: pd.DataFrame):
+    """(protocol, fold, train rows, test rows) of ``recordings`` for every fold of ``table``.
+
+    Original recordings only; a fold's val recordings are trained on (no early stopping here)."""
+    position = pd.Series(np.arange(len(recordings)), index=recordings["utterance"])
+    for (protocol, fold), part in table.groupby(["protocol", "fold"], sort=False):
+        part = part[part["clip"].isin(position.index)]
+        train = position[part.loc[part["subset"].isin(["train", "val"]), "clip"]].to_numpy()
+        test = position[part.loc[part["subset"] == "test", "clip"]].to_numpy()
+        yield protocol, fold, train, test
+
+
+def prediction_rows(recordings: pd.DataFrame, test: np.ndarray, predicted, protocol: str, fold: str,
+                    model: str) -> pd.DataFrame:
+    """Test predictions (class indices) as rows of PREDICTION_COLUMNS."""
+    chosen = recordings.iloc[test]
+    return pd.DataFrame({"protocol": protocol, "model": model, "fold": fold,
+                         "utterance": chosen["utterance"].to_numpy(), "speaker": chosen["speaker"].to_numpy(),
+                         "emotion": chosen["emotion"].to_numpy(),
+                         "predicted": [EMOTIONS[i] for i in predicted]})
+
+
 def predict_folds(features: np.ndarray, recordings: pd.DataFrame, table: pd.DataFrame,
                   params: BaselineParams, model: str) -> pd.DataFrame:
     """Test predictions of one SVM in every fold of ``table``; ``features`` rows follow ``recordings``."""
-    position = pd.Series(np.arange(len(recordings)), index=recordings["utterance"])
+    labels = recordings["label"].to_numpy()
     rows = []
-    for (protocol, fold), part in table.groupby(["protocol", "fold"], sort=False):
-        part = part[part["clip"].isin(position.index)]          # original recordings only
-        train = position[part.loc[part["subset"].isin(["train", "val"]), "clip"]].to_numpy()
-        test = position[part.loc[part["subset"] == "test", "clip"]].to_numpy()
-        svm = make_svm(params).fit(features[train], recordings["label"].to_numpy()[train])
-        predicted = svm.predict(features[test])
-        chosen = recordings.iloc[test]
-        rows.append(pd.DataFrame({"protocol": protocol, "model": model, "fold": fold,
-                                  "utterance": chosen["utterance"].to_numpy(),
-                                  "speaker": chosen["speaker"].to_numpy(),
-                                  "emotion": chosen["emotion"].to_numpy(),
-                                  "predicted": [EMOTIONS[i] for i in predicted]}))
+    for protocol, fold, train, test in fold_rows(recordings, table):
+        svm = make_svm(params).fit(features[train], labels[train])
+        rows.append(prediction_rows(recordings, test, svm.predict(features[test]), protocol, fold, model))
     return pd.concat(rows, ignore_index=True)
 
 

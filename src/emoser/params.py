@@ -181,6 +181,26 @@ class BaselinesParams(_Section):
         return models
 
 
+class OursParams(_Section):
+    """This project's own model (emoser.ours): an ensemble over counts of selected features."""
+    feature_set: Literal[OPENSMILE_SETS]
+    feature_counts: tuple[Literal["all"] | int, ...] = Field(min_length=1)
+    C: float = Field(gt=0)
+    speaker_standardisation: tuple[bool, ...] = Field(min_length=1)
+    ablation: bool
+    jobs: int
+
+    @field_validator("feature_counts")
+    @classmethod
+    def _counts(cls, counts):
+        bad = [n for n in counts if n != "all" and n < 1]
+        if bad:
+            raise ValueError(f"feature counts must be positive or 'all', got {bad}")
+        if len(set(counts)) != len(counts):
+            raise ValueError(f"feature counts listed twice: {list(counts)}")
+        return counts
+
+
 class MlflowParams(_Section):
     tracking_uri: str
     experiment: str = Field(min_length=1)
@@ -210,6 +230,7 @@ class Params(_Section):
     evaluate: EvaluateParams
     cv: CvParams
     baselines: BaselinesParams
+    ours: OursParams
     mlflow: MlflowParams
     compute: ComputeParams
 

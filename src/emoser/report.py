@@ -27,6 +27,8 @@ from .params import VARIANTS, Params, load_params
 log = logging.getLogger(__name__)
 REPORT = paths.REPORTS / "results.md"
 FIGURES = paths.REPORTS / "figures"
+OURS = "ours"
+OURS_LABEL = "ours: ComParE feature-count ensemble + logistic regression"
 CV_TITLES = {"loso": "LOSO (10 speakers)", "kfold": "k-fold", "leaky": "leaky k-fold (inflated)"}
 
 
@@ -34,13 +36,14 @@ def _read_json(path: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def collect_scores(study: dict[str, dict], baselines: dict, cv: dict, params: Params) -> pd.DataFrame:
+def collect_scores(study: dict[str, dict], baselines: dict, cv: dict, params: Params, ours: dict | None = None
+                   ) -> pd.DataFrame:
     """One row per (model, protocol): pooled accuracy/UAR with intervals and fold mean/std."""
     rows = []
     holdout = f"holdout ({params.split.protocol})"
     for variant, metrics in study.items():
         rows.append({"model": variant, "protocol": holdout, "kind": "trained", **_pooled(metrics)})
-    for source, kind in ((cv, "trained"), (baselines, "baseline")):
+    for source, kind in ((cv, "trained"), (ours or {}, OURS), (baselines, "baseline")):
         for protocol, block in source.items():
             name = holdout if protocol == "holdout" else CV_TITLES.get(protocol, protocol)
             for model, result in block.items():
@@ -67,7 +70,7 @@ def _model_label(model: str) -> str:
         arch, loss = model.split("-")
         return f"{arch.upper().replace('_', '-')} {loss} (report)"
     base = model.removesuffix(SPEAKER_STANDARDISED)
-    label = {"egemaps": "eGeMAPS + SVM", "compare": "ComParE 2016 + SVM"}.get(base, f"{base} + SVM")
+    label = {"egemaps": "eGeMAPS + SVM", "compare": "ComParE 2016 + SVM", OURS: OURS_LABEL}.get(base, f"{base} + SVM")
     return label + (" + speaker std." if model.endswith(SPEAKER_STANDARDISED) else "")
 
 
@@ -118,6 +121,45 @@ def per_class_table(block: dict) -> str:
     return _table(["emotion", "listeners", *[_model_label(m) for m in models]], rows)
 
 
+def ablation_section(ablation: dict, scores: pd.DataFrame) -> str:
+    """Each lever of our model measured under LOSO, with and without speaker standardisation,
+    beside the best classical baseline and the report's CNN on the same folds."""
+    block = ablation.get("loso", {})
+    if not block:
+        return "No ablation in this run (`ours.ablation: false`, or no `loso` in `cv.protocols`)."
+    settings = [m for m in (OURS, OURS + SPEAKER_STANDARDISED) if m in block]
+    loso = scores[scores["protocol"] == CV_TITLES["loso"]]
+
+    def reference(model: str) -> str:
+        hit = loso[loso["model"] == model]
+        return f"{_cell(hit.iloc[0], 'uar')} / {hit.iloc[0]['accuracy']:.3f}" if len(hit) else "—"
+
+    rows = [[f"reference: {_model_label('cnn-cce')}", reference("cnn-cce"), *["—"] * (len(settings) - 1)],
+            ["reference: ComParE 2016 + linear SVM (baseline)",
+             *[reference("compare" + m.removeprefix(OURS)) for m in settings]]]
+    start = "all features"
+    order = [start, *[r for m in settings for r in block[m] if r not in (start, "ensemble")], "ensemble"]
+    for row in dict.fromkeys(order):
+        cells = []
+        for model in settings:
+            m, base = block[model].get(row), block[model].get(start)
+            if m is None:
+                cells.append("—")
+                continue
+            delta = f" ({100 * (m['uar'] - base['uar']):+.1f})" if base and row != start else ""
+            cells.append(f"{m['uar']:.3f} [{m['uar_ci']['low']:.3f}, {m['uar_ci']['high']:.3f}]{delta}"
+                         f" / {m['accuracy']:.3f}")
+        label = {start: "all features, one logistic regression", "ensemble": "**ensemble over feature counts (ours)**"
+                 }.get(row, row)
+        rows.append([label, *cells])
+    header = ["LOSO, pooled", *[("with" if m.endswith(SPEAKER_STANDARDISED) else "without")
+                                + " speaker std.: UAR [CI] (points vs all features) / accuracy" for m in settings]]
+    return ("Every row below the references is trained and scored by the `ours` stage on the same LOSO folds, "
+            "on ComParE 2016 functionals of the original recordings. 'n best features': one class-balanced "
+            "logistic regression on the n features with the highest ANOVA F in its training fold; the "
+            "ensemble averages those members' probabilities and is our model.\n\n" + _table(header, rows))
+
+
 def leak_paragraph(scores: pd.DataFrame) -> str:
     """What leaks inflate, from the numbers of this run: one line per model with a protocol pair."""
     def uar(model, protocol):
@@ -154,6 +196,10 @@ def headline(scores: pd.DataFrame, listeners: dict[str, float]) -> str:
     plain = loso[~loso["model"].str.endswith(SPEAKER_STANDARDISED)]
     if len(plain) < len(loso) and len(plain):
         text.append(f"without speaker standardisation: {best(plain)}")
+    own = loso[loso["kind"] == OURS].set_index("model")
+    if len(own) > 1 and loso.sort_values("uar").iloc[-1]["kind"] != OURS:
+        text.append("our model with / without speaker std.: " + " / ".join(
+            _cell(own.loc[m], "uar") for m in (OURS + SPEAKER_STANDARDISED, OURS) if m in own.index))
     trained = loso[loso["kind"] == "trained"]
     if len(trained):
         text.append(f"best of the report's variants: {best(trained)}")
@@ -180,13 +226,14 @@ def build_report(params: Params, out_dir: Path = paths.REPORTS) -> str:
     study = {v: m for v, m in study.items() if m}
     baselines = _read_json(paths.METRICS / "baselines.json")
     cv = _read_json(paths.METRICS / "cv.json")
-    scores = collect_scores(study, baselines, cv, params)
+    ours = _read_json(paths.METRICS / "ours.json")
+    scores = collect_scores(study, baselines, cv, params, ours)
     holdout = f"holdout ({params.split.protocol})"
 
     listeners = {}
     if study:
         listeners[holdout] = next(iter(study.values())).get("listeners")
-    for source in (baselines, cv):
+    for source in (baselines, cv, ours):
         for protocol, block in source.items():
             name = holdout if protocol == "holdout" else CV_TITLES.get(protocol, protocol)
             if "listeners" in block:
@@ -220,23 +267,28 @@ def build_report(params: Params, out_dir: Path = paths.REPORTS) -> str:
         "",
         fold_table(scores),
         "",
+        "## Our model: what each lever adds (LOSO)",
+        "",
+        ablation_section(_read_json(paths.METRICS / "ablation.json"), scores),
+        "",
         "## What leaks inflate",
         "",
         leak_paragraph(scores),
         "",
     ]
-    class_block = cv.get("loso") or baselines.get("loso")
+    class_block = cv.get("loso") or baselines.get("loso") or ours.get("loso")
     if class_block:
-        merged = {**baselines.get("loso", {}), **cv.get("loso", {})}
+        merged = {**baselines.get("loso", {}), **ours.get("loso", {}), **cv.get("loso", {})}
         sections += ["## Recall per emotion, LOSO, beside the listeners", "", per_class_table(merged), ""]
 
     predictions = pd.concat([pd.read_csv(p, dtype={"fold": str, "speaker": str})
-                             for p in (paths.CV_PREDICTIONS, paths.BASELINE_PREDICTIONS) if p.exists()],
+                             for p in (paths.CV_PREDICTIONS, paths.OURS_PREDICTIONS, paths.BASELINE_PREDICTIONS)
+                             if p.exists()],
                             ignore_index=True)
     sections += ["## Confusion matrices (pooled test predictions)", ""]
     for protocol in dict.fromkeys(predictions["protocol"]):
         part = predictions[predictions["protocol"] == protocol]
-        block = {**baselines.get(protocol, {}), **cv.get(protocol, {})}
+        block = {**baselines.get(protocol, {}), **ours.get(protocol, {}), **cv.get(protocol, {})}
         panels = _confusion_panels(part, block)
         name = f"confusion-{protocol}.png"
         save_figure(confusion_grid(panels, EMOTIONS), figures / name)

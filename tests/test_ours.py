@@ -1,0 +1,85 @@
+"""Our model (the fifth variant): the ensemble's maths, and a real run on a tiny corpus."""
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from emoser.baselines import SPEAKER_STANDARDISED
+from emoser.corpus import EMOTIONS
+from emoser.folds import make_folds
+from emoser.metrics import summarise_predictions
+from emoser.ours import ENSEMBLE, UNWEIGHTED, FeatureCountEnsemble, make_member, member_name, run_ours, \
+    summarise_ablation
+from emoser.params import CvParams, OursParams
+
+
+def _informative(rows: int, seed: int):
+    """Three classes; only columns 0..4 carry the class, 195 are noise, the last is constant."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, rows)
+    X = rng.standard_normal((rows, 201))
+    X[:, :5] += 2.0 * y[:, None]
+    X[:, -1] = 7.0
+    return X, y
+
+
+def test_rotation_onto_the_training_rows_leaves_the_model_unchanged():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((40, 300)), rng.integers(0, 3, 40)     # far more columns than rows
+    plain = LogisticRegression(C=0.1, class_weight="balanced", tol=1e-10, max_iter=10_000).fit(X, y)
+    rotated = make_member(C=0.1)
+    rotated.set_params(classify__tol=1e-10, classify__max_iter=10_000).fit(X, y)
+    assert rotated.named_steps["rotate"].n_components_ == 40
+    test = rng.standard_normal((10, 300))
+    np.testing.assert_allclose(rotated.predict_proba(test), plain.predict_proba(test), atol=1e-5)
+
+
+def test_ensemble_ranks_informative_features_first_and_averages_its_members():
+    X, y = _informative(150, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # a count above the features left is no warning
+        model = FeatureCountEnsemble(feature_counts=(5, 50, 1000, "all")).fit(X[:100], y[:100])
+    assert set(model.ranking_[:5]) == {0, 1, 2, 3, 4}
+    assert [len(c) for c in model.columns_] == [5, 50, 200, 200]       # the constant column is dropped
+    members = model.member_probabilities(X[100:])
+    assert members.shape == (4, 50, 3)
+    np.testing.assert_allclose(model.predict_proba(X[100:]), members.mean(axis=0))
+    np.testing.assert_allclose(model.predict_proba(X[100:]).sum(axis=1), 1.0)
+    # the 5-feature member sees only the signal; the others see ever more noise columns too
+    own = [(members[i].argmax(axis=1) == y[100:]).mean() for i in range(4)]
+    assert own[0] > 0.9 and own[0] > own[1] > own[3]
+    assert own[3] < (model.predict(X[100:]) == y[100:]).mean() < own[0]
+
+
+def test_ours_on_a_tiny_corpus(tiny):
+    _, manifest, functionals = tiny
+    clips = manifest.assign(clip=manifest["utterance"], kind="original")
+    folds = make_folds(clips, CvParams(protocols=("loso", "kfold"), k=2, val_fraction=0.15, seed=0, variants=()))
+    params = OursParams(feature_set="ComParE_2016", feature_counts=(100, "all"), C=0.1,
+                        speaker_standardisation=(False, True), ablation=True, jobs=2)
+    values = functionals["ComParE_2016"].select(manifest["utterance"])
+    predictions, ablation = run_ours(manifest, values, folds, params)
+
+    # every recording predicted once per protocol and setting, by the fold that held it out
+    counts = predictions.groupby(["protocol", "model"])["utterance"].agg(["size", "nunique"])
+    assert len(counts) == 4 and (counts["size"] == 56).all() and (counts["nunique"] == 56).all()
+    loso = predictions[predictions["protocol"] == "loso"]
+    assert (loso["fold"] == loso["speaker"]).all()
+
+    # the ablation covers LOSO only: each member, the ensemble, the ensemble without class weights
+    rows = [member_name(100), member_name("all"), ENSEMBLE, UNWEIGHTED]
+    assert set(ablation["row"]) == set(rows)
+    assert ablation.groupby(["model", "row"]).size().eq(56).all()
+    # its ensemble row is the same model as the predictions
+    ensemble = ablation[(ablation["model"] == "ours") & (ablation["row"] == ENSEMBLE)]
+    expected = loso[loso["model"] == "ours"].set_index("utterance")["predicted"]
+    assert [EMOTIONS[i] for i in ensemble["predicted"]] == expected.loc[ensemble["utterance"]].tolist()
+    np.testing.assert_allclose(ensemble[list(EMOTIONS)].sum(axis=1), 1.0, atol=1e-4)
+
+    # the tones' pitch depends on the emotion: the model must find it (chance is 1/7)
+    summary = summarise_predictions(predictions, 200, 0, 0.95)
+    assert summary["loso"]["ours" + SPEAKER_STANDARDISED]["pooled"]["uar"] > 0.6
+    scored = summarise_ablation(ablation, 200, 0, 0.95)["loso"]
+    assert scored["ours"][ENSEMBLE]["uar"] == pytest.approx(summary["loso"]["ours"]["pooled"]["uar"])
+    assert set(scored) == {"ours", "ours" + SPEAKER_STANDARDISED} and set(scored["ours"]) == set(rows)

@@ -27,7 +27,7 @@ from .cli import stage
 from .corpus import EMOTIONS
 from .files import write_csv, write_json
 from .metrics import scored_models, summarise_predictions
-from .params import BaselineParams, flatten, load_params
+from .params import BaselineParams, Params, flatten, load_params
 from .smile import Functionals
 from .tracking import log_summary_runs, resolve_tracking_uri
 
@@ -110,23 +110,34 @@ def run_baselines(recordings: pd.DataFrame, functionals: dict[str, Functionals],
     return pd.concat(predictions, ignore_index=True)[PREDICTION_COLUMNS]
 
 
-@stage
-def main(argv=None):
-    argparse.ArgumentParser(description=__doc__).parse_args(argv)
-    params = load_params()
+def load_recordings_and_folds(params: Params) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The manifest of original recordings and every fold they are scored in (``assignments``)."""
     manifest = pd.read_csv(paths.MANIFEST, dtype={"speaker": str})
     folds = pd.read_csv(paths.FOLDS, dtype={"fold": str})
     split = pd.read_csv(paths.SPLIT)
-    table = assignments(folds, split, params.split.protocol)
-    feature_sets = {m.feature_set for m in params.baselines.models.values()}
-    functionals = {s: Functionals.load(paths.OPENSMILE / f"{s}.npz") for s in feature_sets}
-    predictions = run_baselines(manifest, functionals, table, params.baselines.models,
-                                params.baselines.speaker_standardisation)
+    return manifest, assignments(folds, split, params.split.protocol)
+
+
+def summarise_recordings(predictions: pd.DataFrame, manifest: pd.DataFrame, params: Params) -> dict:
+    """``summarise_predictions`` with the listeners' reference, the hold-out block naming its split."""
     settings = params.evaluate
     summary = summarise_predictions(predictions, settings.bootstrap_resamples, settings.seed, settings.ci_level,
                                     manifest.set_index("utterance")["recognition"])
     if HOLDOUT in summary:
         summary[HOLDOUT]["split_protocol"] = params.split.protocol
+    return summary
+
+
+@stage
+def main(argv=None):
+    argparse.ArgumentParser(description=__doc__).parse_args(argv)
+    params = load_params()
+    manifest, table = load_recordings_and_folds(params)
+    feature_sets = {m.feature_set for m in params.baselines.models.values()}
+    functionals = {s: Functionals.load(paths.OPENSMILE / f"{s}.npz") for s in feature_sets}
+    predictions = run_baselines(manifest, functionals, table, params.baselines.models,
+                                params.baselines.speaker_standardisation)
+    summary = summarise_recordings(predictions, manifest, params)
     write_csv(paths.BASELINE_PREDICTIONS, predictions)
     write_json(paths.METRICS / "baselines.json", summary)
     logged = {k: v for k, v in flatten(params).items() if k.startswith(("baselines.", "cv.", "split.", "evaluate."))}

@@ -31,12 +31,12 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from . import paths
-from .baselines import PREDICTION_COLUMNS, SPEAKER_STANDARDISED, assignments, fold_rows, prediction_rows, \
-    speaker_standardise
+from .baselines import PREDICTION_COLUMNS, SPEAKER_STANDARDISED, fold_rows, load_recordings_and_folds, \
+    prediction_rows, speaker_standardise, summarise_recordings
 from .cli import stage
 from .corpus import EMOTIONS
 from .files import write_csv, write_json
-from .metrics import scored_models, scored_with_intervals, summarise_predictions
+from .metrics import scored_models, scored_with_intervals
 from .params import OursParams, flatten, load_params
 from .smile import Functionals
 from .tracking import log_summary_runs, resolve_tracking_uri
@@ -165,17 +165,11 @@ def summarise_ablation(ablation: pd.DataFrame, resamples: int, seed: int, level:
 def main(argv=None):
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
     params = load_params()
-    manifest = pd.read_csv(paths.MANIFEST, dtype={"speaker": str})
-    folds = pd.read_csv(paths.FOLDS, dtype={"fold": str})
-    split = pd.read_csv(paths.SPLIT)
-    table = assignments(folds, split, params.split.protocol)
+    manifest, table = load_recordings_and_folds(params)
     values = Functionals.load(paths.OPENSMILE / f"{params.ours.feature_set}.npz").select(manifest["utterance"])
     predictions, ablation = run_ours(manifest, values, table, params.ours)
+    summary = summarise_recordings(predictions, manifest, params)
     settings = params.evaluate
-    summary = summarise_predictions(predictions, settings.bootstrap_resamples, settings.seed, settings.ci_level,
-                                    manifest.set_index("utterance")["recognition"])
-    if "holdout" in summary:
-        summary["holdout"]["split_protocol"] = params.split.protocol
     write_csv(paths.OURS_PREDICTIONS, predictions)
     write_csv(paths.OURS_ABLATION, ablation)
     write_json(paths.METRICS / "ours.json", summary)

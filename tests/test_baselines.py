@@ -40,7 +40,7 @@ def test_baselines_on_a_tiny_corpus(tiny):
                                        variants=()))
     models = {"egemaps": BaselineParams(feature_set="eGeMAPSv02", kernel="rbf", C=1.0),
               "compare": BaselineParams(feature_set="ComParE_2016", kernel="linear", C=0.001)}
-    predictions = run_baselines(manifest, functionals, folds, models, (False, True))
+    predictions = run_baselines(manifest, functionals, folds, models, (False, True), jobs=2)
     assert set(predictions["model"]) == {"egemaps", "compare", "egemaps" + SPEAKER_STANDARDISED,
                                          "compare" + SPEAKER_STANDARDISED}
     # every recording is predicted exactly once per model and protocol, by the fold that held it out

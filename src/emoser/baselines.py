@@ -18,6 +18,7 @@ import logging
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
@@ -86,28 +87,29 @@ def prediction_rows(recordings: pd.DataFrame, test: np.ndarray, predicted, proto
                          "predicted": [EMOTIONS[i] for i in predicted]})
 
 
-def predict_folds(features: np.ndarray, recordings: pd.DataFrame, table: pd.DataFrame,
-                  params: BaselineParams, model: str) -> pd.DataFrame:
-    """Test predictions of one SVM in every fold of ``table``; ``features`` rows follow ``recordings``."""
-    labels = recordings["label"].to_numpy()
-    rows = []
-    for protocol, fold, train, test in fold_rows(recordings, table):
-        svm = make_svm(params).fit(features[train], labels[train])
-        rows.append(prediction_rows(recordings, test, svm.predict(features[test]), protocol, fold, model))
-    return pd.concat(rows, ignore_index=True)
+def _fit_predict(params: BaselineParams, features: np.ndarray, labels: np.ndarray, train: np.ndarray,
+                 test: np.ndarray) -> np.ndarray:
+    return make_svm(params).fit(features[train], labels[train]).predict(features[test])
 
 
 def run_baselines(recordings: pd.DataFrame, functionals: dict[str, Functionals], table: pd.DataFrame,
-                  models: dict[str, BaselineParams], standardisation: tuple[bool, ...]) -> pd.DataFrame:
-    predictions = []
+                  models: dict[str, BaselineParams], standardisation: tuple[bool, ...], jobs: int = 1
+                  ) -> pd.DataFrame:
+    """Test predictions of every SVM in ``models``, with and without speaker standardisation as
+    ``standardisation`` says, in every fold of ``table``; the fits run on ``jobs`` processes."""
+    labels = recordings["label"].to_numpy()
+    tasks = []
     for name, params in models.items():
         values = functionals[params.feature_set].select(recordings["utterance"])
         for standardise in standardisation:
             features = speaker_standardise(values, recordings["speaker"]) if standardise else values
             model = name + (SPEAKER_STANDARDISED if standardise else "")
-            predictions.append(predict_folds(features, recordings, table, params, model))
-            log.info("%s: done", model)
-    return pd.concat(predictions, ignore_index=True)[PREDICTION_COLUMNS]
+            tasks += [(params, features, model, *fold) for fold in fold_rows(recordings, table)]
+    predicted = Parallel(n_jobs=jobs)(delayed(_fit_predict)(params, features, labels, train, test)
+                                      for params, features, _, _, _, train, test in tasks)
+    rows = [prediction_rows(recordings, test, p, protocol, fold, model)
+            for (_, _, model, protocol, fold, _, test), p in zip(tasks, predicted)]
+    return pd.concat(rows, ignore_index=True)[PREDICTION_COLUMNS]
 
 
 def load_recordings_and_folds(params: Params) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -136,7 +138,7 @@ def main(argv=None):
     feature_sets = {m.feature_set for m in params.baselines.models.values()}
     functionals = {s: Functionals.load(paths.OPENSMILE / f"{s}.npz") for s in feature_sets}
     predictions = run_baselines(manifest, functionals, table, params.baselines.models,
-                                params.baselines.speaker_standardisation)
+                                params.baselines.speaker_standardisation, params.baselines.jobs)
     summary = summarise_recordings(predictions, manifest, params)
     write_csv(paths.BASELINE_PREDICTIONS, predictions)
     write_json(paths.METRICS / "baselines.json", summary)

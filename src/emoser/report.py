@@ -22,12 +22,12 @@ from .corpus import EMOTIONS
 from .figures import confusion_grid, curves_figure, save_figure
 from .files import atomic_path
 from .metrics import confusion
+from .ours import ENSEMBLE, MODEL as OURS, member_name
 from .params import VARIANTS, Params, load_params
 
 log = logging.getLogger(__name__)
 REPORT = paths.REPORTS / "results.md"
 FIGURES = paths.REPORTS / "figures"
-OURS = "ours"
 OURS_LABEL = "ours: ComParE feature-count ensemble + logistic regression"
 CV_TITLES = {"loso": "LOSO (10 speakers)", "kfold": "k-fold", "leaky": "leaky k-fold (inflated)"}
 
@@ -137,8 +137,8 @@ def ablation_section(ablation: dict, scores: pd.DataFrame) -> str:
     rows = [[f"reference: {_model_label('cnn-cce')}", reference("cnn-cce"), *["—"] * (len(settings) - 1)],
             ["reference: ComParE 2016 + linear SVM (baseline)",
              *[reference("compare" + m.removeprefix(OURS)) for m in settings]]]
-    start = "all features"
-    order = [start, *[r for m in settings for r in block[m] if r not in (start, "ensemble")], "ensemble"]
+    start = member_name("all")
+    order = [start, *[r for m in settings for r in block[m] if r not in (start, ENSEMBLE)], ENSEMBLE]
     for row in dict.fromkeys(order):
         cells = []
         for model in settings:
@@ -149,7 +149,7 @@ def ablation_section(ablation: dict, scores: pd.DataFrame) -> str:
             delta = f" ({100 * (m['uar'] - base['uar']):+.1f})" if base and row != start else ""
             cells.append(f"{m['uar']:.3f} [{m['uar_ci']['low']:.3f}, {m['uar_ci']['high']:.3f}]{delta}"
                          f" / {m['accuracy']:.3f}")
-        label = {start: "all features, one logistic regression", "ensemble": "**ensemble over feature counts (ours)**"
+        label = {start: "all features, one logistic regression", ENSEMBLE: "**ensemble over feature counts (ours)**"
                  }.get(row, row)
         rows.append([label, *cells])
     header = ["LOSO, pooled", *[("with" if m.endswith(SPEAKER_STANDARDISED) else "without")

@@ -2,8 +2,8 @@
 
 Prints clips/s for augment and for features (ours, and a plain serial reference of the
 report's augment-and-feature code on the same clips, with the features checked to agree),
-seconds per training epoch per architecture (our tf.data input vs a straightforward
-`model.fit` on numpy arrays), predict latency on one 2-s clip, and peak RSS. A measurement,
+seconds per training epoch per architecture (ours vs a straightforward `model.fit` of the
+same network: numpy arrays, one batch per step, the CNN-LSTM's chunks through TimeDistributed), predict latency on one 2-s clip, and peak RSS. A measurement,
 not a test: machines are noisy, so read the ratios, which come from one run.
 
 Needs `dvc repro` to have run up to `train` (it reads data/raw, data/features, models/model).
@@ -35,12 +35,13 @@ from emoser.augment import apply_copy, augment_corpus, load_audio, plan_copies
 from emoser.corpus import EMOTIONS
 from emoser.dataset import load_subsets
 from emoser.features import extract, extract_all, fit_frames
-from emoser.models import Bundle, build_model
-from emoser.params import load_params
+from emoser.models import Bundle, build_cnn_lstm_time_distributed, build_model, compile_model
+from emoser.params import ARCHS, load_params
 from emoser.train import batches
 
 import keras  # noqa: E402
 import librosa  # noqa: E402
+import tensorflow as tf  # noqa: E402
 import noisereduce  # noqa: E402
 
 
@@ -94,18 +95,56 @@ def ours(manifest: pd.DataFrame, params, scale: int = 1) -> tuple[float, float, 
     return augment_s, features_s, len(clips), originals
 
 
-def epoch_seconds(arch: str, params, x: np.ndarray, y: np.ndarray, ours_input: bool) -> float:
+def straightforward_model(arch: str, params, n_features: int, n_frames: int) -> keras.Model:
+    """The report's network as it would plainly be written: TimeDistributed chunks, one batch per step."""
+    if arch == "cnn_lstm":
+        net = build_cnn_lstm_time_distributed(n_features, n_frames, len(EMOTIONS), params.architectures.cnn_lstm)
+    else:
+        net = build_model(arch, "cce", n_features, n_frames, params.architectures, params.train.learning_rate)
+    return compile_model(net, "cce", params.train.learning_rate, steps_per_execution=1)
+
+
+def epoch_seconds(arch: str, params, x: np.ndarray, y: np.ndarray, ours: bool) -> tuple[float, keras.Model]:
+    """Seconds of one training epoch, after a first one that includes tracing."""
     keras.utils.set_random_seed(params.train.seed)
-    net = build_model(arch, "cce", x.shape[1], x.shape[2], params.architectures, params.train.learning_rate)
+    if ours:
+        net = build_model(arch, "cce", x.shape[1], x.shape[2], params.architectures, params.train.learning_rate)
+    else:
+        net = straightforward_model(arch, params, x.shape[1], x.shape[2])
     times = []
-    for _ in range(2):   # the first epoch includes tracing
+    for _ in range(2):
         started = time.perf_counter()
-        if ours_input:
+        if ours:
             net.fit(batches(x, y, params.train.batch_size, shuffle_seed=0), epochs=1, verbose=0)
         else:
             net.fit(x, y, batch_size=params.train.batch_size, epochs=1, verbose=0, shuffle=True)
         times.append(time.perf_counter() - started)
-    return times[-1]
+    return times[-1], net
+
+
+def forward_gflop(net: keras.Model) -> float:
+    """Multiply-adds of the convolutions, dense layers and LSTM for one clip, as GFLOP (2 per multiply-add)."""
+    flops = 0
+    for layer in net.layers:
+        inner = getattr(layer, "layer", layer)        # TimeDistributed wraps the layer it repeats
+        if isinstance(inner, (keras.layers.Conv2D, keras.layers.Conv3D, keras.layers.Dense)):
+            kernel = inner.kernel.shape             # (*window, inputs, outputs)
+            outputs = int(np.prod(layer.output.shape[1:-1]))   # positions the kernel is applied at
+            flops += 2 * outputs * int(np.prod(kernel))
+        elif isinstance(inner, keras.layers.LSTM):           # per step: input and recurrent kernels
+            steps = layer.input.shape[1]
+            flops += 2 * steps * int(np.prod(inner.cell.kernel.shape) + np.prod(inner.cell.recurrent_kernel.shape))
+    return flops / 1e9
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 10) -> float:
+    """This machine's float32 throughput on one large matrix product (TensorFlow, all cores)."""
+    a = tf.random.normal((n, n))
+    tf.linalg.matmul(a, a).numpy()
+    started = time.perf_counter()
+    for _ in range(repeats):
+        tf.linalg.matmul(a, a).numpy()
+    return 2 * n**3 * repeats / (time.perf_counter() - started) / 1e9
 
 
 def repro_seconds(repo: Path) -> tuple[dict[str, float], float]:
@@ -183,11 +222,21 @@ def main(argv=None) -> dict:
         subsets = load_subsets(("train",))["train"]
         x = subsets.features.astype(np.float32)
         y = keras.utils.to_categorical(subsets.labels, len(EMOTIONS))
-        for arch in ("cnn", "cnn_lstm"):
-            fast, plain = epoch_seconds(arch, params, x, y, True), epoch_seconds(arch, params, x, y, False)
-            results[f"{arch}_epoch_s"], results[f"{arch}_plain_fit_epoch_s"] = fast, plain
-            print(f"{arch}: {fast:.2f} s/epoch (tf.data), {plain:.2f} s/epoch (plain model.fit), "
-                  f"ratio {plain / fast:.2f} on {len(x)} clips", flush=True)
+        peak = matmul_gflops()
+        results["matmul_gflops"] = peak
+        # The straightforward runs first, with TensorFlow's defaults; then op determinism, as emoser.train
+        # trains (TensorFlow cannot turn it off again in the same process).
+        plain = {arch: epoch_seconds(arch, params, x, y, ours=False)[0] for arch in ARCHS}
+        tf.config.experimental.enable_op_determinism()
+        for arch in ARCHS:
+            fast, net = epoch_seconds(arch, params, x, y, ours=True)
+            # forward + backward is about 3x the forward pass (the weights' and the inputs' gradients)
+            rate = 3 * forward_gflop(net) * len(x) / fast
+            results[f"{arch}_epoch_s"], results[f"{arch}_plain_fit_epoch_s"] = fast, plain[arch]
+            results[f"{arch}_gflops"] = rate
+            print(f"{arch}: {fast:.2f} s/epoch (ours), {plain[arch]:.2f} s/epoch (straightforward model.fit), "
+                  f"ratio {plain[arch] / fast:.2f} on {len(x)} clips; ours runs ~{rate:.0f} GFLOP/s of network "
+                  f"work ({rate / peak:.0%} of a {peak:.0f} GFLOP/s matrix product here)", flush=True)
 
         bundle = Bundle.load(paths.MODELS / "model")
         wav = paths.RAW / "wav" / manifest["file"].iloc[0]

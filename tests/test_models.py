@@ -1,6 +1,9 @@
+import time
+
+import keras
 import numpy as np
 
-from emoser.models import build_model
+from emoser.models import STEPS_PER_EXECUTION, Bundle, build_cnn_lstm_time_distributed, build_model, compile_model
 from emoser.params import ArchitectureParams
 
 ARCH = ArchitectureParams.model_validate({
@@ -33,3 +36,54 @@ def test_time_order_matters_to_the_cnn_lstm():
     x = np.random.default_rng(1).normal(size=(1, 14, 30)).astype("float32")
     reversed_chunks = x.reshape(1, 14, 5, 6)[:, :, ::-1, :].reshape(1, 14, 30)
     assert not np.allclose(model.predict(x, verbose=0), model.predict(reversed_chunks, verbose=0))
+
+
+def test_cnn_lstm_is_the_report_time_distributed_network():
+    """Same weights, same outputs: the Conv3D form only runs the per-chunk CNN as one convolution."""
+    ours = build_model("cnn_lstm", "cce", 14, 30, ARCH, 1e-3)
+    report = build_cnn_lstm_time_distributed(14, 30, 7, ARCH.cnn_lstm)
+    assert ours.count_params() == report.count_params()
+    rng = np.random.default_rng(2)
+    weights = [rng.normal(scale=0.3, size=w.shape).astype("float32") for w in report.get_weights()]
+    report.set_weights(weights)
+    ours.set_weights([w.reshape(target.shape) for w, target in zip(weights, ours.get_weights())])
+    x = rng.normal(size=(6, 14, 30)).astype("float32")
+    want = report.predict(x, verbose=0)
+    assert not np.allclose(want, want[:1])          # inputs that the network tells apart
+    np.testing.assert_allclose(ours.predict(x, verbose=0), want, atol=1e-5)
+
+
+def test_several_steps_per_execution_train_the_same_weights():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(100, 14, 30)).astype("float32")
+    y = keras.utils.to_categorical(rng.integers(0, 7, 100), 7)
+    trained = []
+    for steps in (1, STEPS_PER_EXECUTION):
+        keras.utils.set_random_seed(0)
+        model = build_model("cnn", "cce", 14, 30, ARCH, 1e-3)
+        compile_model(model, "cce", 1e-3, steps_per_execution=steps)
+        model.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False)
+        trained.append(model.get_weights())
+    assert STEPS_PER_EXECUTION > 1
+    for one, many in zip(*trained):
+        np.testing.assert_array_equal(one, many)
+
+
+def test_saving_the_same_model_twice_gives_the_same_bytes(tmp_path):
+    keras.backend.clear_session()        # layer names restart, as in each training process
+    model = build_model("cnn_lstm", "cce", 14, 30, ARCH, 1e-3)
+    stats = {"mean": np.zeros(14, dtype="float32")}
+    Bundle(model, "train", stats, {"arch": "cnn_lstm"}).save(tmp_path / "a")
+    time.sleep(2.1)                      # zip entry times have a 2-s resolution
+    # the same weights in new objects (Keras writes ids of shared objects, which are addresses)
+    keras.backend.clear_session()
+    again = build_model("cnn_lstm", "cce", 14, 30, ARCH, 1e-3)
+    again.set_weights(model.get_weights())
+    Bundle(again, "train", stats, {"arch": "cnn_lstm"}).save(tmp_path / "b")
+    for name in (Bundle.MODEL_FILE, Bundle.STATS_FILE, Bundle.FACTS_FILE):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == sorted(
+        [Bundle.MODEL_FILE, Bundle.STATS_FILE, Bundle.FACTS_FILE])          # no temp files left
+    loaded = Bundle.load(tmp_path / "a")
+    x = np.random.default_rng(4).normal(size=(2, 14, 30)).astype("float32")
+    np.testing.assert_allclose(loaded.network.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)

@@ -112,6 +112,11 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     run_id = runs.loc[runs["tags.mlflow.runName"] == "study/cnn-mse", "run_id"].item()
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(run_id, "figures")}
     assert artifacts == {"figures/confusion.png", "figures/history.png"}
+    logged = mlflow.get_run(run_id).data.params
+    assert (logged["model.arch"], logged["model.loss"], logged["train.epochs"]) == ("cnn", "mse", "2")
+    assert not any(k.startswith(("fetch.", "ours.", "cv.")) for k in logged)    # only what shaped the model
+    signature = mlflow.models.get_model_info(f"runs:/{run_id}/model").signature
+    assert signature.inputs.inputs[0].shape == (-1, 8 + 1, 20) and signature.outputs.inputs[0].shape == (-1, 7)
     history = mlflow.MlflowClient().get_metric_history(run_id, "val_loss")
     assert [h.step for h in history] == list(range(1, metrics["study/cnn-mse"]["epochs_run"] + 1))
 

@@ -10,6 +10,8 @@ import logging
 import os
 
 import mlflow
+from mlflow.models import ModelSignature
+from mlflow.types.schema import Schema, TensorSpec
 import numpy as np
 import pandas as pd
 
@@ -56,6 +58,13 @@ def evaluate(bundle: Bundle, test, settings: EvaluateParams, recognition: pd.Ser
     return metrics, samples, confusion(actual, predicted)
 
 
+def network_signature(bundle: Bundle) -> ModelSignature:
+    """What the logged network takes and gives: normalised features (clips, features, frames) -> emotion probabilities."""
+    shape = (-1, *bundle.network.input_shape[1:])
+    return ModelSignature(inputs=Schema([TensorSpec(np.dtype("float32"), shape)]),
+                          outputs=Schema([TensorSpec(np.dtype("float32"), (-1, len(EMOTIONS)))]))
+
+
 def log_to_mlflow(name: str, bundle: Bundle, metrics: dict, history: pd.DataFrame, figures: dict,
                   tracking_uri: str, experiment: str) -> str:
     protocol = metrics["protocol"]
@@ -65,9 +74,8 @@ def log_to_mlflow(name: str, bundle: Bundle, metrics: dict, history: pd.DataFram
                          "leaky": str(metrics["leaky"]).lower(), "git_commit": git_commit(),
                          "dvc_experiment": os.environ.get("DVC_EXP_NAME", ""),
                          **({"warning": LEAKY_WARNING} if metrics["leaky"] else {})})
-        # params.yaml's model.* names the shipped model, not necessarily this variant: log the variant's own.
-        mlflow.log_params({k: str(v) for k, v in bundle.facts["params"].items()
-                           if not k.startswith(("model.", "mlflow."))})
+        # what shaped the model (emoser.train.MODEL_PARAM_SECTIONS), and this variant's own arch and loss
+        mlflow.log_params({k: str(v) for k, v in bundle.facts["params"].items()})
         mlflow.log_params({"model.arch": metrics["arch"], "model.loss": metrics["loss"]})
         for row in history.itertuples(index=False):
             mlflow.log_metrics({k: float(getattr(row, k)) for k in ("loss", "accuracy", "val_loss", "val_accuracy")},
@@ -81,7 +89,7 @@ def log_to_mlflow(name: str, bundle: Bundle, metrics: dict, history: pd.DataFram
             mlflow.log_artifact(str(path), artifact_path="figures")
         mlflow.log_dict(metrics, "metrics.json")
         # Requirements are pinned in requirements.txt; MLflow's inference of them is slow and offline-hostile.
-        mlflow.keras.log_model(bundle.network, name="model", pip_requirements=[])
+        mlflow.keras.log_model(bundle.network, name="model", pip_requirements=[], signature=network_signature(bundle))
         mlflow.log_artifact(str(paths.MODELS / name / Bundle.STATS_FILE), artifact_path="model")
         return run.info.run_id
 

@@ -27,6 +27,11 @@ import tensorflow as tf  # noqa: E402
 
 log = logging.getLogger(__name__)
 
+# The params a trained model depends on, recorded in its bundle (and logged to MLflow): the stages
+# upstream of it and its own. Not fetch (where the corpus came from is machine-specific; its checksum
+# is in dvc.lock), nor model.* (the variant's arch and loss are recorded as such), nor what comes after.
+MODEL_PARAM_SECTIONS = ("audio", "augment", "features", "split", "train", "architectures")
+
 
 class _EpochLog(keras.callbacks.Callback):
     def __init__(self, name: str):
@@ -77,7 +82,7 @@ def train_variant(name: str, arch: str, loss: str, params: Params, train: Subset
              "sample_rate": params.audio.sample_rate, "features": params.features.model_dump(),
              "protocol": params.split.protocol, "epochs_run": len(history),
              "best_epoch": int(history.loc[history["best"], "epoch"].iloc[0]),
-             "params": flatten(params)}
+             "params": {k: v for k, v in flatten(params).items() if k.split(".")[0] in MODEL_PARAM_SECTIONS}}
     return Bundle(network, mode, stats, facts), history
 
 

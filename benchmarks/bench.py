@@ -115,7 +115,8 @@ def epoch_seconds(arch: str, params, x: np.ndarray, y: np.ndarray, ours: bool) -
     for _ in range(2):
         started = time.perf_counter()
         if ours:
-            net.fit(batches(x, y, params.train.batch_size, shuffle_seed=0), epochs=1, verbose=0)
+            net.fit(batches(x, y, params.train.batch_size, shuffle_seed=0), epochs=1, verbose=0,
+                    shuffle=False)   # batches() shuffles
         else:
             net.fit(x, y, batch_size=params.train.batch_size, epochs=1, verbose=0, shuffle=True)
         times.append(time.perf_counter() - started)

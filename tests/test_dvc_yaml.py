@@ -17,6 +17,8 @@ def test_stage_outputs_are_the_paths_the_code_writes():
     assert stages["split"]["outs"] == [str(paths.SPLIT)]
     assert str(paths.CLIPS) in stages["split"]["deps"]
     assert str(paths.MANIFEST) in stages["evaluate"]["deps"]
+    assert stages["embeddings"]["outs"] == [str(paths.EMBEDDINGS)] and paths.VOICE_ENCODER.parent == paths.EMBEDDINGS
+    assert str(paths.EMBEDDINGS) in stages["ours"]["deps"] and str(paths.OPENSMILE) in stages["ours"]["deps"]
 
 
 def test_every_stage_is_one_python_module_entry_point():

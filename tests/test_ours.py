@@ -9,8 +9,9 @@ from emoser.baselines import SPEAKER_STANDARDISED
 from emoser.corpus import EMOTIONS
 from emoser.folds import make_folds
 from emoser.metrics import summarise_predictions
-from emoser.ours import ENSEMBLE, UNWEIGHTED, FeatureCountEnsemble, make_member, member_name, run_ours, \
-    summarise_ablation
+from emoser.embeddings import extract as extract_embeddings
+from emoser.ours import FUSED, SMILE_ENSEMBLE, UNWEIGHTED, VOICE, FeatureCountEnsemble, make_member, member_name, \
+    run_ours, summarise_ablation
 from emoser.params import CvParams, OursParams
 
 
@@ -52,14 +53,27 @@ def test_ensemble_ranks_informative_features_first_and_averages_its_members():
     assert own[3] < (model.predict(X[100:]) == y[100:]).mean() < own[0]
 
 
-def test_ours_on_a_tiny_corpus(tiny):
-    _, manifest, functionals = tiny
+@pytest.fixture(scope="module")
+def tiny_inputs(tiny):
+    """(manifest, fold table, ComParE functionals, voice encoder statistics) of the tiny corpus."""
+    root, manifest, functionals = tiny
+    files = [root / "corpus" / "wav" / name for name in manifest["file"]]
+    embeddings = extract_embeddings(files, manifest["utterance"].tolist(), jobs=2)
     clips = manifest.assign(clip=manifest["utterance"], kind="original")
     folds = make_folds(clips, CvParams(protocols=("loso", "kfold"), k=2, val_fraction=0.15, seed=0, variants=()))
-    params = OursParams(feature_set="ComParE_2016", feature_counts=(100, "all"), C=0.1,
-                        speaker_standardisation=(False, True), ablation=True, jobs=2)
-    values = functionals["ComParE_2016"].select(manifest["utterance"])
-    predictions, ablation = run_ours(manifest, values, folds, params)
+    return (manifest, folds, functionals["ComParE_2016"].select(manifest["utterance"]),
+            embeddings.select(manifest["utterance"]))
+
+
+def _params(**changes) -> OursParams:
+    settings = dict(feature_set="ComParE_2016", feature_counts=(100, "all"), C=0.1, embedding_weight=0.5,
+                    speaker_standardisation=(False, True), ablation=True, jobs=2)
+    return OursParams(**{**settings, **changes})
+
+
+def test_ours_on_a_tiny_corpus(tiny_inputs):
+    manifest, folds, functionals, embeddings = tiny_inputs
+    predictions, ablation = run_ours(manifest, functionals, embeddings, folds, _params())
 
     # every recording predicted once per protocol and setting, by the fold that held it out
     counts = predictions.groupby(["protocol", "model"])["utterance"].agg(["size", "nunique"])
@@ -67,19 +81,45 @@ def test_ours_on_a_tiny_corpus(tiny):
     loso = predictions[predictions["protocol"] == "loso"]
     assert (loso["fold"] == loso["speaker"]).all()
 
-    # the ablation covers LOSO only: each member, the ensemble, the ensemble without class weights
-    rows = [member_name(100), member_name("all"), ENSEMBLE, UNWEIGHTED]
+    # the ablation covers LOSO only: each member, each part, the fusion with and without class weights
+    rows = [member_name(100), member_name("all"), SMILE_ENSEMBLE, VOICE, FUSED, UNWEIGHTED]
     assert set(ablation["row"]) == set(rows)
     assert ablation.groupby(["model", "row"]).size().eq(56).all()
-    # its ensemble row is the same model as the predictions
-    ensemble = ablation[(ablation["model"] == "ours") & (ablation["row"] == ENSEMBLE)]
+    # its fusion row is the same model as the predictions, and the average of its two parts
+    def row(name, model="ours"):
+        return ablation[(ablation["model"] == model) & (ablation["row"] == name)].set_index("utterance")
+    fused = row(FUSED)
     expected = loso[loso["model"] == "ours"].set_index("utterance")["predicted"]
-    assert [EMOTIONS[i] for i in ensemble["predicted"]] == expected.loc[ensemble["utterance"]].tolist()
-    np.testing.assert_allclose(ensemble[list(EMOTIONS)].sum(axis=1), 1.0, atol=1e-4)
+    assert [EMOTIONS[i] for i in fused["predicted"]] == expected.loc[fused.index].tolist()
+    np.testing.assert_allclose(fused[list(EMOTIONS)].sum(axis=1), 1.0, atol=1e-4)
+    parts = (row(SMILE_ENSEMBLE)[list(EMOTIONS)] + row(VOICE)[list(EMOTIONS)]) / 2
+    np.testing.assert_allclose(fused[list(EMOTIONS)], parts.loc[fused.index], atol=2e-6)
+    np.testing.assert_allclose(row(SMILE_ENSEMBLE)[list(EMOTIONS)],
+                               (row(member_name(100))[list(EMOTIONS)] + row(member_name("all"))[list(EMOTIONS)]) / 2,
+                               atol=2e-6)
 
     # the tones' pitch depends on the emotion: the model must find it (chance is 1/7)
     summary = summarise_predictions(predictions, 200, 0, 0.95)
     assert summary["loso"]["ours" + SPEAKER_STANDARDISED]["pooled"]["uar"] > 0.6
     scored = summarise_ablation(ablation, 200, 0, 0.95)["loso"]
-    assert scored["ours"][ENSEMBLE]["uar"] == pytest.approx(summary["loso"]["ours"]["pooled"]["uar"])
+    assert scored["ours"][FUSED]["uar"] == pytest.approx(summary["loso"]["ours"]["pooled"]["uar"])
     assert set(scored) == {"ours", "ours" + SPEAKER_STANDARDISED} and set(scored["ours"]) == set(rows)
+
+
+def test_embedding_weight_picks_the_part(tiny_inputs):
+    manifest, folds, functionals, embeddings = tiny_inputs
+    loso = folds[folds["protocol"] == "loso"]
+    by_weight = {}
+    for weight in (0.0, 1.0):
+        params = _params(embedding_weight=weight, speaker_standardisation=(False,))
+        _, ablation = run_ours(manifest, functionals, embeddings, loso, params)
+        by_weight[weight] = ablation.pivot_table(index="utterance", columns="row", values="predicted")
+    # weight 0 is the ComParE ensemble alone, weight 1 the voice encoder alone
+    assert (by_weight[0.0][FUSED] == by_weight[0.0][SMILE_ENSEMBLE]).all()
+    assert (by_weight[1.0][FUSED] == by_weight[1.0][VOICE]).all()
+    assert (by_weight[0.0][VOICE] != by_weight[0.0][SMILE_ENSEMBLE]).any()       # the parts do disagree
+
+
+def test_embedding_weight_is_validated():
+    with pytest.raises(ValueError, match="embedding_weight"):
+        _params(embedding_weight=1.5)

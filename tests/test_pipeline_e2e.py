@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pytest
 import yaml
 
@@ -77,7 +78,7 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
 
     out = _run(["dvc", "repro"], repo, env)
     for stage in ["fetch", "augment", "features", "split", "train", "evaluate",
-                  "study-train@cnn_lstm-mse", "study-evaluate@cnn-cce", "folds", "opensmile", "baselines", "ours", "cv",
+                  "study-train@cnn_lstm-mse", "study-evaluate@cnn-cce", "folds", "opensmile", "embeddings", "baselines", "ours", "cv",
                   "report"]:
         assert f"Running stage '{stage}'" in out
     assert "Warning:" not in out, "a warning that means nothing to a user reached the log"
@@ -138,15 +139,19 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     assert ours["loso"]["ours+spkstd"]["pooled"]["test_size"] == 49
     assert ours["holdout"]["ours"]["pooled"]["test_size"] == 8
     ablation = json.loads((repo / "metrics/ablation.json").read_text())["loso"]
-    assert set(ablation["ours"]) == {"100 best features", "all features", "ensemble", "ensemble, no class weights"}
-    assert ablation["ours"]["ensemble"]["uar"] == ours["loso"]["ours"]["pooled"]["uar"]
+    assert set(ablation["ours"]) == {"100 best features", "all features", "ComParE ensemble", "voice encoder",
+                                     "fusion", "fusion, no class weights"}
+    assert ablation["ours"]["fusion"]["uar"] == ours["loso"]["ours"]["pooled"]["uar"]
+    embeddings = np.load(repo / "data/embeddings/voice_encoder.npz")
+    assert embeddings["values"].shape == (49, 512) and np.isfinite(embeddings["values"]).all()
     cv_runs = mlflow.search_runs([mlflow.get_experiment_by_name("emoser/loso").experiment_id])
     assert sorted(cv_runs["tags.mlflow.runName"]) == sorted(
         f"{m} (loso)" for m in ["cnn-cce", "egemaps", "egemaps+spkstd", "compare", "compare+spkstd", "ours",
                                  "ours+spkstd"])
     report = (repo / "reports/results.md").read_text()
     assert "| human listeners (erkennung.txt) |" in report and "What leaks inflate" in report
-    assert "| **ensemble over feature counts (ours)** |" in report and "| 100 best features |" in report
+    assert "| **fusion: ComParE ensemble + voice encoder (ours)** |" in report
+    assert "| ComParE, 100 best features |" in report and "| voice encoder statistics, one logistic regression |" in report
     for figure in ["confusion-loso.png", "confusion-kfold.png", "confusion-leaky.png", "confusion-holdout.png",
                    "confusion-study.png", "curves.png"]:
         assert f"figures/{figure}" in report and (repo / "reports/figures" / figure).stat().st_size > 20_000

@@ -1,4 +1,5 @@
-"""Writes that never leave a half-written output: write to a temp name, then rename."""
+"""Reading recordings with clear errors, and writes that never leave a half-written output
+(write to a temp name, then rename)."""
 from __future__ import annotations
 
 import contextlib
@@ -8,7 +9,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import soundfile as sf
+
+from .cli import EmoserError
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -68,3 +73,12 @@ def write_json(path: Path | str, data) -> None:
 def write_csv(path: Path | str, table: pd.DataFrame) -> None:
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)
+
+
+def read_wav(path: Path | str) -> tuple[np.ndarray, int]:
+    """A recording as mono float32 at its own sample rate; unreadable audio names the file."""
+    try:
+        signal, rate = sf.read(path, dtype="float32", always_2d=True)
+    except Exception as exc:  # soundfile raises several types for unreadable audio
+        raise EmoserError(f"{path}: cannot read audio ({exc})") from None
+    return signal.mean(axis=1), rate

@@ -1,16 +1,20 @@
 """Stage ours: this project's own model, the fifth variant beside the report's four.
 
-An ensemble of class-balanced logistic regressions on openSMILE ComParE 2016 functionals
-of the original recordings. Each member keeps the ``n`` features with the highest ANOVA F
-in its own training fold, one member per count in ``ours.feature_counts``, and the members'
-class probabilities are averaged. Averaging over feature counts replaces picking one: the
-best count moves from speaker to speaker, and a nested search for it scored lower under
-LOSO than the average (README, "Our model").
+The fusion of two class-balanced logistic-regression models of each original recording, their
+class probabilities averaged (``ours.embedding_weight`` on the second):
+
+- on openSMILE ComParE 2016 functionals: an ensemble over feature counts. Each member keeps the
+  ``n`` features with the highest ANOVA F in its own training fold, one member per count in
+  ``ours.feature_counts``, and the members' probabilities are averaged. Averaging over counts
+  replaces picking one: the best count moves from speaker to speaker, and a nested search for it
+  scored lower under LOSO than the average (README, "Our model");
+- on a pretrained voice encoder's statistics (stage embeddings: Resemblyzer's GE2E LSTM, shipped
+  in its wheel, never trained on Emo-DB).
 
 Scored like the baselines, on the same folds: the hold-out split and every leak-free cv
 protocol, with and without per-speaker standardisation. With ``ours.ablation`` it also
-scores, under LOSO, each member alone and the ensemble without class weights, so the
-report can show what each lever adds.
+scores, under LOSO, each part alone and the fusion without class weights, so the report can
+show what each lever adds.
 
     python -m emoser.ours
 """
@@ -44,8 +48,11 @@ from .tracking import log_summary_runs, resolve_tracking_uri
 log = logging.getLogger(__name__)
 MODEL = "ours"
 ABLATION_PROTOCOL = "loso"
-ENSEMBLE = "ensemble"
-UNWEIGHTED = "ensemble, no class weights"
+# Ablation rows beyond each feature count's member (member_name)
+SMILE_ENSEMBLE = "ComParE ensemble"
+VOICE = "voice encoder"
+FUSED = "fusion"                          # ours
+UNWEIGHTED = "fusion, no class weights"
 
 
 def make_member(C: float, balanced: bool = True) -> Pipeline:
@@ -57,6 +64,11 @@ def make_member(C: float, balanced: bool = True) -> Pipeline:
         ("rotate", PCA(svd_solver="full")),
         ("classify", LogisticRegression(C=C, class_weight="balanced" if balanced else None, max_iter=5000)),
     ])
+
+
+def make_embedding_model(C: float, balanced: bool = True) -> Pipeline:
+    """The voice encoder's part: its statistics standardised on the training rows, then ``make_member``."""
+    return Pipeline([("scale", StandardScaler()), ("model", make_member(C, balanced))])
 
 
 class FeatureCountEnsemble(ClassifierMixin, BaseEstimator):
@@ -96,23 +108,33 @@ class FeatureCountEnsemble(ClassifierMixin, BaseEstimator):
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
 
-def _fit_fold(features: np.ndarray, labels: np.ndarray, train: np.ndarray, test: np.ndarray,
-              params: OursParams, ablate: bool) -> dict[str, np.ndarray]:
-    """Test probabilities, keyed by ablation row: each member, the ensemble, and (when ``ablate``)
-    the ensemble without class weights. Classes absent from training get probability 0."""
+def _fit_fold(functionals: np.ndarray, embeddings: np.ndarray, labels: np.ndarray, train: np.ndarray,
+              test: np.ndarray, params: OursParams, ablate: bool) -> dict[str, np.ndarray]:
+    """Test probabilities, keyed by ablation row: the fusion (ours) and, when ``ablate``, each
+    feature count's member, each part alone and the fusion without class weights. Classes absent
+    from training get probability 0."""
     def full(model, probabilities):
         out = np.zeros((len(test), len(EMOTIONS)))
         out[:, model.classes_] = probabilities
         return out
 
-    ensemble = FeatureCountEnsemble(params.feature_counts, params.C).fit(features[train], labels[train])
-    members = ensemble.member_probabilities(features[test])
-    result = {ENSEMBLE: full(ensemble, members.mean(axis=0))}
+    def parts(balanced: bool):
+        ensemble = FeatureCountEnsemble(params.feature_counts, params.C, balanced)
+        ensemble.fit(functionals[train], labels[train])
+        voice = make_embedding_model(params.C, balanced).fit(embeddings[train], labels[train])
+        members = ensemble.member_probabilities(functionals[test])
+        return (ensemble, members, full(ensemble, members.mean(axis=0)),
+                full(voice, voice.predict_proba(embeddings[test])))
+
+    def fuse(smile, voice):
+        return (1 - params.embedding_weight) * smile + params.embedding_weight * voice
+
+    ensemble, members, smile, voice = parts(balanced=True)
+    result = {FUSED: fuse(smile, voice)}
     if ablate:
         result.update({member_name(n): full(ensemble, p) for n, p in zip(params.feature_counts, members)})
-        unweighted = FeatureCountEnsemble(params.feature_counts, params.C, balanced=False)
-        unweighted.fit(features[train], labels[train])
-        result[UNWEIGHTED] = full(unweighted, unweighted.predict_proba(features[test]))
+        result.update({SMILE_ENSEMBLE: smile, VOICE: voice})
+        result[UNWEIGHTED] = fuse(*parts(balanced=False)[2:])
     return result
 
 
@@ -120,24 +142,26 @@ def member_name(n_features) -> str:
     return "all features" if n_features == "all" else f"{n_features} best features"
 
 
-def run_ours(recordings: pd.DataFrame, values: np.ndarray, table: pd.DataFrame, params: OursParams
-             ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def run_ours(recordings: pd.DataFrame, functionals: np.ndarray, embeddings: np.ndarray, table: pd.DataFrame,
+             params: OursParams) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Test predictions of ``ours`` (and ``ours+spkstd``) in every fold of ``table``, and the
-    ablation's test probabilities (LOSO only), one row per (setting, row, recording)."""
+    ablation's test probabilities (LOSO only), one row per (setting, row, recording).
+    ``functionals`` and ``embeddings`` have one row per recording, in ``recordings``' order."""
     labels = recordings["label"].to_numpy()
     tasks = []
     for standardise in params.speaker_standardisation:
-        features = speaker_standardise(values, recordings["speaker"]) if standardise else values
+        features = [speaker_standardise(v, recordings["speaker"]) if standardise else v
+                    for v in (functionals, embeddings)]
         model = MODEL + (SPEAKER_STANDARDISED if standardise else "")
         for protocol, fold, train, test in fold_rows(recordings, table):
             tasks.append((model, protocol, fold, test, features, train))
     results = Parallel(n_jobs=params.jobs)(
-        delayed(_fit_fold)(features, labels, train, test, params,
+        delayed(_fit_fold)(*features, labels, train, test, params,
                            params.ablation and protocol == ABLATION_PROTOCOL)
         for _, protocol, _, test, features, train in tasks)
     predictions, ablation = [], []
     for (model, protocol, fold, test, _, _), probabilities in zip(tasks, results):
-        predictions.append(prediction_rows(recordings, test, probabilities[ENSEMBLE].argmax(axis=1),
+        predictions.append(prediction_rows(recordings, test, probabilities[FUSED].argmax(axis=1),
                                            protocol, fold, model))
         if len(probabilities) > 1:
             for row, p in probabilities.items():
@@ -145,7 +169,8 @@ def run_ours(recordings: pd.DataFrame, values: np.ndarray, table: pd.DataFrame, 
                                               "utterance": recordings["utterance"].to_numpy()[test],
                                               "label": labels[test], "predicted": p.argmax(axis=1),
                                               **{e: p[:, i].round(6) for i, e in enumerate(EMOTIONS)}}))
-    log.info("%s: %d fits of %d members", MODEL, len(tasks), len(params.feature_counts))
+    log.info("%s: %d folds x settings, each %d ComParE members + the voice encoder's model", MODEL, len(tasks),
+             len(params.feature_counts))
     ablation_table = pd.concat(ablation, ignore_index=True) if ablation else pd.DataFrame()
     return pd.concat(predictions, ignore_index=True)[PREDICTION_COLUMNS], ablation_table
 
@@ -166,8 +191,9 @@ def main(argv=None):
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
     params = load_params()
     manifest, table = load_recordings_and_folds(params)
-    values = Functionals.load(paths.OPENSMILE / f"{params.ours.feature_set}.npz").select(manifest["utterance"])
-    predictions, ablation = run_ours(manifest, values, table, params.ours)
+    functionals = Functionals.load(paths.OPENSMILE / f"{params.ours.feature_set}.npz").select(manifest["utterance"])
+    embeddings = Functionals.load(paths.VOICE_ENCODER).select(manifest["utterance"])
+    predictions, ablation = run_ours(manifest, functionals, embeddings, table, params.ours)
     summary = summarise_recordings(predictions, manifest, params)
     settings = params.evaluate
     write_csv(paths.OURS_PREDICTIONS, predictions)

@@ -182,10 +182,12 @@ class BaselinesParams(_Section):
 
 
 class OursParams(_Section):
-    """This project's own model (emoser.ours): an ensemble over counts of selected features."""
+    """This project's own model (emoser.ours): an ensemble over counts of selected openSMILE features,
+    fused with a model of the voice encoder's embeddings."""
     feature_set: Literal[OPENSMILE_SETS]
     feature_counts: tuple[Literal["all"] | int, ...] = Field(min_length=1)
     C: float = Field(gt=0)
+    embedding_weight: float = Field(ge=0, le=1)
     speaker_standardisation: tuple[bool, ...] = Field(min_length=1)
     ablation: bool
     jobs: int

@@ -22,13 +22,13 @@ from .corpus import EMOTIONS
 from .figures import confusion_grid, curves_figure, save_figure
 from .files import atomic_path
 from .metrics import confusion
-from .ours import ENSEMBLE, MODEL as OURS, member_name
+from .ours import FUSED, MODEL as OURS, SMILE_ENSEMBLE, UNWEIGHTED, VOICE, member_name
 from .params import VARIANTS, Params, load_params
 
 log = logging.getLogger(__name__)
 REPORT = paths.REPORTS / "results.md"
 FIGURES = paths.REPORTS / "figures"
-OURS_LABEL = "ours: ComParE feature-count ensemble + logistic regression"
+OURS_LABEL = "ours: ComParE ensemble + voice encoder"
 CV_TITLES = {"loso": "LOSO (10 speakers)", "kfold": "k-fold", "leaky": "leaky k-fold (inflated)"}
 
 
@@ -138,7 +138,7 @@ def ablation_section(ablation: dict, scores: pd.DataFrame) -> str:
             ["reference: ComParE 2016 + linear SVM (baseline)",
              *[reference("compare" + m.removeprefix(OURS)) for m in settings]]]
     start = member_name("all")
-    order = [start, *[r for m in settings for r in block[m] if r not in (start, ENSEMBLE)], ENSEMBLE]
+    order = [start, *[r for m in settings for r in block[m] if r not in (start, FUSED)], FUSED]
     for row in dict.fromkeys(order):
         cells = []
         for model in settings:
@@ -149,15 +149,21 @@ def ablation_section(ablation: dict, scores: pd.DataFrame) -> str:
             delta = f" ({100 * (m['uar'] - base['uar']):+.1f})" if base and row != start else ""
             cells.append(f"{m['uar']:.3f} [{m['uar_ci']['low']:.3f}, {m['uar_ci']['high']:.3f}]{delta}"
                          f" / {m['accuracy']:.3f}")
-        label = {start: "all features, one logistic regression", ENSEMBLE: "**ensemble over feature counts (ours)**"
-                 }.get(row, row)
+        label = {start: "ComParE, all features, one logistic regression",
+                 SMILE_ENSEMBLE: "ComParE, ensemble over feature counts",
+                 VOICE: "voice encoder statistics, one logistic regression",
+                 UNWEIGHTED: "fusion, no class weights",
+                 FUSED: "**fusion: ComParE ensemble + voice encoder (ours)**"}.get(row, f"ComParE, {row}")
         rows.append([label, *cells])
     header = ["LOSO, pooled", *[("with" if m.endswith(SPEAKER_STANDARDISED) else "without")
                                 + " speaker std.: UAR [CI] (points vs all features) / accuracy" for m in settings]]
     return ("Every row below the references is trained and scored by the `ours` stage on the same LOSO folds, "
-            "on ComParE 2016 functionals of the original recordings. 'n best features': one class-balanced "
-            "logistic regression on the n features with the highest ANOVA F in its training fold; the "
-            "ensemble averages those members' probabilities and is our model.\n\n" + _table(header, rows))
+            "from the original recordings. 'ComParE, n best features': one class-balanced logistic regression "
+            "on the n ComParE 2016 functionals with the highest ANOVA F in its training fold; the ensemble "
+            "averages those members' probabilities. 'voice encoder': a class-balanced logistic regression on "
+            "the mean and standard deviation over frames of the last LSTM layer of Resemblyzer's pretrained "
+            "speaker-verification encoder (GE2E; trained on LibriSpeech and VoxCeleb, never on Emo-DB). "
+            "Our model averages the two models' probabilities.\n\n" + _table(header, rows))
 
 
 def leak_paragraph(scores: pd.DataFrame) -> str:

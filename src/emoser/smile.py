@@ -16,13 +16,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import soundfile as sf
 from joblib import Parallel, delayed
 from tqdm import tqdm
 
 from . import paths
 from .cli import EmoserError, progress_enabled, stage
-from .files import atomic_dir
+from .files import atomic_dir, read_wav
 from .parallel import compute_backend
 from .params import OPENSMILE_SETS, load_params
 
@@ -31,8 +30,9 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Functionals:
+    """One vector per recording: openSMILE's functionals here, the voice encoder's in emoser.embeddings."""
     utterances: np.ndarray   # (n,) str
-    names: np.ndarray        # (d,) str, openSMILE's feature names
+    names: np.ndarray        # (d,) str, the features' names
     values: np.ndarray       # (n, d) float32
 
     def save(self, path: Path) -> None:
@@ -44,10 +44,12 @@ class Functionals:
             return cls(data["utterances"], data["names"], data["values"])
 
     def select(self, utterances) -> np.ndarray:
-        index = pd.Index(self.utterances).get_indexer(list(utterances))
+        wanted = list(utterances)
+        index = pd.Index(self.utterances).get_indexer(wanted)
         if (index < 0).any():
-            raise EmoserError(f"{int((index < 0).sum())} recordings have no openSMILE features; "
-                              "rerun the opensmile stage")
+            missing = [u for u, i in zip(wanted, index) if i < 0]
+            raise EmoserError(f"{len(missing)} recordings have no features here (first: {missing[0]}); "
+                              "rerun the stage that extracts them")
         return self.values[index]
 
 
@@ -61,11 +63,8 @@ def _extract_batch(feature_set: str, files: list[Path]) -> tuple[list[str], np.n
     smile = _extractor(feature_set)   # one set-up per batch, not per file
     rows = []
     for path in files:
-        try:
-            signal, rate = sf.read(path, dtype="float32", always_2d=True)
-        except Exception as exc:  # soundfile raises several types for unreadable audio
-            raise EmoserError(f"{path}: cannot read audio ({exc})") from None
-        frame = smile.process_signal(signal.mean(axis=1), rate)
+        signal, rate = read_wav(path)
+        frame = smile.process_signal(signal, rate)
         rows.append(frame.to_numpy(dtype=np.float32)[0])
     return list(smile.feature_names), np.stack(rows)
 

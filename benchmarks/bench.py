@@ -3,8 +3,10 @@
 Prints clips/s for augment and for features (ours, and a plain serial reference of the
 report's augment-and-feature code on the same clips, with the features checked to agree),
 seconds per training epoch per architecture (ours vs a straightforward `model.fit` of the
-same network: numpy arrays, one batch per step, the CNN-LSTM's chunks through TimeDistributed), predict latency on one 2-s clip, and peak RSS. A measurement,
-not a test: machines are noisy, so read the ratios, which come from one run.
+same network: numpy arrays, one batch per step, the CNN-LSTM's chunks through TimeDistributed),
+predict latency on one 2-s clip (the shipped network, and our model where models/ours exists),
+and peak RSS. A measurement, not a test: machines are noisy, so read the ratios, which come
+from one run.
 
 Needs `dvc repro` to have run up to `train` (it reads data/raw, data/features, models/model).
 
@@ -181,6 +183,35 @@ def fresh_clone(into: Path) -> Path:
     return repo
 
 
+# Seconds of each of 20 predictions on one file by our model (argv: model folder, wav).
+OURS_PREDICT_S = """
+import sys, time
+from pathlib import Path
+from emoser.ours import OursModel
+from emoser.predict import OursPredictor
+predictor = OursPredictor(OursModel.load(Path(sys.argv[1])))
+for _ in range(20):
+    started = time.perf_counter()
+    predictor.predict_file(Path(sys.argv[2]))
+    print(time.perf_counter() - started)
+"""
+
+
+def warm_median_ms(latencies: list[float]) -> float:
+    """Median in milliseconds, the first two calls (warm-up) left out."""
+    return 1000 * float(np.median(latencies[2:]))
+
+
+def median_ms(run, repeats: int = 20) -> float:
+    """Median wall milliseconds of ``run()``, warm-up left out."""
+    latencies = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        latencies.append(time.perf_counter() - started)
+    return warm_median_ms(latencies)
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--utterances", type=int, default=60, help="how many utterances (of 535) to process")
@@ -241,14 +272,20 @@ def main(argv=None) -> dict:
 
         bundle = Bundle.load(paths.MODELS / "model")
         wav = paths.RAW / "wav" / manifest["file"].iloc[0]
-        latencies = []
-        for _ in range(20):
-            started = time.perf_counter()
+
+        def predict_network():
             features, n = extract(load_audio(wav, params.audio.sample_rate), params.audio.sample_rate, params.features)
             bundle.predict_proba(features[None], np.array([n]))
-            latencies.append(time.perf_counter() - started)
-        results["predict_ms"] = 1000 * float(np.median(latencies[2:]))
+
+        results["predict_ms"] = median_ms(predict_network)
         print(f"predict one 2-s clip (load, features, network): {results['predict_ms']:.1f} ms median", flush=True)
+        if (paths.OURS_MODEL / "ours.joblib").is_file():
+            # In its own process: openSMILE cannot start after TensorFlow (emoser.smile.extractor).
+            timed = subprocess.run([sys.executable, "-c", OURS_PREDICT_S, str(paths.OURS_MODEL), str(wav)],
+                                   capture_output=True, text=True, check=True)
+            results["predict_ours_ms"] = warm_median_ms([float(v) for v in timed.stdout.split()])
+            print(f"predict one 2-s clip with ours (load, ComParE functionals, voice encoder, both models): "
+                  f"{results['predict_ours_ms']:.1f} ms median", flush=True)
 
     if args.repro:
         with tempfile.TemporaryDirectory() as tmp:

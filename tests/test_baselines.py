@@ -1,4 +1,7 @@
 """The openSMILE + SVM baselines: speaker standardisation, and a real run on a tiny corpus."""
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 
@@ -53,3 +56,11 @@ def test_baselines_on_a_tiny_corpus(tiny):
     summary = summarise_predictions(predictions, 200, 0, 0.95)
     assert summary["kfold"]["compare"]["pooled"]["uar"] > 0.6
     assert summary["loso"]["egemaps" + SPEAKER_STANDARDISED]["pooled"]["uar"] > 0.6
+
+
+def test_opensmile_after_tensorflow_is_a_clear_error_not_a_crash(tmp_path):
+    code = ("import tensorflow\nfrom emoser.cli import EmoserError\nfrom emoser.smile import extractor\n"
+            "try:\n    extractor('eGeMAPSv02')\nexcept EmoserError as exc:\n    print('refused:', exc)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "refused: openSMILE cannot start in a process that has already imported TensorFlow" in result.stdout

@@ -144,6 +144,12 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     assert ablation["ours"]["fusion"]["uar"] == ours["loso"]["ours"]["pooled"]["uar"]
     embeddings = np.load(repo / "data/embeddings/voice_encoder.npz")
     assert embeddings["values"].shape == (49, 512) and np.isfinite(embeddings["values"]).all()
+    served = json.loads((repo / "models/ours/model.json").read_text())
+    assert served["recordings"] == 49 and served["params"]["embedding_weight"] == 0.5
+    wav = next((repo / "data/raw/wav").glob("*.wav"))
+    out = _run([sys.executable, "-m", "emoser.predict", "--model", "models/ours", "--json", str(wav)], repo, env)
+    predicted = json.loads(next(line for line in out.splitlines() if line.startswith("{")))
+    assert abs(sum(predicted["probabilities"].values()) - 1) < 1e-3
     cv_runs = mlflow.search_runs([mlflow.get_experiment_by_name("emoser/loso").experiment_id])
     assert sorted(cv_runs["tags.mlflow.runName"]) == sorted(
         f"{m} (loso)" for m in ["cnn-cce", "egemaps", "egemaps+spkstd", "compare", "compare+spkstd", "ours",
@@ -166,6 +172,7 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     # 4 utterances × (original + 1 pitch + 1 stretch copy) in the tiny params
     assert "ours: 12 clips" in bench and "originals' features differ by at most" in bench
     assert "cnn_lstm:" in bench and "predict one 2-s clip" in bench
+    assert "predict one 2-s clip with ours" in bench
     assert not (repo / "metrics/bench.json").exists()     # only with --write
     # --repro: every stage timed in a fresh clone from an empty cache, then a no-op rerun
     for stage in ("fetch", "augment", "features", "train", "cv", "report"):

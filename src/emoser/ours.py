@@ -21,11 +21,15 @@ show what each lever adds.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import warnings
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import joblib
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.decomposition import PCA
@@ -39,7 +43,7 @@ from .baselines import PREDICTION_COLUMNS, SPEAKER_STANDARDISED, fold_rows, load
     prediction_rows, speaker_standardise, summarise_recordings
 from .cli import stage
 from .corpus import EMOTIONS
-from .files import write_csv, write_json
+from .files import atomic_path, write_csv, write_json
 from .metrics import scored_models, scored_with_intervals
 from .params import OursParams, flatten, load_params
 from .smile import Functionals
@@ -138,6 +142,46 @@ def _fit_fold(functionals: np.ndarray, embeddings: np.ndarray, labels: np.ndarra
     return result
 
 
+@dataclass
+class OursModel:
+    """Our model fitted on every recording, without speaker standardisation (a new recording comes
+    alone): what ``python -m emoser.predict --model models/ours`` serves."""
+    functionals_model: FeatureCountEnsemble
+    voice_model: Pipeline
+    embedding_weight: float
+    facts: dict        # feature_set, emotions, longest training recording, how many recordings
+
+    FILE = "ours.joblib"
+    FACTS_FILE = "model.json"
+
+    @classmethod
+    def fit(cls, functionals: np.ndarray, embeddings: np.ndarray, labels: np.ndarray, params: OursParams,
+            facts: dict) -> "OursModel":
+        ensemble = FeatureCountEnsemble(params.feature_counts, params.C).fit(functionals, labels)
+        voice = make_embedding_model(params.C).fit(embeddings, labels)
+        return cls(ensemble, voice, params.embedding_weight, facts)
+
+    def predict_proba(self, functionals: np.ndarray, embeddings: np.ndarray) -> np.ndarray:
+        """(rows, emotions): the weighted average of the two parts' probabilities."""
+        out = np.zeros((len(functionals), len(self.facts["emotions"])))
+        for model, X, weight in ((self.functionals_model, functionals, 1 - self.embedding_weight),
+                                 (self.voice_model, embeddings, self.embedding_weight)):
+            out[:, model.classes_] += weight * model.predict_proba(X)
+        return out
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        with atomic_path(folder / self.FILE) as tmp:
+            joblib.dump({"functionals_model": self.functionals_model, "voice_model": self.voice_model,
+                         "embedding_weight": self.embedding_weight}, tmp)
+        write_json(folder / self.FACTS_FILE, self.facts)
+
+    @classmethod
+    def load(cls, folder: Path) -> "OursModel":
+        # A pickle: load only models you made (as for any scikit-learn model).
+        return cls(**joblib.load(folder / cls.FILE), facts=json.loads((folder / cls.FACTS_FILE).read_text()))
+
+
 def member_name(n_features) -> str:
     return "all features" if n_features == "all" else f"{n_features} best features"
 
@@ -201,6 +245,10 @@ def main(argv=None):
     write_json(paths.METRICS / "ours.json", summary)
     write_json(paths.METRICS / "ablation.json",
                summarise_ablation(ablation, settings.bootstrap_resamples, settings.seed, settings.ci_level))
+    facts = {"model": MODEL, "feature_set": params.ours.feature_set, "emotions": list(EMOTIONS),
+             "window_s": float(manifest["duration"].max()), "recordings": len(manifest),
+             "params": params.ours.model_dump(mode="json", include={"feature_counts", "C", "embedding_weight"})}
+    OursModel.fit(functionals, embeddings, manifest["label"].to_numpy(), params.ours, facts).save(paths.OURS_MODEL)
     logged = {k: v for k, v in flatten(params).items() if k.startswith(("ours.", "cv.", "split.", "evaluate."))}
     log_summary_runs(summary, resolve_tracking_uri(params.mlflow.tracking_uri), params.mlflow.experiment,
                      logged, {"kind": MODEL})
@@ -210,4 +258,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    # Through the importable module, so that the saved model's pickle names emoser.ours, not __main__.
+    from emoser.ours import main as ours_main
+
+    ours_main()

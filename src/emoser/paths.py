@@ -23,5 +23,6 @@ OURS_PREDICTIONS = CV / "ours.csv"
 OURS_ABLATION = CV / "ours_ablation.csv"      # ours: LOSO probabilities of each ablation row
 REPORTS = Path("reports")               # report: results.md and its figures
 MODELS = Path("models")
+OURS_MODEL = MODELS / "ours"           # ours: our model fitted on every recording, for predict
 METRICS = Path("metrics")
 PLOTS = Path("plots")

@@ -3,10 +3,12 @@
     python -m emoser.predict my.wav other.flac recordings/      # table on the terminal
     python -m emoser.predict --json my.wav                      # or --csv, for scripts
     python -m emoser.predict --model models/study/cnn_lstm-cce my.wav
+    python -m emoser.predict --model models/ours my.wav          # our model (stage ours)
 
 Any sample rate and channel count (resampled and downmixed as in training, through the
 same loader and feature code). A recording longer than the model's window is scored in
-half-overlapping windows whose class probabilities are averaged; a shorter one is padded.
+half-overlapping windows whose class probabilities are averaged; for the networks a shorter
+one is padded, for our model it is scored whole.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -22,8 +25,12 @@ from . import paths
 from .augment import denoise, load_audio
 from .cli import EmoserError, stage
 from .features import extract
-from .models import Bundle
+from .files import read_wav
+from .ours import OursModel
 from .params import FeatureParams
+
+if TYPE_CHECKING:
+    from .models import Bundle
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 
@@ -69,6 +76,43 @@ def predict_file(bundle: Bundle, path: Path) -> np.ndarray:
     return bundle.predict_proba(np.stack(feats), np.array(frames)).mean(axis=0)
 
 
+class OursPredictor:
+    """Our model with its two feature extractors, set up once for many files."""
+
+    def __init__(self, model: OursModel):
+        from .embeddings import load_encoder
+        from .smile import extractor
+
+        self.model, self.smile, self.encoder = model, extractor(model.facts["feature_set"]), load_encoder()
+
+    def predict_file(self, path: Path) -> np.ndarray:
+        """Class probabilities for one recording, read at its own rate as in training (the stages
+        opensmile and embeddings), averaged over windows as long as the longest training recording."""
+        from .embeddings import layer_statistics, prepare
+        from .smile import functionals_of
+
+        signal, rate = read_wav(path)
+        if not np.any(signal):
+            raise EmoserError(f"{path}: is pure silence; nothing to classify")
+        parts = windows(signal, int(self.model.facts["window_s"] * rate), 0)
+        functionals = np.stack([functionals_of(self.smile, part, rate) for part in parts])
+        embeddings = np.stack([layer_statistics(self.encoder, prepare(part, rate)) for part in parts])
+        return self.model.predict_proba(functionals, embeddings).mean(axis=0)
+
+
+def load_predictor(folder: Path):
+    """A function path -> class probabilities, and the emotions they are for, from a model folder."""
+    if (folder / OursModel.FILE).is_file():
+        predictor = OursPredictor(OursModel.load(folder))
+        return predictor.predict_file, predictor.model.facts["emotions"]
+    from .models import Bundle     # TensorFlow: imported only for the networks
+
+    if not (folder / Bundle.MODEL_FILE).is_file():
+        raise EmoserError(f"{folder}: no trained model here (run `dvc repro` or pass --model)")
+    bundle = Bundle.load(folder)
+    return (lambda path: predict_file(bundle, path)), bundle.facts["emotions"]
+
+
 def predictions_table(files: list[Path], probabilities: np.ndarray, emotions: list[str]) -> pd.DataFrame:
     table = pd.DataFrame(probabilities, columns=emotions)
     table.insert(0, "emotion", [emotions[i] for i in probabilities.argmax(axis=1)])
@@ -80,17 +124,15 @@ def predictions_table(files: list[Path], probabilities: np.ndarray, emotions: li
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("inputs", nargs="+", help="audio files or folders")
-    parser.add_argument("--model", type=Path, default=paths.MODELS / "model", help="a trained model folder")
+    parser.add_argument("--model", type=Path, default=paths.MODELS / "model",
+                        help="a trained model folder: models/model (default), models/study/…, models/ours")
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="JSON lines: one object per file")
     output.add_argument("--csv", action="store_true", help="CSV with a column per emotion")
     args = parser.parse_args(argv)
-    if not (args.model / Bundle.MODEL_FILE).is_file():
-        raise EmoserError(f"{args.model}: no trained model here (run `dvc repro` or pass --model)")
     files = audio_files(args.inputs)
-    bundle = Bundle.load(args.model)
-    emotions = bundle.facts["emotions"]
-    table = predictions_table(files, np.stack([predict_file(bundle, f) for f in files]), emotions)
+    predict, emotions = load_predictor(args.model)
+    table = predictions_table(files, np.stack([predict(f) for f in files]), emotions)
     if args.json:
         for row in table.to_dict(orient="records"):
             print(json.dumps({"file": row["file"], "emotion": row["emotion"],

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from .parallel import compute_backend
 from .params import OPENSMILE_SETS, load_params
 
 log = logging.getLogger(__name__)
+_smile_loaded = False
 
 
 @dataclass(frozen=True)
@@ -53,19 +55,28 @@ class Functionals:
         return self.values[index]
 
 
-def _extractor(feature_set: str):
+def extractor(feature_set: str):
+    """openSMILE set up for one feature set's functionals."""
+    global _smile_loaded
+    if "tensorflow" in sys.modules and not _smile_loaded:
+        # Seen with opensmile 2.6 and TensorFlow 2.21: openSMILE's library, loaded after TensorFlow's,
+        # aborts the process on its first signal. Loaded first, both work.
+        raise EmoserError("openSMILE cannot start in a process that has already imported TensorFlow; "
+                          "extract functionals in a separate process (as the stages and emoser.predict do)")
     import opensmile  # imported per worker: it starts nothing until used
+    _smile_loaded = True
     return opensmile.Smile(feature_set=getattr(opensmile.FeatureSet, feature_set),
                            feature_level=opensmile.FeatureLevel.Functionals)
 
 
+def functionals_of(smile, signal: np.ndarray, sample_rate: int) -> np.ndarray:
+    """One recording's functionals (float32), at the recording's own sample rate."""
+    return smile.process_signal(signal, sample_rate).to_numpy(dtype=np.float32)[0]
+
+
 def _extract_batch(feature_set: str, files: list[Path]) -> tuple[list[str], np.ndarray]:
-    smile = _extractor(feature_set)   # one set-up per batch, not per file
-    rows = []
-    for path in files:
-        signal, rate = read_wav(path)
-        frame = smile.process_signal(signal, rate)
-        rows.append(frame.to_numpy(dtype=np.float32)[0])
+    smile = extractor(feature_set)   # one set-up per batch, not per file
+    rows = [functionals_of(smile, *read_wav(path)) for path in files]
     return list(smile.feature_names), np.stack(rows)
 
 

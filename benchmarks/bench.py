@@ -29,22 +29,23 @@ import tempfile
 import time
 from pathlib import Path
 
+import keras  # noqa: E402
+import librosa  # noqa: E402
+import noisereduce  # noqa: E402
 import numpy as np
 import pandas as pd
+import tensorflow as tf  # noqa: E402
 
 from emoser import paths
-from emoser.augment import apply_copy, augment_corpus, load_audio, plan_copies
+from emoser.audio import load_audio
+from emoser.augmentation import apply_copy, augment_corpus, plan_copies
 from emoser.corpus import EMOTIONS
 from emoser.dataset import load_subsets
 from emoser.features import extract, extract_all, fit_frames
-from emoser.models import Bundle, build_cnn_lstm_time_distributed, build_model, compile_model
-from emoser.params import ARCHS, load_params
-from emoser.train import batches
-
-import keras  # noqa: E402
-import librosa  # noqa: E402
-import tensorflow as tf  # noqa: E402
-import noisereduce  # noqa: E402
+from emoser.networks import Bundle, build_cnn_lstm_time_distributed, build_model, compile_model
+from emoser.params import load_all as load_params
+from emoser.training import batches
+from emoser.variants import ARCHS
 
 
 def peak_rss_mb() -> float:
@@ -187,9 +188,9 @@ def fresh_clone(into: Path) -> Path:
 OURS_PREDICT_S = """
 import sys, time
 from pathlib import Path
-from emoser.ours import OursModel
+from emoser.fusion import FusionModel
 from emoser.predict import OursPredictor
-predictor = OursPredictor(OursModel.load(Path(sys.argv[1])))
+predictor = OursPredictor(FusionModel.load(Path(sys.argv[1])))
 for _ in range(20):
     started = time.perf_counter()
     predictor.predict_file(Path(sys.argv[2]))

@@ -14,6 +14,20 @@ import soundfile as sf
 from emoser.corpus import EMOTION_BY_LETTER
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def pytest_addoption(parser):
+    parser.addoption("--all", action="store_true",
+                     help="also run the end-to-end pipeline tests (marker e2e, several minutes); CI does")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--all"):
+        return
+    skip = pytest.mark.skip(reason="end-to-end: run with `python -m pytest --all` (CI does)")
+    for item in items:
+        if "e2e" in item.keywords:
+            item.add_marker(skip)
 SHARED_EMODB = REPO.parent / "shared" / "emodb"
 LETTERS = "WLEAFTN"
 
@@ -86,8 +100,8 @@ assert set(LETTERS) == set(EMOTION_BY_LETTER)
 @pytest.fixture(scope="session")
 def tiny(tmp_path_factory):
     """(folder, manifest, {feature set: functionals}) of 56 one-second tones, with real openSMILE."""
-    from emoser.fetch import build_manifest
-    from emoser.smile import extract
+    from emoser.fetching import build_manifest
+    from emoser.opensmile_features import extract
 
     root = tmp_path_factory.mktemp("functionals")
     corpus = make_corpus(root / "corpus", speakers=("03", "08", "09", "10"), texts=("a01", "a02"),

@@ -3,8 +3,9 @@ import pandas as pd
 import soundfile as sf
 
 from conftest import make_corpus
-from emoser.augment import apply_copy, augment_corpus, denoise, load_audio, plan_copies
-from emoser.fetch import build_manifest
+from emoser.audio import denoise, load_audio
+from emoser.augmentation import apply_copy, augment_corpus, plan_copies
+from emoser.fetching import build_manifest
 from emoser.params import AugmentParams
 
 PARAMS = AugmentParams(seed=7, pitch_copies=3, pitch_semitones=3.0, stretch_copies=3,

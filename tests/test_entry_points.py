@@ -40,7 +40,7 @@ def _params(source: str, **changes) -> dict:
 
 def _stage(module: str, cwd: Path, params: dict) -> subprocess.CompletedProcess:
     (cwd / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    return subprocess.run([sys.executable, "-m", f"emoser.{module}"], cwd=cwd, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", f"emoser.stages.{module}"], cwd=cwd, capture_output=True, text=True,
                           timeout=300)
 
 
@@ -163,21 +163,44 @@ def test_features_refuse_a_clip_shorter_than_one_fft_frame(tmp_path):
     assert _leftovers(work) == before          # no data/features, no temp files
 
 
-@pytest.mark.parametrize("key, value, message", [
-    ("model.arch", "resnet", "model.arch"),
-    ("model.loss", "hinge", "model.loss"),
-    ("split.protocol", "random", "split.protocol"),
-    ("split.train", 0.8, "must be 1"),
-    ("split.test_speakers", ["03", "09"], "both val and test"),
-    ("cv.variants", ["cnn-hinge"], "cv.variants"),
-    ("train.epocs", 3, "train.epocs"),
+@pytest.mark.parametrize("stage, key, value, message", [
+    ("train", "model.arch", "resnet", "model.arch"),
+    ("train", "model.loss", "hinge", "model.loss"),
+    ("split", "split.protocol", "random", "split.protocol"),
+    ("split", "split.train", 0.8, "must be 1"),
+    ("split", "split.test_speakers", ["03", "09"], "both val and test"),
+    ("folds", "cv.variants", ["cnn-hinge"], "cv.variants"),
+    ("cv", "cv.variants", ["cnn-hinge"], "cv.variants"),
+    ("train", "train.epocs", 3, "train.epocs"),
+    ("cv", "features.frames", 151, "multiple of"),
+    ("features", "features.denoise", True, "denoise each recording once"),
 ])
-def test_every_stage_validates_all_params_up_front(tmp_path, key, value, message):
+def test_each_stage_validates_its_params_before_reading_data(tmp_path, stage, key, value, message):
     work = tmp_path / "work"
     work.mkdir()
-    result = _stage("split", work, _params("unused", **{key: value}))
-    assert result.returncode == 2 and message in result.stderr and "params.yaml" in result.stderr, result.stderr
+    result = _stage(stage, work, _params("unused", **{key: value}))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"emoser {stage}: error: params.yaml: "), result.stderr
+    assert message in result.stderr, result.stderr
     assert _leftovers(work) == []
+
+
+def test_every_stage_refuses_an_unknown_section(tmp_path):
+    params = _params("unused")
+    params["trian"] = {"epochs": 3}
+    for stage in ("fetch", "report"):
+        result = _stage(stage, tmp_path, params)
+        assert result.returncode == 2 and "unknown section(s) ['trian']" in result.stderr, result.stderr
+
+
+def test_the_params_command_checks_every_section(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(_params("unused", **{"ours.C": -1})))
+    result = subprocess.run([sys.executable, "-m", "emoser", "params", str(path)], capture_output=True, text=True)
+    assert result.returncode == 2 and "ours.C" in result.stderr, result.stderr
+    path.write_text(yaml.safe_dump(_params("unused")))
+    result = subprocess.run([sys.executable, "-m", "emoser", "params", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0 and "every section is valid" in result.stdout, result.stderr
 
 
 def _digest(folder: Path) -> dict[str, str]:
@@ -200,7 +223,7 @@ def test_a_killed_stage_reruns_to_the_same_outputs(tmp_path):
     expected = _digest(clean / "data/augmented")
 
     # Kill augment once it has written part of its clips.
-    process = subprocess.Popen([sys.executable, "-m", "emoser.augment"], cwd=killed, start_new_session=True,
+    process = subprocess.Popen([sys.executable, "-m", "emoser.stages.augment"], cwd=killed, start_new_session=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120
@@ -222,6 +245,7 @@ def test_a_killed_stage_reruns_to_the_same_outputs(tmp_path):
 
 def test_importing_the_training_code_prints_nothing():
     # TensorFlow's start-up chatter (oneDNN, CUDA, absl) means nothing to a user
-    result = subprocess.run([sys.executable, "-c", "import emoser.train, emoser.cv, emoser.evaluate"],
+    code = "import emoser.stages.train, emoser.stages.cv, emoser.stages.evaluate"
+    result = subprocess.run([sys.executable, "-c", code],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and result.stderr == "" and result.stdout == ""

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from conftest import tone
-from emoser.cli import EmoserError
+from emoser.errors import EmoserError
 from emoser.features import extract, fit_frames
 from emoser.normalisation import fit_normaliser, normalise
 from emoser.params import FeatureParams

@@ -1,13 +1,12 @@
 import http.server
-import io
 import stat
 import zipfile
 
 import pytest
 
 from conftest import SHARED_EMODB, make_corpus, zip_folder
-from emoser.cli import EmoserError
-from emoser.fetch import build_manifest, download, fetch, safe_extract
+from emoser.errors import EmoserError
+from emoser.fetching import build_manifest, download, fetch, safe_extract
 
 MB = 2**20
 
@@ -95,7 +94,7 @@ def test_checksum_mismatch(tmp_path):
 
 
 def test_download_over_http(tmp_path, http_serve):
-    archive = zip_folder(make_corpus(tmp_path / "c"), tmp_path / "download.zip")
+    zip_folder(make_corpus(tmp_path / "c"), tmp_path / "download.zip")
     url = http_serve(tmp_path) + "/download.zip"
     report = fetch(url, tmp_path / "raw", sha256=None, timeout_s=5, max_bytes=100 * MB)
     assert report["utterances"] == 49

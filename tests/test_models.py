@@ -3,7 +3,7 @@ import time
 import keras
 import numpy as np
 
-from emoser.models import STEPS_PER_EXECUTION, Bundle, build_cnn_lstm_time_distributed, build_model, compile_model
+from emoser.networks import STEPS_PER_EXECUTION, Bundle, build_cnn_lstm_time_distributed, build_model, compile_model
 from emoser.params import ArchitectureParams
 
 ARCH = ArchitectureParams.model_validate({

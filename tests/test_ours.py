@@ -9,14 +9,24 @@ import pytest
 import soundfile as sf
 from sklearn.linear_model import LogisticRegression
 
-from emoser.baselines import SPEAKER_STANDARDISED
 from emoser.corpus import EMOTIONS
 from emoser.folds import make_folds
-from emoser.metrics import summarise_predictions
-from emoser.embeddings import extract as extract_embeddings
-from emoser.ours import FUSED, SMILE_ENSEMBLE, UNWEIGHTED, VOICE, FeatureCountEnsemble, OursModel, make_member, \
-    member_name, run_ours, summarise_ablation
+from emoser.fusion import (
+    FUSED,
+    SMILE_ENSEMBLE,
+    UNWEIGHTED,
+    VOICE,
+    FeatureCountEnsemble,
+    FusionModel,
+    make_member,
+    member_name,
+    run_ours,
+    summarise_ablation,
+)
 from emoser.params import CvParams, OursParams
+from emoser.scoring import summarise_predictions
+from emoser.speaker_standardisation import SPEAKER_STANDARDISED
+from emoser.voice_encoder import extract as extract_embeddings
 
 
 def _informative(rows: int, seed: int):
@@ -133,7 +143,7 @@ def test_predict_serves_our_model_from_the_features_it_was_trained_on(tiny, tiny
     root, manifest, _ = tiny
     _, _, functionals, embeddings = tiny_inputs
     facts = {"model": "ours", "feature_set": "ComParE_2016", "emotions": list(EMOTIONS), "window_s": 1.0}
-    model = OursModel.fit(functionals, embeddings, manifest["label"].to_numpy(), _params(), facts)
+    model = FusionModel.fit(functionals, embeddings, manifest["label"].to_numpy(), _params(), facts)
     model.save(tmp_path / "ours")
     picked = [0, 17, 40]
     files = [root / "corpus" / "wav" / manifest["file"][i] for i in picked]

@@ -5,7 +5,8 @@ import pytest
 import yaml
 
 from conftest import REPO
-from emoser.params import ParamsError, flatten, load_params
+from emoser.params import ParamsError, flatten
+from emoser.params import load_all as load_params
 
 
 def _write(tmp_path: Path, change) -> Path:

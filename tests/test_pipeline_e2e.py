@@ -18,6 +18,8 @@ import pytest
 import yaml
 
 from conftest import REPO, make_corpus, zip_folder
+from emoser.readme import results_block
+from stage_imports import rerun_table
 
 pytestmark = pytest.mark.e2e
 VARIANTS = ["model", "study/cnn-cce", "study/cnn-mse", "study/cnn_lstm-cce", "study/cnn_lstm-mse"]
@@ -53,7 +55,7 @@ def workspace(tmp_path_factory):
     zip_folder(make_corpus(root / "corpus", extra_files={"notes.wav": b"not audio"}), serve_dir / "download.zip")
     repo = root / "repo"
     repo.mkdir()
-    for name in ("dvc.yaml", ".dvcignore", ".gitignore"):
+    for name in ("dvc.yaml", ".dvcignore", ".gitignore", "README.md"):
         shutil.copy(REPO / name, repo / name)
     shutil.copytree(REPO / "src", repo / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     shutil.copytree(REPO / "benchmarks", repo / "benchmarks")
@@ -78,7 +80,8 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
 
     out = _run(["dvc", "repro"], repo, env)
     for stage in ["fetch", "augment", "features", "split", "train", "evaluate",
-                  "study-train@cnn_lstm-mse", "study-evaluate@cnn-cce", "folds", "opensmile", "embeddings", "baselines", "ours", "cv",
+                  "study-train@cnn_lstm-mse", "study-evaluate@cnn-cce", "folds", "opensmile", "embeddings",
+                  "baselines", "ours", "cv",
                   "report"]:
         assert f"Running stage '{stage}'" in out
     assert "Warning:" not in out, "a warning that means nothing to a user reached the log"
@@ -157,10 +160,16 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     report = (repo / "reports/results.md").read_text()
     assert "| human listeners (erkennung.txt) |" in report and "What leaks inflate" in report
     assert "| **fusion: ComParE ensemble + voice encoder (ours)** |" in report
-    assert "| ComParE, 100 best features |" in report and "| voice encoder statistics, one logistic regression |" in report
+    assert "| ComParE, 100 best features |" in report
+    assert "| voice encoder statistics, one logistic regression |" in report
     for figure in ["confusion-loso.png", "confusion-kfold.png", "confusion-leaky.png", "confusion-holdout.png",
                    "confusion-study.png", "curves.png"]:
         assert f"figures/{figure}" in report and (repo / "reports/figures" / figure).stat().st_size > 20_000
+
+    # The README's results table is the report stage's, generated from the metrics of this run
+    headline = (repo / "reports/headline.md").read_text()
+    assert "| model | LOSO UAR | LOSO UAR, speaker std. |" in headline and "human listeners" in headline
+    assert results_block((repo / "README.md").read_text()) == headline.strip("\n")
 
     # dvc metrics show lists every model
     shown = _run(["dvc", "metrics", "show"], repo, env)
@@ -184,6 +193,23 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     assert "Running stage" not in again
     _run(["git", "add", "-A"], repo, env)
     _run(["git", "commit", "-qm", "baseline"], repo, env)
+
+    # Stages cannot go stale: a comment added to a module makes `dvc status` name exactly the stages
+    # that import it (tests/stage_imports.py reads the same from the source).
+    reruns = rerun_table()
+    for module in ("src/emoser/scoring.py", "src/emoser/augmentation.py", "src/emoser/fusion.py",
+                   "src/emoser/runtime.py"):
+        path = repo / module
+        original = path.read_text()
+        path.write_text(original + "\n# touched by the test\n")
+        try:
+            status = _run(["dvc", "status"], repo, env)
+        finally:
+            path.write_text(original)
+        stale = {line[:-1].split("@")[0] for line in status.splitlines()
+                 if line.endswith(":") and not line[0].isspace()}
+        assert stale == set(reruns[module]), (module, status)
+    assert "up to date" in _run(["dvc", "status"], repo, env)
 
     # A sweep of the shipped model's loss reruns only its training and evaluation
     exp = _run(["dvc", "exp", "run", "-S", "model.loss=mse"], repo, env)

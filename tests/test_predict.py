@@ -7,9 +7,9 @@ import numpy as np
 import soundfile as sf
 
 from conftest import tone
-from emoser.augment import denoise, load_audio
+from emoser.audio import denoise, load_audio
 from emoser.corpus import EMOTIONS
-from emoser.models import Bundle, build_model
+from emoser.networks import Bundle, build_model
 from emoser.params import ArchitectureParams, FeatureParams
 from emoser.predict import predict_file, windows
 

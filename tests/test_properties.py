@@ -32,7 +32,8 @@ padding = st.text(alphabet="\xa0\x00 ", max_size=4)
 percent = st.integers(0, 10000).map(lambda n: n / 100)
 
 
-@given(st.lists(st.tuples(valid_names, percent, percent, padding, padding), min_size=1, max_size=20, unique_by=lambda r: r[0]))
+@given(st.lists(st.tuples(valid_names, percent, percent, padding, padding), min_size=1, max_size=20,
+                unique_by=lambda r: r[0]))
 def test_listener_test_reads_what_was_written(rows):
     lines = ["Nr.\tSatz\terkannt\tnatuerlich"]
     for i, (name, rec, nat, pad1, pad2) in enumerate(rows, 1):

@@ -1,12 +1,11 @@
 import itertools
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from emoser.corpus import EMOTIONS, SPEAKERS
 from emoser.params import SplitParams
-from emoser.split import assign_subsets
+from emoser.splitting import assign_subsets
 
 
 def _clips(copies: int = 6) -> pd.DataFrame:

@@ -1,2 +1,4 @@
-"""emoser: reproducible, leak-free speech emotion recognition on Emo-DB."""
+"""emoser: leak-free SER on Emo-DB. Importing it sets up the process first (emoser.runtime)."""
+from . import runtime as _runtime  # noqa: F401
+
 __version__ = "0.1.0"

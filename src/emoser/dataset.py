@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from . import paths
-from .cli import EmoserError
-from .files import atomic_path
+from .errors import EmoserError
+from .files import atomic_path, read_clips, read_split
 
 
 @dataclass(frozen=True)
@@ -24,11 +24,11 @@ class FeatureSet:
             np.savez(f, clips=self.clips, features=self.features, n_frames=self.n_frames)
 
     @classmethod
-    def load(cls, path: Path) -> "FeatureSet":
+    def load(cls, path: Path) -> FeatureSet:
         with np.load(path, allow_pickle=False) as data:
             return cls(data["clips"], data["features"], data["n_frames"])
 
-    def select(self, clips) -> "FeatureSet":
+    def select(self, clips) -> FeatureSet:
         index = pd.Index(self.clips).get_indexer(list(clips))
         if (index < 0).any():
             raise EmoserError(f"{int((index < 0).sum())} clips have no features; rerun the features stage")
@@ -61,10 +61,7 @@ def assemble(clips: pd.DataFrame, subset: pd.Series, feature_set: FeatureSet,
     return subsets
 
 
-def load_clips() -> pd.DataFrame:
-    return pd.read_csv(paths.CLIPS, dtype={"speaker": str})
-
-
 def load_subsets(names=("train", "val", "test")) -> dict[str, Subset]:
-    split = pd.read_csv(paths.SPLIT).set_index("clip")["subset"]
-    return assemble(load_clips(), split, FeatureSet.load(paths.FEATURE_FILE), names)
+    """The hold-out split's subsets (stages train and evaluate)."""
+    split = read_split().set_index("clip")["subset"]
+    return assemble(read_clips(), split, FeatureSet.load(paths.FEATURE_FILE), names)

@@ -1,34 +1,47 @@
-"""Stage 4, features: MFCCs plus a per-frame log-energy row, cut or zero-padded to a fixed
-number of frames. Noise reduction here only with ``features.denoise`` (the report's per-clip
+"""The networks' features: MFCCs plus a per-frame log-energy row, cut or zero-padded to a fixed
+number of frames (stage features). Noise reduction here only with ``features.denoise`` (the report's per-clip
 order); by default augment has denoised each recording once, before making its copies.
 
 The stage stores features *before* normalisation: normalisation statistics may only come
 from the training set, which the split decides later, so they are fitted in ``train`` and
 kept with the model. This way a new split never redoes feature extraction.
-
-    python -m emoser.features
 """
 from __future__ import annotations
 
-import argparse
 import logging
 from pathlib import Path
+from typing import Literal
 
 import librosa
 import numpy as np
-import pandas as pd
 from joblib import Parallel, delayed
+from pydantic import Field
 from tqdm import tqdm
 
-from . import paths
-from .augment import denoise, load_audio
-from .cli import EmoserError, progress_enabled, stage
-from .dataset import FeatureSet
-from .parallel import compute_backend
-from .params import FeatureParams, load_params
+from .audio import denoise, load_audio
+from .config import Section
+from .errors import EmoserError
+from .runtime import progress_enabled
 
 log = logging.getLogger(__name__)
 _TINY = 1e-10
+
+
+class FeatureParams(Section):
+    n_mfcc: int = Field(ge=1, le=128)
+    n_fft: int = Field(ge=16)
+    hop_length: int = Field(ge=1)
+    frames: int = Field(ge=1)
+    denoise: bool
+    normalisation: Literal["utterance", "train", "none"]
+    jobs: int
+
+
+def check_denoise_once(augment_denoise: bool, features_denoise: bool) -> None:
+    """Raise ValueError if both stages would denoise (each recording would be denoised twice)."""
+    if augment_denoise and features_denoise:
+        raise ValueError("augment.denoise and features.denoise are both true: denoise each recording once "
+                         "(augment.denoise) or every clip (features.denoise), not both")
 
 
 def fit_frames(frames: np.ndarray, length: int) -> tuple[np.ndarray, int]:
@@ -70,19 +83,3 @@ def extract_all(wav_files: list[Path], sample_rate: int, params: FeatureParams) 
     n_frames = np.array([n for _, n in results], dtype=np.int32)
     return features, n_frames
 
-
-@stage
-def main(argv=None):
-    argparse.ArgumentParser(description=__doc__).parse_args(argv)
-    params = load_params()
-    clips = pd.read_csv(paths.CLIPS, dtype={"speaker": str})
-    files = [(paths.AUGMENTED / "wav" / f"{c}.wav").resolve() for c in clips["clip"]]  # absolute: see parallel
-    with compute_backend(params.compute):
-        features, n_frames = extract_all(files, params.audio.sample_rate, params.features)
-    FeatureSet(clips["clip"].to_numpy(dtype=str), features, n_frames).save(paths.FEATURE_FILE)
-    log.info("features %s for %d clips; %.0f%% fill all %d frames", features.shape[1:], len(clips),
-             100 * np.mean(n_frames == params.features.frames), params.features.frames)
-
-
-if __name__ == "__main__":
-    main()

@@ -3,14 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt  # the backend is Agg: emoser.runtime set MPLBACKEND
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from .files import atomic_path  # noqa: E402
+from .files import atomic_path
 
 
 def draw_confusion(ax, counts: np.ndarray, classes, title: str):

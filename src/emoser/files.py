@@ -1,5 +1,5 @@
-"""Reading recordings with clear errors, and writes that never leave a half-written output
-(write to a temp name, then rename)."""
+"""Reading and writing the pipeline's files: recordings and tables read with clear errors, and
+writes that never leave a half-written output (write to a temp name, then rename)."""
 from __future__ import annotations
 
 import contextlib
@@ -13,10 +13,9 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
-from .cli import EmoserError
-
-_UMASK = os.umask(0)
-os.umask(_UMASK)
+from . import paths
+from .errors import EmoserError
+from .runtime import UMASK as _UMASK
 
 
 @contextlib.contextmanager
@@ -25,9 +24,9 @@ def atomic_path(path: Path | str):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     clear_stale(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
-    tmp = Path(tmp)
+    tmp = Path(name)
     os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs should read like any other file
     try:
         yield tmp
@@ -82,3 +81,36 @@ def read_wav(path: Path | str) -> tuple[np.ndarray, int]:
     except Exception as exc:  # soundfile raises several types for unreadable audio
         raise EmoserError(f"{path}: cannot read audio ({exc})") from None
     return signal.mean(axis=1), rate
+
+
+def _read_table(path: Path, **dtypes) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, dtype=dtypes or None)
+    except FileNotFoundError:
+        raise EmoserError(f"{path}: not found; run the stage that writes it (dvc repro)") from None
+
+
+def read_manifest(path: Path = paths.MANIFEST) -> pd.DataFrame:
+    """One row per original recording (stage fetch); speaker ids stay strings ("03")."""
+    return _read_table(path, speaker=str)
+
+
+def read_clips(path: Path = paths.CLIPS) -> pd.DataFrame:
+    """One row per clip, originals and copies (stage augment)."""
+    return _read_table(path, speaker=str)
+
+
+def read_split(path: Path = paths.SPLIT) -> pd.DataFrame:
+    """clip -> train / val / test / unused under the hold-out protocol (stage split)."""
+    return _read_table(path)
+
+
+def read_folds(path: Path = paths.FOLDS) -> pd.DataFrame:
+    """(protocol, fold, clip) -> subset for every cross-validation protocol (stage folds)."""
+    return _read_table(path, fold=str)
+
+
+def original_recordings(path: Path = paths.MANIFEST) -> tuple[pd.DataFrame, list[Path]]:
+    """The manifest and each recording's wav file, absolute (workers may run elsewhere: emoser.parallel)."""
+    manifest = read_manifest(path)
+    return manifest, [(path.parent / "wav" / name).resolve() for name in manifest["file"]]

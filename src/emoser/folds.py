@@ -1,4 +1,4 @@
-"""Stage folds: the cross-validation folds, one table for every model (trained or baseline).
+"""The cross-validation folds, one table for every model, trained or not (stage folds).
 
 - ``loso``: leave one speaker out. Each of the 10 speakers is the test set once; the
   early-stopping val set is drawn from the other nine speakers' recordings.
@@ -9,27 +9,44 @@
 
 In every leak-free fold, augmented copies follow their source recording and are trained
 on only; val and test hold original recordings.
-
-    python -m emoser.folds
 """
 from __future__ import annotations
 
-import argparse
 import logging
 import math
+from typing import Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import Field, field_validator
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
-from . import paths
-from .cli import stage
-from .files import write_csv
-from .params import CvParams, load_params
-from .split import follow_source
+from .config import Section
+from .protocols import CV_PROTOCOLS
+from .splitting import follow_source
+from .variants import VARIANTS
 
 log = logging.getLogger(__name__)
 COLUMNS = ["protocol", "fold", "clip", "subset"]
+
+
+class CvParams(Section):
+    """Cross-validation: which protocols, and which trained variants run under them."""
+    protocols: tuple[Literal[CV_PROTOCOLS], ...] = Field(min_length=1)  # type: ignore[valid-type]
+    k: int = Field(ge=2, le=20)
+    val_fraction: float = Field(gt=0, lt=0.5)
+    seed: int
+    variants: tuple[str, ...]
+
+    @field_validator("variants")
+    @classmethod
+    def _known_variants(cls, variants):
+        unknown = [v for v in variants if v not in VARIANTS]
+        if unknown:
+            raise ValueError(f"unknown variants {unknown}; choose from {list(VARIANTS)}")
+        if len(set(variants)) != len(variants):
+            raise ValueError(f"variants listed twice: {list(variants)}")
+        return variants
 
 
 def _with_val(train_part: pd.DataFrame, val_fraction: float, seed: int) -> pd.Series:
@@ -91,19 +108,3 @@ def make_folds(clips: pd.DataFrame, params: CvParams) -> pd.DataFrame:
 def fold_names(folds: pd.DataFrame, protocol: str) -> list[str]:
     return list(dict.fromkeys(folds.loc[folds["protocol"] == protocol, "fold"]))
 
-
-@stage
-def main(argv=None):
-    argparse.ArgumentParser(description=__doc__).parse_args(argv)
-    params = load_params().cv
-    clips = pd.read_csv(paths.CLIPS, dtype={"speaker": str})
-    folds = make_folds(clips, params)
-    write_csv(paths.FOLDS, folds)
-    for protocol in params.protocols:
-        part = folds[(folds["protocol"] == protocol) & (folds["subset"] == "test")]
-        log.info("%s: %d folds, test sizes %s", protocol, part["fold"].nunique(),
-                 part.groupby("fold", sort=False).size().tolist())
-
-
-if __name__ == "__main__":
-    main()

@@ -14,8 +14,9 @@ import hashlib
 import tarfile
 from pathlib import Path
 
-from .cli import EmoserError, stage
+from .errors import EmoserError
 from .files import atomic_path
+from .runtime import entry_point
 
 # The versions DVC's own page asks the CDN for, and the sha256 of each bundle.
 LIBRARIES = {
@@ -50,7 +51,10 @@ PAGE = """<!DOCTYPE html>
 def read_bundle(package: Path, member: str, sha256: str) -> str:
     try:
         with tarfile.open(package) as archive:
-            data = archive.extractfile(member).read()
+            member_file = archive.extractfile(member)
+            if member_file is None:
+                raise KeyError(f"{member} is not a file")
+            data = member_file.read()
     except (OSError, tarfile.TarError, KeyError, AttributeError) as exc:
         raise EmoserError(f"{package}: cannot read {member} ({exc})") from None
     digest = hashlib.sha256(data).hexdigest()
@@ -67,8 +71,8 @@ def build_template(bundles: list[str]) -> str:
     return PAGE.replace("{inline_scripts}", scripts)
 
 
-@stage
-def main(argv=None):
+@entry_point
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("packages", type=Path, help=f"folder with the tarballs of `npm pack {NPM_SPECS}`")
     parser.add_argument("out", type=Path, help="where to write the template")

@@ -1,9 +1,9 @@
 """Predict the emotion of new recordings with a trained model.
 
-    python -m emoser.predict my.wav other.flac recordings/      # table on the terminal
-    python -m emoser.predict --json my.wav                      # or --csv, for scripts
-    python -m emoser.predict --model models/study/cnn_lstm-cce my.wav
-    python -m emoser.predict --model models/ours my.wav          # our model (stage ours)
+    emoser predict my.wav other.flac recordings/      # table on the terminal (or python -m emoser.predict)
+    emoser predict --json my.wav                      # or --csv, for scripts
+    emoser predict --model models/study/cnn_lstm-cce my.wav
+    emoser predict --model models/ours my.wav          # our model (stage ours)
 
 Any sample rate and channel count (resampled and downmixed as in training, through the
 same loader and feature code). A recording longer than the model's window is scored in
@@ -22,15 +22,15 @@ import numpy as np
 import pandas as pd
 
 from . import paths
-from .augment import denoise, load_audio
-from .cli import EmoserError, stage
-from .features import extract
+from .audio import denoise, load_audio
+from .errors import EmoserError
+from .features import FeatureParams, extract
 from .files import read_wav
-from .ours import OursModel
-from .params import FeatureParams
+from .fusion import FusionModel
+from .runtime import entry_point
 
 if TYPE_CHECKING:
-    from .models import Bundle
+    from .networks import Bundle
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 
@@ -79,17 +79,17 @@ def predict_file(bundle: Bundle, path: Path) -> np.ndarray:
 class OursPredictor:
     """Our model with its two feature extractors, set up once for many files."""
 
-    def __init__(self, model: OursModel):
-        from .embeddings import load_encoder
-        from .smile import extractor
+    def __init__(self, model: FusionModel):
+        from .opensmile_features import extractor
+        from .voice_encoder import load_encoder
 
         self.model, self.smile, self.encoder = model, extractor(model.facts["feature_set"]), load_encoder()
 
     def predict_file(self, path: Path) -> np.ndarray:
         """Class probabilities for one recording, read at its own rate as in training (the stages
         opensmile and embeddings), averaged over windows as long as the longest training recording."""
-        from .embeddings import layer_statistics, prepare
-        from .smile import functionals_of
+        from .opensmile_features import functionals_of
+        from .voice_encoder import layer_statistics, prepare
 
         signal, rate = read_wav(path)
         if not np.any(signal):
@@ -102,10 +102,10 @@ class OursPredictor:
 
 def load_predictor(folder: Path):
     """A function path -> class probabilities, and the emotions they are for, from a model folder."""
-    if (folder / OursModel.FILE).is_file():
-        predictor = OursPredictor(OursModel.load(folder))
+    if (folder / FusionModel.FILE).is_file():
+        predictor = OursPredictor(FusionModel.load(folder))
         return predictor.predict_file, predictor.model.facts["emotions"]
-    from .models import Bundle     # TensorFlow: imported only for the networks
+    from .networks import Bundle  # TensorFlow: imported only for the networks
 
     if not (folder / Bundle.MODEL_FILE).is_file():
         raise EmoserError(f"{folder}: no trained model here (run `dvc repro` or pass --model)")
@@ -120,8 +120,8 @@ def predictions_table(files: list[Path], probabilities: np.ndarray, emotions: li
     return table
 
 
-@stage
-def main(argv=None):
+@entry_point
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("inputs", nargs="+", help="audio files or folders")
     parser.add_argument("--model", type=Path, default=paths.MODELS / "model",

@@ -10,14 +10,19 @@ import os
 import subprocess
 from pathlib import Path
 
-from . import cli  # noqa: F401  (sets MLFLOW_DISABLE_TELEMETRY before mlflow is imported)
+import mlflow  # telemetry is off: emoser.runtime set MLFLOW_DISABLE_TELEMETRY
+from pydantic import Field
 
-import mlflow  # noqa: E402
-
-from .metrics import scored_models  # noqa: E402
+from .config import Section
+from .scoring import scored_models
 
 log = logging.getLogger(__name__)
 _SQLITE = "sqlite:///"
+
+
+class MlflowParams(Section):
+    tracking_uri: str
+    experiment: str = Field(min_length=1)
 
 
 def workspace_root(cwd: Path | None = None) -> Path:
@@ -64,7 +69,7 @@ def use_experiment(tracking_uri: str, name: str) -> str:
 
 def log_summary_runs(summary: dict, tracking_uri: str, experiment: str, params: dict[str, object],
                      tags: dict[str, str]) -> int:
-    """One MLflow run per (protocol, model) of a ``metrics.summarise_predictions`` summary:
+    """One MLflow run per (protocol, model) of a ``scoring.summarise_predictions`` summary:
     pooled scores with intervals, and each fold's scores as steps 1..k (fold names in a tag)."""
     runs = 0
     for protocol, model, result in scored_models(summary):

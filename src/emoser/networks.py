@@ -1,4 +1,4 @@
-"""The report's two architectures, and the saved bundle (network + normaliser + facts).
+"""The report's two networks (Keras), and the saved bundle (network + normaliser + facts).
 
 Both networks take features as (features, frames) and end in a softmax over the emotions,
 so the loss (categorical cross-entropy or mean squared error on one-hot targets) is the
@@ -9,18 +9,19 @@ from __future__ import annotations
 import json
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .cli import native_stderr_silenced
 from .corpus import EMOTIONS
-from .normalisation import normalise
 from .files import atomic_path
-from .params import ArchitectureParams, CnnLstmParams, CnnParams
+from .normalisation import normalise
+from .runtime import native_stderr_silenced
+from .variants import ArchitectureParams, CnnLstmParams, CnnParams
 
-with native_stderr_silenced():      # TensorFlow's start-up notices; see emoser.cli
+with native_stderr_silenced():      # TensorFlow's start-up notices; see emoser.runtime
     import keras
     import tensorflow as tf
 from keras import layers  # noqa: E402
@@ -89,7 +90,8 @@ def build_cnn_lstm_time_distributed(n_features: int, n_frames: int, n_classes: i
 
 def build_model(arch: str, loss: str, n_features: int, n_frames: int, architectures: ArchitectureParams,
                 learning_rate: float, n_classes: int = len(EMOTIONS)) -> keras.Model:
-    builders = {"cnn": (build_cnn, architectures.cnn), "cnn_lstm": (build_cnn_lstm, architectures.cnn_lstm)}
+    builders: dict[str, tuple[Callable[..., keras.Model], object]] = {
+        "cnn": (build_cnn, architectures.cnn), "cnn_lstm": (build_cnn_lstm, architectures.cnn_lstm)}
     if arch not in builders:
         raise ValueError(f"unknown arch {arch!r}; choose one of {sorted(builders)}")
     if loss not in LOSS_FUNCTIONS:
@@ -119,10 +121,12 @@ def _reproducible_archive(source: Path, target: Path) -> None:
             if entry.filename == "metadata.json":
                 data = json.dumps({k: v for k, v in json.loads(data).items() if k != "date_saved"}).encode()
             elif entry.filename == "config.json":
-                ids: dict[str, str] = {}
-                data = re.sub(rb'"shared_object_id": (\d+)',
-                              lambda m: b'"shared_object_id": ' + ids.setdefault(m[1], str(len(ids) + 1)).encode(),
-                              data)
+                ids: dict[bytes, bytes] = {}
+
+                def renumber(match: re.Match[bytes], ids: dict[bytes, bytes] = ids) -> bytes:
+                    return b'"shared_object_id": ' + ids.setdefault(match[1], str(len(ids) + 1).encode())
+
+                data = re.sub(rb'"shared_object_id": (\d+)', renumber, data)
             new.writestr(zipfile.ZipInfo(entry.filename, date_time=(1980, 1, 1, 0, 0, 0)), data,
                          compress_type=entry.compress_type)
 
@@ -142,7 +146,7 @@ class Bundle:
 
     def predict_proba(self, features: np.ndarray, n_frames: np.ndarray, batch_size: int = 256) -> np.ndarray:
         x = normalise(features, n_frames, self.normalisation, self.stats)
-        batches = tf.data.Dataset.from_tensor_slices(x).batch(batch_size)  # see train.batches
+        batches = tf.data.Dataset.from_tensor_slices(x).batch(batch_size)  # see training.batches
         return self.network.predict(batches, verbose=0)
 
     def save(self, folder: Path) -> None:
@@ -153,12 +157,12 @@ class Bundle:
             _reproducible_archive(keras_tmp, tmp)
             keras_tmp.unlink()
         with atomic_path(folder / self.STATS_FILE) as tmp, open(tmp, "wb") as f:
-            np.savez(f, **(self.stats or {}))
+            np.savez(f, **(self.stats or {}))  # type: ignore[arg-type]
         with atomic_path(folder / self.FACTS_FILE) as tmp:
             tmp.write_text(json.dumps({"normalisation": self.normalisation, **self.facts}, indent=2) + "\n")
 
     @classmethod
-    def load(cls, folder: Path) -> "Bundle":
+    def load(cls, folder: Path) -> Bundle:
         facts = json.loads((folder / cls.FACTS_FILE).read_text())
         with np.load(folder / cls.STATS_FILE) as data:
             stats = {k: data[k] for k in data.files} or None

@@ -1,11 +1,7 @@
-"""Stage 1, fetch: get Emo-DB (official URL, a local zip or a local folder), check every file,
-and write the wavs plus a manifest.
-
-    python -m emoser.fetch            # reads the ``fetch`` section of params.yaml
-"""
+"""Getting Emo-DB (official URL, a local zip or a local folder): a safe download and extraction,
+every wav checked, and the manifest (stage fetch)."""
 from __future__ import annotations
 
-import argparse
 import hashlib
 import logging
 import shutil
@@ -19,18 +15,26 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import pandas as pd
 import soundfile as sf
+from pydantic import Field
 from tqdm import tqdm
 
-from . import paths
-from .cli import EmoserError, progress_enabled, stage
+from .config import Section
 from .corpus import EMOTIONS, parse_name, read_listener_test
+from .errors import EmoserError
 from .files import atomic_dir, atomic_path, write_json
-from .params import load_params
+from .runtime import progress_enabled
 
 log = logging.getLogger(__name__)
 
 LISTENER_TEST = "erkennung.txt"
 _CHUNK = 1 << 20
+
+
+class FetchParams(Section):
+    source: str = Field(min_length=1)
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
+    timeout_s: float = Field(gt=0)
+    max_archive_mb: int = Field(gt=0)
 
 
 def is_url(source: str) -> bool:
@@ -189,8 +193,8 @@ def build_manifest(corpus: Path) -> tuple[pd.DataFrame, list[dict]]:
 
 def fetch(source: str, out_dir: Path, *, sha256: str | None, timeout_s: float, max_bytes: int) -> dict:
     """Fetch and check the corpus from ``source`` into ``out_dir`` (replaced only on success)."""
-    with atomic_dir(out_dir) as staging, tempfile.TemporaryDirectory(dir=out_dir.parent) as work:
-        work = Path(work)
+    with atomic_dir(out_dir) as staging, tempfile.TemporaryDirectory(dir=out_dir.parent) as work_dir:
+        work = Path(work_dir)
         local = Path(source).expanduser()
         if is_url(source):
             archive = work / "download.zip"
@@ -234,15 +238,3 @@ def fetch(source: str, out_dir: Path, *, sha256: str | None, timeout_s: float, m
         write_json(staging / "fetch_report.json", report)
     return report
 
-
-@stage
-def main(argv=None):
-    argparse.ArgumentParser(description=__doc__).parse_args(argv)
-    params = load_params().fetch
-    report = fetch(params.source, paths.RAW, sha256=params.sha256, timeout_s=params.timeout_s,
-                   max_bytes=params.max_archive_mb * 2**20)
-    log.info("fetched %d utterances (%d skipped) from %s", report["utterances"], report["skipped"], params.source)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,33 +1,46 @@
-"""Stage 2, augment: per utterance, the original plus pitch-shifted and time-stretched copies.
+"""Augmentation: per utterance, the original plus pitch-shifted and time-stretched copies (stage augment).
 
 Each utterance's random amounts come from its own generator, seeded by ``augment.seed``
 and the utterance's name, so the output does not depend on worker count or order.
-
-    python -m emoser.augment
 """
 from __future__ import annotations
 
-import argparse
 import logging
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import librosa
-import noisereduce
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
+from pydantic import Field, field_validator
 from scipy.io import wavfile
 from tqdm import tqdm
 
-from . import paths
-from .cli import EmoserError, progress_enabled, stage
-from .files import atomic_dir
-from .parallel import compute_backend
-from .params import AugmentParams, load_params
+from .audio import denoise, load_audio
+from .config import Section
+from .runtime import progress_enabled
 
 log = logging.getLogger(__name__)
+
+
+class AugmentParams(Section):
+    seed: int
+    pitch_copies: int = Field(ge=0)
+    pitch_semitones: float = Field(ge=0, le=12)
+    stretch_copies: int = Field(ge=0)
+    stretch_rates: tuple[float, float]
+    denoise: bool
+    jobs: int
+
+    @field_validator("stretch_rates")
+    @classmethod
+    def _rates_ordered(cls, rates):
+        low, high = rates
+        if not 0 < low <= high:
+            raise ValueError(f"need 0 < low <= high, got {list(rates)}")
+        return rates
 
 
 @dataclass(frozen=True)
@@ -56,20 +69,6 @@ def apply_copy(signal: np.ndarray, sample_rate: int, copy: Copy) -> np.ndarray:
     if copy.kind == "stretch":
         return librosa.effects.time_stretch(signal, rate=copy.amount)
     raise ValueError(f"unknown copy kind {copy.kind!r}")
-
-
-def load_audio(path: Path, sample_rate: int) -> np.ndarray:
-    """Mono float32 at ``sample_rate``; the one loader augment, features and predict share."""
-    try:
-        signal, _ = librosa.load(path, sr=sample_rate, mono=True, res_type="soxr_hq", dtype=np.float32)
-    except Exception as exc:  # librosa raises several types for unreadable audio
-        raise EmoserError(f"{path}: cannot read audio ({exc})") from None
-    return signal
-
-
-def denoise(signal: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Spectral-gating noise reduction (noisereduce), as the report applied it."""
-    return noisereduce.reduce_noise(y=signal, sr=sample_rate).astype(np.float32)
 
 
 def augment_utterance(source: Path, utterance: str, out_wav: Path, sample_rate: int,
@@ -105,17 +104,3 @@ def augment_corpus(manifest: pd.DataFrame, raw_wav: Path, out_dir: Path, sample_
     clips = clips.merge(manifest[keep], on="utterance", how="left", validate="many_to_one")
     return clips[["clip", *keep, "kind", "amount", "samples"]]
 
-
-@stage
-def main(argv=None):
-    argparse.ArgumentParser(description=__doc__).parse_args(argv)
-    params = load_params()
-    manifest = pd.read_csv(paths.MANIFEST, dtype={"speaker": str})
-    with compute_backend(params.compute), atomic_dir(paths.AUGMENTED) as staging:
-        clips = augment_corpus(manifest, paths.RAW / "wav", staging, params.audio.sample_rate, params.augment)
-        clips.to_csv(staging / paths.CLIPS.name, index=False)
-    log.info("wrote %d clips from %d utterances", len(clips), len(manifest))
-
-
-if __name__ == "__main__":
-    main()

@@ -1,4 +1,4 @@
-"""Stage embeddings: a pretrained voice encoder's view of every original recording, for ``ours``.
+"""A pretrained voice encoder's view of a recording, for our model (stage embeddings).
 
 Resemblyzer's wheel ships a GE2E voice encoder (Wan et al., ICASSP 2018: three LSTM layers of
 256 units over 40 mel bands at 16 kHz), trained for speaker verification on LibriSpeech and
@@ -8,27 +8,22 @@ to 16 kHz, volume normalised, long silences cut by its voice activity detector),
 LSTM layer's outputs are pooled over frames into their mean and standard deviation (statistics
 pooling, as x-vectors do): 512 values per recording. The layer is used rather than the
 speaker embedding proper, a projection trained to keep only who is speaking.
-
-    python -m emoser.embeddings
 """
 from __future__ import annotations
 
-import argparse
 import logging
 import warnings
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from joblib import Parallel, delayed
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from . import paths
-from .cli import EmoserError, progress_enabled, stage
-from .files import atomic_dir, read_wav
-from .parallel import compute_backend
-from .params import load_params
-from .smile import Functionals
+from .errors import EmoserError
+from .files import read_wav
+from .functionals import Functionals
+from .runtime import progress_enabled
 
 log = logging.getLogger(__name__)
 # Below this much voiced audio the detector has failed (a tone, noise): the whole recording is used.
@@ -78,11 +73,14 @@ def statistic_names(units: int = 256) -> list[str]:
 def _embed_batch(files: list[Path]) -> np.ndarray:
     encoder = load_encoder()    # one load per batch, not per file
     rows = []
-    for path in files:
-        signal, rate = read_wav(path)
-        if not len(signal):
-            raise EmoserError(f"{path}: no audio samples")
-        rows.append(layer_statistics(encoder, prepare(signal, rate)))
+    # One BLAS thread, as in a joblib worker (loky limits them): the mel filterbank's matrix product
+    # then sums in one order, so the numbers do not depend on whether the batch ran in a worker.
+    with threadpool_limits(1):
+        for path in files:
+            signal, rate = read_wav(path)
+            if not len(signal):
+                raise EmoserError(f"{path}: no audio samples")
+            rows.append(layer_statistics(encoder, prepare(signal, rate)))
     return np.stack(rows)
 
 
@@ -92,20 +90,3 @@ def extract(files: list[Path], utterances: list[str], jobs: int = -1, batch: int
     values = list(tqdm(results, total=len(batches), desc="voice encoder", disable=not progress_enabled()))
     return Functionals(np.asarray(utterances), np.asarray(statistic_names()), np.concatenate(values))
 
-
-@stage
-def main(argv=None):
-    argparse.ArgumentParser(description=__doc__).parse_args(argv)
-    params = load_params()
-    manifest = pd.read_csv(paths.MANIFEST, dtype={"speaker": str})
-    files = [(paths.RAW / "wav" / name).resolve() for name in manifest["file"]]  # absolute: see parallel
-    with compute_backend(params.compute), atomic_dir(paths.EMBEDDINGS) as staging:
-        embeddings = extract(files, manifest["utterance"].tolist(), params.ours.jobs)
-        if not np.isfinite(embeddings.values).all():
-            raise EmoserError("the voice encoder returned non-finite values")
-        embeddings.save(staging / paths.VOICE_ENCODER.name)
-        log.info("voice encoder: %d recordings x %d values", *embeddings.values.shape)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,11 +1,21 @@
-"""Scores of a set of predictions: pure functions of labels, no I/O."""
+"""Scores of a set of predictions, with bootstrap intervals and the listeners' reference:
+pure functions of labels, no I/O."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
-from .corpus import EMOTIONS
+from .config import Section
+from .corpus import EMOTIONS, LABEL_BY_EMOTION
+
+
+class EvaluateParams(Section):
+    """How every test set is scored: bootstrap intervals over test recordings."""
+    bootstrap_resamples: int = Field(ge=100)
+    ci_level: float = Field(gt=0, lt=1)
+    seed: int
 
 
 def classification_metrics(y_true, y_pred, classes=EMOTIONS) -> dict:
@@ -107,7 +117,7 @@ def summarise_predictions(predictions: pd.DataFrame, resamples: int, seed: int, 
     """Scores per protocol and model of a predictions table (columns protocol, model, fold,
     utterance, emotion, predicted; emotions by name), plus the listeners' reference on the
     same recordings. A single fold (a hold-out split) is summarised the same way."""
-    index = {name: i for i, name in enumerate(EMOTIONS)}
+    index = LABEL_BY_EMOTION
     summary: dict = {}
     for protocol, part in predictions.groupby("protocol", sort=False):
         block: dict = {}

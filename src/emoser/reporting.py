@@ -1,33 +1,30 @@
-"""Stage report: reports/results.md, every model under every protocol on one page.
+"""The results page (reports/results.md), every model under every protocol, and the headline
+table the README shows (stage report).
 
 Reads only what earlier stages wrote (metrics/*.json, test predictions, training
 histories) and draws the figures it links, so the page always matches the committed metrics.
-
-    python -m emoser.report
 """
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from . import paths
-from .baselines import SPEAKER_STANDARDISED
-from .cli import stage
-from .corpus import EMOTIONS
+from .corpus import EMOTIONS, LABEL_BY_EMOTION
 from .figures import confusion_grid, curves_figure, save_figure
-from .files import atomic_path
-from .metrics import confusion
-from .ours import FUSED, MODEL as OURS, SMILE_ENSEMBLE, UNWEIGHTED, VOICE, member_name
-from .params import VARIANTS, Params, load_params
+from .folds import CvParams
+from .fusion import FUSED, SMILE_ENSEMBLE, UNWEIGHTED, VOICE, member_name
+from .fusion import MODEL as OURS
+from .scoring import EvaluateParams, confusion
+from .speaker_standardisation import SPEAKER_STANDARDISED
+from .variants import VARIANTS
 
 log = logging.getLogger(__name__)
-REPORT = paths.REPORTS / "results.md"
-FIGURES = paths.REPORTS / "figures"
 OURS_LABEL = "ours: ComParE ensemble + voice encoder"
 CV_TITLES = {"loso": "LOSO (10 speakers)", "kfold": "k-fold", "leaky": "leaky k-fold (inflated)"}
 
@@ -36,11 +33,11 @@ def _read_json(path: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def collect_scores(study: dict[str, dict], baselines: dict, cv: dict, params: Params, ours: dict | None = None
+def collect_scores(study: dict[str, dict], baselines: dict, cv: dict, split_protocol: str, ours: dict | None = None
                    ) -> pd.DataFrame:
     """One row per (model, protocol): pooled accuracy/UAR with intervals and fold mean/std."""
     rows = []
-    holdout = f"holdout ({params.split.protocol})"
+    holdout = f"holdout ({split_protocol})"
     for variant, metrics in study.items():
         rows.append({"model": variant, "protocol": holdout, "kind": "trained", **_pooled(metrics)})
     for source, kind in ((cv, "trained"), (ours or {}, OURS), (baselines, "baseline")):
@@ -214,8 +211,33 @@ def headline(scores: pd.DataFrame, listeners: dict[str, float]) -> str:
     return "; ".join(text) + ". (The student report's 0.906 test accuracy came from its leaky protocol.)"
 
 
+def headline_table(scores: pd.DataFrame, listeners: dict[str, float], holdout: str) -> str:
+    """The README's results: each model once (speaker std. as its own column), UAR with 95 % intervals
+    under leave-one-speaker-out, k-fold and the leaky protocol, and hold-out accuracy."""
+    columns = [(CV_TITLES["loso"], "", "uar", "LOSO UAR"),
+               (CV_TITLES["loso"], SPEAKER_STANDARDISED, "uar", "LOSO UAR, speaker std."),
+               (CV_TITLES["kfold"], "", "uar", "k-fold UAR"),
+               (CV_TITLES["leaky"], "", "uar", "leaky k-fold UAR (inflated)"),
+               (holdout, "", "accuracy", f"{holdout} accuracy")]
+    columns = [c for c in columns if (scores["protocol"] == c[0]).any()]
+    ranked = scores[scores["protocol"] == CV_TITLES["loso"]].sort_values("uar", ascending=False)
+    bases = list(dict.fromkeys(m.removesuffix(SPEAKER_STANDARDISED) for m in [*ranked["model"], *scores["model"]]))
+    rows = []
+    for base in bases:
+        cells = []
+        for protocol, suffix, score, _ in columns:
+            hit = scores[(scores["model"] == base + suffix) & (scores["protocol"] == protocol)]
+            cells.append(f"{hit.iloc[0][score]:.3f} [{hit.iloc[0][f'{score}_low']:.3f}, "
+                         f"{hit.iloc[0][f'{score}_high']:.3f}]" if len(hit) else "—")
+        if any(c != "—" for c in cells):
+            rows.append([_model_label(base), *cells])
+    rows.append(["human listeners (erkennung.txt)",
+                 *[f"{listeners[p]:.3f}" if p in listeners and not suffix else "—" for p, suffix, _, _ in columns]])
+    return _table(["model", *[title for *_, title in columns]], rows)
+
+
 def _confusion_panels(predictions: pd.DataFrame, block: dict) -> list[tuple[np.ndarray, str]]:
-    index = {e: i for i, e in enumerate(EMOTIONS)}
+    index = LABEL_BY_EMOTION
     panels = []
     for model, rows in predictions.groupby("model", sort=False):
         pooled = block[model]["pooled"]
@@ -226,17 +248,19 @@ def _confusion_panels(predictions: pd.DataFrame, block: dict) -> list[tuple[np.n
     return panels
 
 
-def build_report(params: Params, out_dir: Path = paths.REPORTS) -> str:
+def build_report(split_protocol: str, cv_params: CvParams, evaluate: EvaluateParams,
+                 out_dir: Path = paths.REPORTS) -> tuple[str, str]:
+    """The results page, and the headline table (Markdown) for the README."""
     figures = out_dir / "figures"
     study = {v: _read_json(paths.METRICS / "study" / f"{v}.json") for v in VARIANTS}
     study = {v: m for v, m in study.items() if m}
     baselines = _read_json(paths.METRICS / "baselines.json")
     cv = _read_json(paths.METRICS / "cv.json")
     ours = _read_json(paths.METRICS / "ours.json")
-    scores = collect_scores(study, baselines, cv, params, ours)
-    holdout = f"holdout ({params.split.protocol})"
+    scores = collect_scores(study, baselines, cv, split_protocol, ours)
+    holdout = f"holdout ({split_protocol})"
 
-    listeners = {}
+    listeners: dict[str, Any] = {}
     if study:
         listeners[holdout] = next(iter(study.values())).get("listeners")
     for source in (baselines, cv, ours):
@@ -250,11 +274,11 @@ def build_report(params: Params, out_dir: Path = paths.REPORTS) -> str:
         "# Emo-DB results",
         "",
         "Generated by `dvc repro` (stage `report`) from the committed metrics; do not edit by hand.",
-        f"Hold-out split: `{params.split.protocol}`; cross-validation: {', '.join(params.cv.protocols)} "
-        f"(k={params.cv.k}); trained variants under cv: {', '.join(params.cv.variants) or 'none'}.",
+        f"Hold-out split: `{split_protocol}`; cross-validation: {', '.join(cv_params.protocols)} "
+        f"(k={cv_params.k}); trained variants under cv: {', '.join(cv_params.variants) or 'none'}.",
         "Every test set scores original recordings only, except the labelled leaky protocols. "
         "Intervals: percentile bootstrap over test recordings "
-        f"({params.evaluate.bootstrap_resamples} resamples, {100 * params.evaluate.ci_level:.0f} %). "
+        f"({evaluate.bootstrap_resamples} resamples, {100 * evaluate.ci_level:.0f} %). "
         "Cross-validated scores are pooled over all folds' test predictions. "
         "'speaker std.' z-scores each speaker's features over their own recordings (the test "
         "speaker's unlabelled audio): a separate, transductive setting.",
@@ -304,7 +328,7 @@ def build_report(params: Params, out_dir: Path = paths.REPORTS) -> str:
         panels = []
         for variant in study:
             samples = pd.read_csv(paths.PLOTS / "study" / variant / "confusion.csv")
-            index = {e: i for i, e in enumerate(EMOTIONS)}
+            index = LABEL_BY_EMOTION
             m = study[variant]
             panels.append((confusion(samples["actual"].map(index), samples["predicted"].map(index)),
                            f"{_model_label(variant)}\nUAR {m['uar']:.3f} [{m['uar_ci']['low']:.3f}, "
@@ -316,18 +340,5 @@ def build_report(params: Params, out_dir: Path = paths.REPORTS) -> str:
         sections += [f"### The report's four variants, {holdout}", "",
                      "![confusion matrices, report variants](figures/confusion-study.png)", "",
                      "## Training curves", "", "![validation curves](figures/curves.png)", ""]
-    return "\n".join(sections)
+    return "\n".join(sections), headline_table(scores, listeners, holdout)
 
-
-@stage
-def main(argv=None):
-    argparse.ArgumentParser(description=__doc__).parse_args(argv)
-    params = load_params()
-    text = build_report(params)
-    with atomic_path(REPORT) as tmp:
-        tmp.write_text(text)
-    log.info("wrote %s", REPORT)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,4 +1,5 @@
-"""Stage ours: this project's own model, the fifth variant beside the report's four.
+"""Our model, the fifth variant beside the report's four: a fusion of a ComParE feature-count
+ensemble and a pretrained voice encoder (stage ours; served by ``emoser predict --model models/ours``).
 
 The fusion of two class-balanced logistic-regression models of each original recording, their
 class probabilities averaged (``ours.embedding_weight`` on the second):
@@ -15,22 +16,21 @@ Scored like the baselines, on the same folds: the hold-out split and every leak-
 protocol, with and without per-speaker standardisation. With ``ours.ablation`` it also
 scores, under LOSO, each part alone and the fusion without class weights, so the report can
 show what each lever adds.
-
-    python -m emoser.ours
 """
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
+import joblib
 import numpy as np
 import pandas as pd
-import joblib
 from joblib import Parallel, delayed
+from pydantic import Field, field_validator
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.decomposition import PCA
 from sklearn.feature_selection import VarianceThreshold, f_classif
@@ -38,25 +38,44 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from . import paths
-from .baselines import PREDICTION_COLUMNS, SPEAKER_STANDARDISED, fold_rows, load_recordings_and_folds, \
-    prediction_rows, speaker_standardise, summarise_recordings
-from .cli import stage
+from .config import Section
 from .corpus import EMOTIONS
-from .files import atomic_path, write_csv, write_json
-from .metrics import scored_models, scored_with_intervals
-from .params import OursParams, flatten, load_params
-from .smile import Functionals
-from .tracking import log_summary_runs, resolve_tracking_uri
+from .files import atomic_path, write_json
+from .functionals import OPENSMILE_SETS
+from .predictions import PREDICTION_COLUMNS, fold_rows, prediction_rows
+from .scoring import scored_with_intervals
+from .speaker_standardisation import SPEAKER_STANDARDISED, speaker_standardise
 
 log = logging.getLogger(__name__)
-MODEL = "ours"
+MODEL = "ours"                            # its name in metrics, predictions tables and the report
 ABLATION_PROTOCOL = "loso"
 # Ablation rows beyond each feature count's member (member_name)
 SMILE_ENSEMBLE = "ComParE ensemble"
 VOICE = "voice encoder"
 FUSED = "fusion"                          # ours
 UNWEIGHTED = "fusion, no class weights"
+
+
+class OursParams(Section):
+    """Our model: an ensemble over counts of selected openSMILE features, fused with a model of the
+    voice encoder's statistics."""
+    feature_set: Literal[OPENSMILE_SETS]  # type: ignore[valid-type]
+    feature_counts: tuple[Literal["all"] | int, ...] = Field(min_length=1)
+    C: float = Field(gt=0)
+    embedding_weight: float = Field(ge=0, le=1)
+    speaker_standardisation: tuple[bool, ...] = Field(min_length=1)
+    ablation: bool
+    jobs: int
+
+    @field_validator("feature_counts")
+    @classmethod
+    def _counts(cls, counts):
+        bad = [n for n in counts if n != "all" and n < 1]
+        if bad:
+            raise ValueError(f"feature counts must be positive or 'all', got {bad}")
+        if len(set(counts)) != len(counts):
+            raise ValueError(f"feature counts listed twice: {list(counts)}")
+        return counts
 
 
 def make_member(C: float, balanced: bool = True) -> Pipeline:
@@ -143,9 +162,9 @@ def _fit_fold(functionals: np.ndarray, embeddings: np.ndarray, labels: np.ndarra
 
 
 @dataclass
-class OursModel:
+class FusionModel:
     """Our model fitted on every recording, without speaker standardisation (a new recording comes
-    alone): what ``python -m emoser.predict --model models/ours`` serves."""
+    alone): what ``emoser predict --model models/ours`` serves."""
     functionals_model: FeatureCountEnsemble
     voice_model: Pipeline
     embedding_weight: float
@@ -156,7 +175,7 @@ class OursModel:
 
     @classmethod
     def fit(cls, functionals: np.ndarray, embeddings: np.ndarray, labels: np.ndarray, params: OursParams,
-            facts: dict) -> "OursModel":
+            facts: dict) -> FusionModel:
         ensemble = FeatureCountEnsemble(params.feature_counts, params.C).fit(functionals, labels)
         voice = make_embedding_model(params.C).fit(embeddings, labels)
         return cls(ensemble, voice, params.embedding_weight, facts)
@@ -177,7 +196,7 @@ class OursModel:
         write_json(folder / self.FACTS_FILE, self.facts)
 
     @classmethod
-    def load(cls, folder: Path) -> "OursModel":
+    def load(cls, folder: Path) -> FusionModel:
         # A pickle: load only models you made (as for any scikit-learn model).
         return cls(**joblib.load(folder / cls.FILE), facts=json.loads((folder / cls.FACTS_FILE).read_text()))
 
@@ -229,36 +248,3 @@ def summarise_ablation(ablation: pd.DataFrame, resamples: int, seed: int, level:
                                                                    seed, level)
     return {ABLATION_PROTOCOL: summary}
 
-
-@stage
-def main(argv=None):
-    argparse.ArgumentParser(description=__doc__).parse_args(argv)
-    params = load_params()
-    manifest, table = load_recordings_and_folds(params)
-    functionals = Functionals.load(paths.OPENSMILE / f"{params.ours.feature_set}.npz").select(manifest["utterance"])
-    embeddings = Functionals.load(paths.VOICE_ENCODER).select(manifest["utterance"])
-    predictions, ablation = run_ours(manifest, functionals, embeddings, table, params.ours)
-    summary = summarise_recordings(predictions, manifest, params)
-    settings = params.evaluate
-    write_csv(paths.OURS_PREDICTIONS, predictions)
-    write_csv(paths.OURS_ABLATION, ablation)
-    write_json(paths.METRICS / "ours.json", summary)
-    write_json(paths.METRICS / "ablation.json",
-               summarise_ablation(ablation, settings.bootstrap_resamples, settings.seed, settings.ci_level))
-    facts = {"model": MODEL, "feature_set": params.ours.feature_set, "emotions": list(EMOTIONS),
-             "window_s": float(manifest["duration"].max()), "recordings": len(manifest),
-             "params": params.ours.model_dump(mode="json", include={"feature_counts", "C", "embedding_weight"})}
-    OursModel.fit(functionals, embeddings, manifest["label"].to_numpy(), params.ours, facts).save(paths.OURS_MODEL)
-    logged = {k: v for k, v in flatten(params).items() if k.startswith(("ours.", "cv.", "split.", "evaluate."))}
-    log_summary_runs(summary, resolve_tracking_uri(params.mlflow.tracking_uri), params.mlflow.experiment,
-                     logged, {"kind": MODEL})
-    for protocol, model, result in scored_models(summary):
-        log.info("%s %s: UAR %.3f, accuracy %.3f", protocol, model, result["pooled"]["uar"],
-                 result["pooled"]["accuracy"])
-
-
-if __name__ == "__main__":
-    # Through the importable module, so that the saved model's pickle names emoser.ours, not __main__.
-    from emoser.ours import main as ours_main
-
-    ours_main()

@@ -1,4 +1,4 @@
-"""Stage 3, split: assign every clip to train, val, test or unused.
+"""The hold-out split: every clip to train, val, test or unused (stage split).
 
 Protocols (``split.protocol``):
 - ``utterance``: original utterances split 70/15/15, stratified by emotion; each
@@ -7,24 +7,55 @@ Protocols (``split.protocol``):
 - ``leaky``: the student report's protocol, a random split over all clips *after*
   augmentation, so copies of one recording sit in train and test. Kept only to show
   how much that inflates the scores.
-
-    python -m emoser.split
 """
 from __future__ import annotations
 
-import argparse
 import logging
+from typing import Literal
 
 import pandas as pd
+from pydantic import Field, field_validator, model_validator
 from sklearn.model_selection import train_test_split
 
-from . import paths
-from .cli import stage
-from .files import write_csv
-from .params import SplitParams, load_params
+from .config import Section
+from .corpus import SPEAKERS
+from .protocols import SUBSETS
 
 log = logging.getLogger(__name__)
-SUBSETS = ("train", "val", "test")
+
+
+def _speaker_id(value) -> str:
+    speaker = f"{value:02d}" if isinstance(value, int) else str(value)
+    if speaker not in SPEAKERS:
+        raise ValueError(f"unknown speaker {value!r} (Emo-DB has {', '.join(SPEAKERS)})")
+    return speaker
+
+
+class SplitParams(Section):
+    protocol: Literal["utterance", "speaker", "leaky"]
+    train: float = Field(gt=0, lt=1)
+    val: float = Field(gt=0, lt=1)
+    test: float = Field(gt=0, lt=1)
+    val_speakers: tuple[str, ...]
+    test_speakers: tuple[str, ...]
+    seed: int
+
+    @field_validator("val_speakers", "test_speakers", mode="before")
+    @classmethod
+    def _speakers(cls, value):
+        return tuple(_speaker_id(v) for v in value)
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        total = self.train + self.val + self.test
+        if abs(total - 1) > 1e-6:
+            raise ValueError(f"train + val + test must be 1, got {total:g}")
+        both = sorted(set(self.val_speakers) & set(self.test_speakers))
+        if both:
+            raise ValueError(f"speakers {both} are listed for both val and test")
+        if not self.val_speakers or not self.test_speakers:
+            raise ValueError("val_speakers and test_speakers must each name at least one speaker")
+        return self
 
 
 def _three_way(table: pd.DataFrame, params: SplitParams) -> dict[str, pd.DataFrame]:
@@ -83,18 +114,3 @@ def summarise(clips: pd.DataFrame, subset: pd.Series) -> dict:
                    "speakers": sorted(table.loc[table["subset"] == name, "speaker"].unique().tolist())}
             for name in SUBSETS}
 
-
-@stage
-def main(argv=None):
-    argparse.ArgumentParser(description=__doc__).parse_args(argv)
-    params = load_params().split
-    clips = pd.read_csv(paths.CLIPS, dtype={"speaker": str})
-    subset = assign_subsets(clips, params)
-    write_csv(paths.SPLIT, pd.DataFrame({"clip": subset.index, "subset": subset.to_numpy()}))
-    for name, facts in summarise(clips, subset).items():
-        log.info("%s (%s): %d clips, %d utterances, speakers %s", name, params.protocol, facts["clips"],
-                 facts["utterances"], ",".join(facts["speakers"]))
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,1 @@
+"""The pipeline stages: one thin entry-point module per dvc.yaml stage (see CONTRIBUTING.md)."""

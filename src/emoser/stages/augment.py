@@ -1,0 +1,40 @@
+"""Stage augment: per utterance, the original plus pitch-shifted and time-stretched copies, each
+recording denoised once first (``augment.denoise``) -> data/augmented/ (wav/, clips.csv).
+
+    python -m emoser.stages.augment
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+
+from emoser import paths
+from emoser.audio import AudioParams
+from emoser.augmentation import AugmentParams, augment_corpus
+from emoser.config import Section, load_params
+from emoser.files import atomic_dir, read_manifest
+from emoser.parallel import ComputeParams, compute_backend
+from emoser.runtime import entry_point
+
+log = logging.getLogger(__name__)
+
+
+class Params(Section):
+    audio: AudioParams
+    augment: AugmentParams
+    compute: ComputeParams
+
+
+@entry_point
+def main(argv: list[str] | None = None) -> None:
+    argparse.ArgumentParser(description=__doc__).parse_args(argv)
+    params = load_params(Params)
+    manifest = read_manifest()
+    with compute_backend(params.compute), atomic_dir(paths.AUGMENTED) as staging:
+        clips = augment_corpus(manifest, paths.RAW / "wav", staging, params.audio.sample_rate, params.augment)
+        clips.to_csv(staging / paths.CLIPS.name, index=False)
+    log.info("wrote %d clips from %d utterances", len(clips), len(manifest))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""Stage baselines: SVMs on openSMILE functionals (``baselines.models``), with and without speaker
+standardisation, under the hold-out split and every leak-free cv protocol, on the same folds as
+the networks -> metrics/baselines.json, data/cv/baselines.csv, MLflow runs.
+
+    python -m emoser.stages.baselines
+"""
+from __future__ import annotations
+
+import argparse
+
+from emoser import paths
+from emoser.config import Section, flatten, load_params, with_prefixes
+from emoser.folds import CvParams
+from emoser.functionals import Functionals
+from emoser.predictions import load_recordings_and_folds, publish, summarise_recordings
+from emoser.runtime import entry_point
+from emoser.scoring import EvaluateParams
+from emoser.splitting import SplitParams
+from emoser.svm_baselines import BaselinesParams, run_baselines
+from emoser.tracking import MlflowParams
+
+
+class Params(Section):
+    split: SplitParams
+    evaluate: EvaluateParams
+    cv: CvParams
+    baselines: BaselinesParams
+    mlflow: MlflowParams
+
+
+@entry_point
+def main(argv: list[str] | None = None) -> None:
+    argparse.ArgumentParser(description=__doc__).parse_args(argv)
+    params = load_params(Params)
+    manifest, table = load_recordings_and_folds(params.split.protocol)
+    feature_sets = {m.feature_set for m in params.baselines.models.values()}
+    functionals = {s: Functionals.load(paths.OPENSMILE / f"{s}.npz") for s in feature_sets}
+    predictions = run_baselines(manifest, functionals, table, params.baselines.models,
+                                params.baselines.speaker_standardisation, params.baselines.jobs)
+    summary = summarise_recordings(predictions, manifest, params.evaluate, params.split.protocol)
+    publish(summary, predictions, paths.BASELINE_PREDICTIONS, paths.METRICS / "baselines.json", params.mlflow,
+            with_prefixes(flatten(params), ("baselines", "cv", "split", "evaluate")), "baseline")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""Stage cv: the trained variants in ``cv.variants`` under every protocol in ``cv.protocols``
+(same code as train/evaluate), pooled and per-fold scores -> metrics/cv.json, data/cv/trained.csv,
+MLflow runs.
+
+    python -m emoser.stages.cv
+"""
+from __future__ import annotations
+
+import argparse
+
+import pandas as pd
+from pydantic import model_validator
+
+from emoser import paths
+from emoser.config import Section, flatten, load_params, with_prefixes
+from emoser.crossval import cross_validate
+from emoser.dataset import FeatureSet
+from emoser.features import FeatureParams
+from emoser.files import read_clips, read_folds, read_manifest
+from emoser.folds import CvParams
+from emoser.predictions import PREDICTION_COLUMNS, publish, summarise_recordings
+from emoser.protocols import LEAKY, LEAKY_WARNING
+from emoser.runtime import entry_point
+from emoser.scoring import EvaluateParams
+from emoser.tracking import MlflowParams
+from emoser.training import TrainParams
+from emoser.variants import ArchitectureParams, check_frames_fit_chunks
+
+
+class Params(Section):
+    features: FeatureParams
+    train: TrainParams
+    architectures: ArchitectureParams
+    evaluate: EvaluateParams
+    cv: CvParams
+    mlflow: MlflowParams
+
+    @model_validator(mode="after")
+    def _frames_fit_chunks(self):
+        check_frames_fit_chunks(self.features.frames, self.architectures)
+        return self
+
+
+@entry_point
+def main(argv: list[str] | None = None) -> None:
+    argparse.ArgumentParser(description=__doc__).parse_args(argv)
+    params = load_params(Params)
+    clips, folds, manifest = read_clips(), read_folds(), read_manifest()
+    feature_set = FeatureSet.load(paths.FEATURE_FILE)
+    tables = [cross_validate(variant, protocol, params.train, params.architectures, params.features.normalisation,
+                             clips, feature_set, folds)
+              for variant in params.cv.variants for protocol in params.cv.protocols]
+    predictions = (pd.concat(tables, ignore_index=True) if tables
+                   else pd.DataFrame(columns=[*PREDICTION_COLUMNS, "epochs_run"]))
+    summary = summarise_recordings(predictions, manifest, params.evaluate)
+    if LEAKY in summary:
+        summary[LEAKY]["warning"] = LEAKY_WARNING
+    publish(summary, predictions, paths.CV_PREDICTIONS, paths.METRICS / "cv.json", params.mlflow,
+            with_prefixes(flatten(params), ("cv", "train", "architectures", "features", "evaluate")), "trained")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""Stage evaluate: score one trained network on its test set -> metrics/NAME.json, plots/NAME/
+(confusion matrix, training curves), and one MLflow run.
+
+    python -m emoser.stages.evaluate --name model
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+
+import pandas as pd
+
+from emoser import paths
+from emoser.config import Section, load_params
+from emoser.corpus import EMOTIONS
+from emoser.dataset import load_subsets
+from emoser.evaluation import evaluate, log_to_mlflow
+from emoser.figures import confusion_figure, history_figure, save_figure
+from emoser.files import read_manifest, write_csv, write_json
+from emoser.networks import Bundle
+from emoser.runtime import entry_point
+from emoser.scoring import EvaluateParams
+from emoser.tracking import MlflowParams, resolve_tracking_uri
+
+log = logging.getLogger(__name__)
+
+
+class Params(Section):
+    evaluate: EvaluateParams
+    mlflow: MlflowParams
+
+
+@entry_point
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--name", required=True, help="models/NAME to score; writes metrics/NAME.json, plots/NAME/")
+    args = parser.parse_args(argv)
+    params = load_params(Params)
+    bundle = Bundle.load(paths.MODELS / args.name)
+    test = load_subsets(("test",))["test"]
+    recognition = read_manifest().set_index("utterance")["recognition"]
+    metrics, samples, counts = evaluate(bundle, test, params.evaluate, recognition)
+    plot_dir = paths.PLOTS / args.name
+    history = pd.read_csv(plot_dir / "history.csv")
+    tag = " [LEAKY: inflated]" if metrics["leaky"] else ""
+    title = (f"{args.name}: {metrics['arch']}, {metrics['loss']} loss, {metrics['protocol']} split{tag}\n"
+             f"accuracy {metrics['accuracy']:.3f}  UAR {metrics['uar']:.3f} "
+             f"[{metrics['uar_ci']['low']:.3f}, {metrics['uar_ci']['high']:.3f}]  (n={metrics['test_size']})")
+    figures = {"confusion": plot_dir / "confusion.png", "history": plot_dir / "history.png"}
+    save_figure(confusion_figure(counts, EMOTIONS, title), figures["confusion"])
+    save_figure(history_figure(history, title), figures["history"])
+    write_csv(plot_dir / "confusion.csv", samples)
+    run_id = log_to_mlflow(args.name, bundle, metrics, history, figures,
+                           resolve_tracking_uri(params.mlflow.tracking_uri), params.mlflow.experiment)
+    write_json(paths.METRICS / f"{args.name}.json", metrics)
+    log.info("%s: accuracy %.3f, UAR %.3f on %d test clips (%s); MLflow run %s", args.name, metrics["accuracy"],
+             metrics["uar"], metrics["test_size"], metrics["protocol"], run_id)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""Stage opensmile: openSMILE functionals (every set in OPENSMILE_SETS) of every original recording,
+at its own sample rate -> data/opensmile/<set>.npz.
+
+    python -m emoser.stages.opensmile
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+
+import numpy as np
+
+from emoser import paths
+from emoser.config import JobsOnly, Section, load_params
+from emoser.errors import EmoserError
+from emoser.files import atomic_dir, original_recordings
+from emoser.functionals import OPENSMILE_SETS
+from emoser.opensmile_features import extract
+from emoser.parallel import ComputeParams, compute_backend
+from emoser.runtime import entry_point
+
+log = logging.getLogger(__name__)
+
+
+class Params(Section):
+    baselines: JobsOnly
+    compute: ComputeParams
+
+
+@entry_point
+def main(argv: list[str] | None = None) -> None:
+    argparse.ArgumentParser(description=__doc__).parse_args(argv)
+    params = load_params(Params)
+    manifest, files = original_recordings()
+    # Every supported set, whichever the baselines use now: a change of SVM never re-extracts.
+    with compute_backend(params.compute), atomic_dir(paths.OPENSMILE) as staging:
+        for feature_set in OPENSMILE_SETS:
+            functionals = extract(files, manifest["utterance"].tolist(), feature_set, params.baselines.jobs)
+            if not np.isfinite(functionals.values).all():
+                raise EmoserError(f"{feature_set}: openSMILE returned non-finite values")
+            functionals.save(staging / f"{feature_set}.npz")
+            log.info("%s: %d recordings x %d functionals", feature_set, *functionals.values.shape)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""Stage report: reports/results.md (every model under every protocol, figures) and
+reports/headline.md, the results table the README shows (copied between its markers).
+
+    python -m emoser.stages.report
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from emoser import paths
+from emoser.config import Section, load_params
+from emoser.files import atomic_path
+from emoser.folds import CvParams
+from emoser.readme import update_results
+from emoser.reporting import build_report
+from emoser.runtime import entry_point
+from emoser.scoring import EvaluateParams
+from emoser.splitting import SplitParams
+
+log = logging.getLogger(__name__)
+README = Path("README.md")
+
+
+class Params(Section):
+    split: SplitParams
+    evaluate: EvaluateParams
+    cv: CvParams
+
+
+@entry_point
+def main(argv: list[str] | None = None) -> None:
+    argparse.ArgumentParser(description=__doc__).parse_args(argv)
+    params = load_params(Params)
+    page, headline = build_report(params.split.protocol, params.cv, params.evaluate)
+    for path, text in ((paths.REPORT, page), (paths.HEADLINE, headline + "\n")):
+        with atomic_path(path) as tmp:
+            tmp.write_text(text)
+        log.info("wrote %s", path)
+    if README.exists() and update_results(README, headline):
+        log.info("updated the results table in %s", README)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""Stage train: one network, named by arch and loss (the four variants are one code path)
+-> models/NAME/ and plots/NAME/history.csv.
+
+    python -m emoser.stages.train --name model                       # the shipped model: model.arch/loss
+    python -m emoser.stages.train --name study/cnn-mse --arch cnn --loss mse
+"""
+from __future__ import annotations
+
+import argparse
+
+from pydantic import model_validator
+
+from emoser import paths
+from emoser.audio import AudioParams
+from emoser.augmentation import AugmentParams
+from emoser.config import Section, flatten, load_params
+from emoser.dataset import load_subsets
+from emoser.features import FeatureParams
+from emoser.files import write_csv
+from emoser.runtime import entry_point
+from emoser.splitting import SplitParams
+from emoser.training import TrainParams, shipped_facts, train_variant
+from emoser.variants import ARCHS, LOSSES, ArchitectureParams, ModelParams, check_frames_fit_chunks
+
+# The params a trained model depends on, recorded in its bundle (and logged to MLflow): the stages
+# upstream of it and its own. Not fetch (where the corpus came from is machine-specific; its checksum
+# is in dvc.lock), nor model.* (the variant's arch and loss are recorded as such), nor what comes after.
+MODEL_PARAM_SECTIONS = ("audio", "augment", "features", "split", "train", "architectures")
+
+
+class Params(Section):
+    audio: AudioParams
+    augment: AugmentParams
+    features: FeatureParams
+    split: SplitParams
+    model: ModelParams
+    train: TrainParams
+    architectures: ArchitectureParams
+
+    @model_validator(mode="after")
+    def _frames_fit_chunks(self):
+        check_frames_fit_chunks(self.features.frames, self.architectures)
+        return self
+
+
+@entry_point
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--name", required=True, help="output name: models/NAME, plots/NAME")
+    parser.add_argument("--arch", choices=ARCHS, help="override model.arch (the study variants)")
+    parser.add_argument("--loss", choices=LOSSES, help="override model.loss (the study variants)")
+    args = parser.parse_args(argv)
+    params = load_params(Params)
+    arch, loss = args.arch or params.model.arch, args.loss or params.model.loss
+    data = load_subsets(("train", "val"))
+    bundle, history = train_variant(args.name, arch, loss, params.train, params.architectures,
+                                    params.features.normalisation, data["train"], data["val"])
+    made_from = {k: v for k, v in flatten(params).items() if k.split(".")[0] in MODEL_PARAM_SECTIONS}
+    bundle.facts = shipped_facts(bundle.facts, params.audio.sample_rate, params.features.model_dump(),
+                                 params.split.protocol, made_from)
+    bundle.save(paths.MODELS / args.name)
+    write_csv(paths.PLOTS / args.name / "history.csv", history.round(6))
+
+
+if __name__ == "__main__":
+    main()

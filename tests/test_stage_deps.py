@@ -1,0 +1,66 @@
+"""dvc.yaml's deps name exactly the project files each stage imports, so that `dvc status` sees every
+code change that can change a stage's outputs, and nothing else. No stage imports another."""
+from __future__ import annotations
+
+import yaml
+
+from conftest import REPO
+from stage_imports import closure, direct_imports, listed_code, needed_files, stage_modules
+
+
+def _stages() -> dict:
+    return yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+
+
+def test_every_stage_lists_exactly_the_code_it_imports():
+    problems = []
+    for name, module in stage_modules().items():
+        needed, listed = set(needed_files(module)), set(listed_code(_stages()[name]))
+        if needed - listed:
+            problems.append(f"{name}: imports but does not depend on {sorted(needed - listed)}")
+        if listed - needed:
+            problems.append(f"{name}: depends on code it does not import (reruns for nothing): "
+                            f"{sorted(listed - needed)}")
+    assert not problems, "\n".join(problems)
+
+
+def test_every_stage_runs_its_own_module_in_emoser_stages():
+    for name, module in stage_modules().items():
+        assert module == f"emoser.stages.{name.split('@')[0].removeprefix('study-')}" or \
+            module in ("emoser.stages.train", "emoser.stages.evaluate"), (name, module)
+        assert (REPO / "src" / "emoser" / "stages" / f"{module.rsplit('.', 1)[1]}.py").is_file()
+
+
+def test_no_stage_module_imports_another():
+    stages = {p.stem for p in (REPO / "src" / "emoser" / "stages").glob("*.py") if p.stem != "__init__"}
+    for stage in stages:
+        imported = {m for m in closure(f"emoser.stages.{stage}") if m.startswith("emoser.stages.")}
+        assert imported <= {f"emoser.stages.{stage}", "emoser.stages"}, (stage, imported)
+
+
+def test_the_library_does_not_import_the_stages():
+    library = [p for p in (REPO / "src" / "emoser").glob("*.py") if p.stem not in ("cli", "__main__")]
+    for path in library:
+        module = "emoser" if path.stem == "__init__" else f"emoser.{path.stem}"
+        assert not [m for m in direct_imports(module) if m.startswith("emoser.stages")], module
+
+
+def test_training_depends_on_little():
+    # The expensive stages must not rerun for a change of the report, the baselines or our model.
+    for stage in ("train", "cv"):
+        code = set(needed_files(stage_modules()[stage]))
+        for unrelated in ("reporting", "svm_baselines", "fusion", "tracking" if stage == "train" else "readme",
+                          "opensmile_features", "voice_encoder", "fetching"):
+            assert f"src/emoser/{unrelated}.py" not in code, (stage, unrelated)
+
+
+def test_the_shared_checker_agrees(tmp_path):
+    # ../shared/tools/stage_deps.py is the workplace's own reading of the same rule, where present.
+    import subprocess
+    import sys
+
+    tool = REPO.parent / "shared" / "tools" / "stage_deps.py"
+    if not tool.exists():
+        return
+    result = subprocess.run([sys.executable, str(tool)], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

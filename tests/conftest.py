@@ -101,6 +101,7 @@ assert set(LETTERS) == set(EMOTION_BY_LETTER)
 def tiny(tmp_path_factory):
     """(folder, manifest, {feature set: functionals}) of 56 one-second tones, with real openSMILE."""
     from emoser.fetching import build_manifest
+    from emoser.functionals import OPENSMILE_SETS
     from emoser.opensmile_features import extract
 
     root = tmp_path_factory.mktemp("functionals")
@@ -108,6 +109,5 @@ def tiny(tmp_path_factory):
                          seconds=1.0, sample_rate=16000)
     manifest, _ = build_manifest(corpus)
     files = [corpus / "wav" / name for name in manifest["file"]]
-    functionals = {s: extract(files, manifest["utterance"].tolist(), s, jobs=2)
-                   for s in ("eGeMAPSv02", "ComParE_2016")}
+    functionals = {s: extract(files, manifest["utterance"].tolist(), s, jobs=2) for s in OPENSMILE_SETS}
     return root, manifest, functionals

@@ -249,3 +249,11 @@ def test_importing_the_training_code_prints_nothing():
     result = subprocess.run([sys.executable, "-c", code],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and result.stderr == "" and result.stdout == ""
+
+
+def test_the_emoser_command_runs_stages_and_refuses_unknown_commands(tmp_path):
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(_params("unused", **{"split.train": 0.8})))
+    result = subprocess.run([sys.executable, "-m", "emoser", "split"], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 2 and result.stderr.startswith("emoser split: error: params.yaml: "), result.stderr
+    result = subprocess.run([sys.executable, "-m", "emoser", "trian"], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 2 and "unknown command 'trian'" in result.stderr

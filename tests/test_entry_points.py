@@ -38,10 +38,10 @@ def _params(source: str, **changes) -> dict:
     return params
 
 
-def _stage(module: str, cwd: Path, params: dict) -> subprocess.CompletedProcess:
+def _stage(module: str, cwd: Path, params: dict, *args: str) -> subprocess.CompletedProcess:
     (cwd / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    return subprocess.run([sys.executable, "-m", f"emoser.stages.{module}"], cwd=cwd, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run([sys.executable, "-m", f"emoser.stages.{module}", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=300)
 
 
 def _leftovers(root: Path) -> list[str]:
@@ -178,7 +178,8 @@ def test_features_refuse_a_clip_shorter_than_one_fft_frame(tmp_path):
 def test_each_stage_validates_its_params_before_reading_data(tmp_path, stage, key, value, message):
     work = tmp_path / "work"
     work.mkdir()
-    result = _stage(stage, work, _params("unused", **{key: value}))
+    args = ("--name", "model") if stage == "train" else ()
+    result = _stage(stage, work, _params("unused", **{key: value}), *args)
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith(f"emoser {stage}: error: params.yaml: "), result.stderr
     assert message in result.stderr, result.stderr

@@ -218,7 +218,7 @@ def headline_table(scores: pd.DataFrame, listeners: dict[str, float], holdout: s
                (CV_TITLES["loso"], SPEAKER_STANDARDISED, "uar", "LOSO UAR, speaker std."),
                (CV_TITLES["kfold"], "", "uar", "k-fold UAR"),
                (CV_TITLES["leaky"], "", "uar", "leaky k-fold UAR (inflated)"),
-               (holdout, "", "accuracy", f"{holdout} accuracy")]
+               (holdout, "", "accuracy", f"hold-out accuracy ({holdout.removeprefix('holdout (').rstrip(')')} split)")]
     columns = [c for c in columns if (scores["protocol"] == c[0]).any()]
     ranked = scores[scores["protocol"] == CV_TITLES["loso"]].sort_values("uar", ascending=False)
     bases = list(dict.fromkeys(m.removesuffix(SPEAKER_STANDARDISED) for m in [*ranked["model"], *scores["model"]]))

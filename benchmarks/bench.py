@@ -257,7 +257,7 @@ def main(argv=None) -> dict:
         y = keras.utils.to_categorical(subsets.labels, len(EMOTIONS))
         peak = matmul_gflops()
         results["matmul_gflops"] = peak
-        # The straightforward runs first, with TensorFlow's defaults; then op determinism, as emoser.train
+        # The straightforward runs first, with TensorFlow's defaults; then op determinism, as emoser.training
         # trains (TensorFlow cannot turn it off again in the same process).
         plain = {arch: epoch_seconds(arch, params, x, y, ours=False)[0] for arch in ARCHS}
         tf.config.experimental.enable_op_determinism()
@@ -281,7 +281,7 @@ def main(argv=None) -> dict:
         results["predict_ms"] = median_ms(predict_network)
         print(f"predict one 2-s clip (load, features, network): {results['predict_ms']:.1f} ms median", flush=True)
         if (paths.OURS_MODEL / "ours.joblib").is_file():
-            # In its own process: openSMILE cannot start after TensorFlow (emoser.smile.extractor).
+            # In its own process: openSMILE cannot start after TensorFlow (emoser.opensmile_features.extractor).
             timed = subprocess.run([sys.executable, "-c", OURS_PREDICT_S, str(paths.OURS_MODEL), str(wav)],
                                    capture_output=True, text=True, check=True)
             results["predict_ours_ms"] = warm_median_ms([float(v) for v in timed.stdout.split()])

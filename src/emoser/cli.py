@@ -1,7 +1,7 @@
 """The ``emoser`` command: one entry for every stage and tool.
 
     emoser fetch | augment | features | split | train | evaluate | folds | opensmile | embeddings
-           | baselines | ours | cv | report        # a pipeline stage (as dvc.yaml runs it)
+           | baselines | ours | cv | report | track   # a pipeline stage (as dvc.yaml runs it)
     emoser predict [--model DIR] FILE...           # classify recordings
     emoser params [params.yaml]                    # check every section of a params file
 
@@ -14,7 +14,7 @@ import importlib
 import sys
 
 STAGES = ("fetch", "augment", "features", "split", "train", "evaluate", "folds", "opensmile", "embeddings",
-          "baselines", "ours", "cv", "report")
+          "baselines", "ours", "cv", "report", "track")
 TOOLS = {"predict": "emoser.predict", "params": "emoser.params", "offline-plots": "emoser.offline_plots"}
 
 

@@ -1,5 +1,5 @@
 """Tables of test predictions (one row per test recording and fold) and the shared ending of the
-stages that make them (baselines, ours, cv): summarise with intervals, write, log to MLflow."""
+stages that make them (baselines, ours, cv): summarise with intervals, write."""
 from __future__ import annotations
 
 import logging
@@ -12,7 +12,6 @@ from .corpus import EMOTIONS
 from .files import read_folds, read_manifest, read_split, write_csv, write_json
 from .protocols import HOLDOUT, LEAKY
 from .scoring import EvaluateParams, scored_models, summarise_predictions
-from .tracking import MlflowParams, log_summary_runs, resolve_tracking_uri
 
 log = logging.getLogger(__name__)
 PREDICTION_COLUMNS = ["protocol", "model", "fold", "utterance", "speaker", "emotion", "predicted"]
@@ -64,14 +63,11 @@ def summarise_recordings(predictions: pd.DataFrame, manifest: pd.DataFrame, sett
     return summary
 
 
-def publish(summary: dict, predictions: pd.DataFrame, predictions_path: Path, metrics_path: Path,
-            tracking: MlflowParams, logged_params: dict[str, object], kind: str) -> None:
-    """The ending every predictions stage shares: the table and the summary written, one MLflow
-    run per (protocol, model), and each pooled score in the log."""
+def publish(summary: dict, predictions: pd.DataFrame, predictions_path: Path, metrics_path: Path) -> None:
+    """The ending every predictions stage shares: the table and the summary written, each pooled
+    score in the log. (MLflow runs: stage track, ``emoser.mlflow_runs``.)"""
     write_csv(predictions_path, predictions)
     write_json(metrics_path, summary)
-    log_summary_runs(summary, resolve_tracking_uri(tracking.tracking_uri), tracking.experiment, logged_params,
-                     {"kind": kind})
     for protocol, model, result in scored_models(summary):
         log.info("%s %s: UAR %.3f, accuracy %.3f (folds: UAR %.3f ± %.3f)", protocol, model,
                  result["pooled"]["uar"], result["pooled"]["accuracy"], result["fold_mean"]["uar"],

@@ -15,14 +15,17 @@ import numpy as np
 import pandas as pd
 
 from . import paths
+from .comparison import NOISE, compare_tables
 from .corpus import EMOTIONS, LABEL_BY_EMOTION
 from .figures import confusion_grid, curves_figure, save_figure
 from .folds import CvParams
 from .fusion import FUSED, SMILE_ENSEMBLE, UNWEIGHTED, VOICE, member_name
 from .fusion import MODEL as OURS
+from .protocols import LEAKY
+from .results import headline_metrics, prediction_table
 from .scoring import EvaluateParams, confusion
 from .speaker_standardisation import SPEAKER_STANDARDISED
-from .variants import VARIANTS
+from .variants import ARCHS, LOSSES, VARIANTS
 
 log = logging.getLogger(__name__)
 OURS_LABEL = "ours: ComParE ensemble + voice encoder"
@@ -236,6 +239,70 @@ def headline_table(scores: pd.DataFrame, listeners: dict[str, float], holdout: s
     return _table(["model", *[title for *_, title in columns]], rows)
 
 
+def comparison_pairs(predictions: pd.DataFrame, headline: dict) -> list[tuple[str, str, str, str]]:
+    """(protocol, question, A, B) for the report's paired tests: in each setting our model (B)
+    against the best classical model (A, by UAR), and the report's variants that differ in one
+    factor: MSE (A) vs cross-entropy (B), CNN (A) vs CNN-LSTM (B). Leaky protocols are left out."""
+    pairs = []
+    kinds = predictions.drop_duplicates(["protocol", "model"]).set_index(["protocol", "model"])["kind"]
+    for protocol in dict.fromkeys(predictions["protocol"]):
+        if LEAKY in protocol:
+            continue
+        models = kinds.loc[protocol]
+        for suffix in ("", SPEAKER_STANDARDISED):
+            classical = [m for m, k in models.items() if k == "baseline" and m.endswith(suffix)
+                         and (suffix or not m.endswith(SPEAKER_STANDARDISED))]
+            if OURS + suffix in models.index and classical:
+                best = max(classical, key=lambda m: headline[protocol][m]["uar"])
+                setting = ", speaker std." if suffix else ""
+                pairs.append((protocol, f"ours vs best classical{setting}", best, OURS + suffix))
+        variants = [m for m in models.index if m in VARIANTS]
+        for arch in ARCHS:
+            if all(f"{arch}-{loss}" in variants for loss in LOSSES):
+                pairs.append((protocol, f"{arch}: cross-entropy vs MSE", f"{arch}-mse", f"{arch}-cce"))
+        for loss in LOSSES:
+            if all(f"{arch}-{loss}" in variants for arch in ARCHS):
+                pairs.append((protocol, f"{loss}: CNN-LSTM vs CNN", f"cnn-{loss}", f"cnn_lstm-{loss}"))
+    return pairs
+
+
+def pairwise_section(predictions: pd.DataFrame, headline: dict, evaluate: EvaluateParams) -> str:
+    """Paired tests on the same test recordings (``emoser.comparison``), and what they say about
+    the seed report's "cross-entropy is more effective than MSE"."""
+    rows, loss_verdicts = [], []
+    for protocol, question, a, b in comparison_pairs(predictions, headline):
+        part = predictions[predictions["protocol"] == protocol]
+        result = compare_tables(part[part["model"] == a], part[part["model"] == b], evaluate.bootstrap_resamples,
+                                evaluate.seed, evaluate.ci_level)
+        if "uar" not in result:
+            rows.append([protocol, question, _model_label(a), _model_label(b), "—", "—", "—", "—", result["verdict"]])
+            continue
+        uar, acc, mcnemar = result["uar"], result["accuracy"], result["mcnemar"]
+        rows.append([protocol, question, _model_label(a), _model_label(b), f"{uar['base']:.3f}", f"{uar['head']:.3f}",
+                     f"{uar['difference']:+.3f} [{uar['low']:+.3f}, {uar['high']:+.3f}]",
+                     f"{acc['difference']:+.3f}; p = {mcnemar['p']:.3g} "
+                     f"({mcnemar['only_base_right']} / {mcnemar['only_head_right']})",
+                     f"**{result['verdict']}**" if result["verdict"] != NOISE else result["verdict"]])
+        if "cross-entropy vs MSE" in question:
+            loss_verdicts.append(f"{question.split(':')[0]} under {protocol}: B − A = {uar['difference']:+.3f} "
+                                 f"[{uar['low']:+.3f}, {uar['high']:+.3f}], McNemar p = {mcnemar['p']:.3g} "
+                                 f"→ {result['verdict']}")
+    if not rows:
+        return "This run has no pair of models scored on the same recordings."
+    level = f"{100 * evaluate.ci_level:.0f} %"
+    text = [f"Each row scores A and B on the same test recordings. UAR B − A: paired percentile bootstrap "
+            f"over recordings ({evaluate.bootstrap_resamples} resamples, {level} interval of the difference). "
+            "Accuracy: the difference and an exact McNemar test on the recordings exactly one of them got right "
+            "(counts: only A / only B right). Verdict from the UAR interval: better / worse when it excludes 0, "
+            "else within noise. Rows are not corrected for multiple comparisons.", "",
+            _table(["protocol", "question", "A", "B", "UAR A", "UAR B", f"UAR B − A [{level}]",
+                    "accuracy B − A; McNemar p (only A / only B)", "verdict"], rows)]
+    if loss_verdicts:
+        text += ["", "**The seed report's claim, \"cross-entropy is more effective than MSE\"**: "
+                 + "; ".join(loss_verdicts) + "."]
+    return "\n".join(text)
+
+
 def _confusion_panels(predictions: pd.DataFrame, block: dict) -> list[tuple[np.ndarray, str]]:
     index = LABEL_BY_EMOTION
     panels = []
@@ -249,8 +316,9 @@ def _confusion_panels(predictions: pd.DataFrame, block: dict) -> list[tuple[np.n
 
 
 def build_report(split_protocol: str, cv_params: CvParams, evaluate: EvaluateParams,
-                 out_dir: Path = paths.REPORTS) -> tuple[str, str]:
-    """The results page, and the headline table (Markdown) for the README."""
+                 out_dir: Path = paths.REPORTS) -> tuple[str, str, dict]:
+    """The results page, the headline table (Markdown) for the README, and the headline metrics
+    (``results.headline_metrics``: what dvc.yaml declares as metrics)."""
     figures = out_dir / "figures"
     study = {v: _read_json(paths.METRICS / "study" / f"{v}.json") for v in VARIANTS}
     study = {v: m for v, m in study.items() if m}
@@ -259,6 +327,7 @@ def build_report(split_protocol: str, cv_params: CvParams, evaluate: EvaluatePar
     ours = _read_json(paths.METRICS / "ours.json")
     scores = collect_scores(study, baselines, cv, split_protocol, ours)
     holdout = f"holdout ({split_protocol})"
+    metrics = headline_metrics()
 
     listeners: dict[str, Any] = {}
     if study:
@@ -305,6 +374,10 @@ def build_report(split_protocol: str, cv_params: CvParams, evaluate: EvaluatePar
         "",
         leak_paragraph(scores),
         "",
+        "## Paired tests: is B better than A on the same recordings?",
+        "",
+        pairwise_section(prediction_table(), metrics, evaluate),
+        "",
     ]
     class_block = cv.get("loso") or baselines.get("loso") or ours.get("loso")
     if class_block:
@@ -340,5 +413,5 @@ def build_report(split_protocol: str, cv_params: CvParams, evaluate: EvaluatePar
         sections += [f"### The report's four variants, {holdout}", "",
                      "![confusion matrices, report variants](figures/confusion-study.png)", "",
                      "## Training curves", "", "![validation curves](figures/curves.png)", ""]
-    return "\n".join(sections), headline_table(scores, listeners, holdout)
+    return "\n".join(sections), headline_table(scores, listeners, holdout), metrics
 

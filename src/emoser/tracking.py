@@ -1,4 +1,4 @@
-"""MLflow: one run per evaluated model, in a local SQLite store unless told otherwise.
+"""Where MLflow runs go: a local SQLite store unless told otherwise (the runs: ``emoser.mlflow_runs``).
 
 The store defaults to ``mlflow.tracking_uri`` in params.yaml; ``MLFLOW_TRACKING_URI``
 overrides it (a team's tracking server, say).
@@ -14,7 +14,6 @@ import mlflow  # telemetry is off: emoser.runtime set MLFLOW_DISABLE_TELEMETRY
 from pydantic import Field
 
 from .config import Section
-from .scoring import scored_models
 
 log = logging.getLogger(__name__)
 _SQLITE = "sqlite:///"
@@ -65,29 +64,3 @@ def use_experiment(tracking_uri: str, name: str) -> str:
     if tracking_uri.startswith(_SQLITE):
         artifacts = (Path(tracking_uri[len(_SQLITE):]).parent / "artifacts").as_uri()
     return mlflow.create_experiment(name, artifact_location=artifacts)
-
-
-def log_summary_runs(summary: dict, tracking_uri: str, experiment: str, params: dict[str, object],
-                     tags: dict[str, str]) -> int:
-    """One MLflow run per (protocol, model) of a ``scoring.summarise_predictions`` summary:
-    pooled scores with intervals, and each fold's scores as steps 1..k (fold names in a tag)."""
-    runs = 0
-    for protocol, model, result in scored_models(summary):
-        experiment_id = use_experiment(tracking_uri, f"{experiment}/{protocol}")
-        with mlflow.start_run(experiment_id=experiment_id, run_name=f"{model} ({protocol})"):
-            mlflow.set_tags({**tags, "variant": model, "protocol": protocol, "git_commit": git_commit(),
-                             "dvc_experiment": os.environ.get("DVC_EXP_NAME", ""),
-                             "folds": ",".join(result["folds"])})
-            mlflow.log_params({k: str(v) for k, v in params.items()})
-            pooled = result["pooled"]
-            mlflow.log_metrics({f"pooled_{k}": pooled[k] for k in ("accuracy", "uar", "macro_f1")})
-            mlflow.log_metrics({f"pooled_{k}_ci_{end}": pooled[f"{k}_ci"][end]
-                                for k in ("accuracy", "uar") for end in ("low", "high")})
-            mlflow.log_metrics({f"fold_mean_{k}": v for k, v in result["fold_mean"].items()})
-            mlflow.log_metrics({f"fold_std_{k}": v for k, v in result["fold_std"].items()})
-            for step, scores in enumerate(result["folds"].values(), start=1):
-                mlflow.log_metrics({f"fold_{k}": scores[k] for k in ("accuracy", "uar", "macro_f1")},
-                                   step=step)
-            mlflow.log_dict(result, "summary.json")
-        runs += 1
-    return runs

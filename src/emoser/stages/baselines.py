@@ -1,6 +1,6 @@
 """Stage baselines: SVMs on openSMILE functionals (``baselines.models``), with and without speaker
 standardisation, under the hold-out split and every leak-free cv protocol, on the same folds as
-the networks -> metrics/baselines.json, data/cv/baselines.csv, MLflow runs.
+the networks -> metrics/baselines.json, data/cv/baselines.csv.
 
     python -m emoser.stages.baselines
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from emoser import paths
-from emoser.config import Section, flatten, load_params, with_prefixes
+from emoser.config import Section, load_params
 from emoser.folds import CvParams
 from emoser.functionals import Functionals
 from emoser.predictions import load_recordings_and_folds, publish, summarise_recordings
@@ -17,7 +17,6 @@ from emoser.runtime import entry_point
 from emoser.scoring import EvaluateParams
 from emoser.splitting import SplitParams
 from emoser.svm_baselines import BaselinesParams, run_baselines
-from emoser.tracking import MlflowParams
 
 
 class Params(Section):
@@ -25,7 +24,6 @@ class Params(Section):
     evaluate: EvaluateParams
     cv: CvParams
     baselines: BaselinesParams
-    mlflow: MlflowParams
 
 
 @entry_point
@@ -38,8 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     predictions = run_baselines(manifest, functionals, table, params.baselines.models,
                                 params.baselines.speaker_standardisation, params.baselines.jobs)
     summary = summarise_recordings(predictions, manifest, params.evaluate, params.split.protocol)
-    publish(summary, predictions, paths.BASELINE_PREDICTIONS, paths.METRICS / "baselines.json", params.mlflow,
-            with_prefixes(flatten(params), ("baselines", "cv", "split", "evaluate")), "baseline")
+    publish(summary, predictions, paths.BASELINE_PREDICTIONS, paths.METRICS / "baselines.json")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Stage cv: the trained variants in ``cv.variants`` under every protocol in ``cv.protocols``
-(same code as train/evaluate), pooled and per-fold scores -> metrics/cv.json, data/cv/trained.csv,
-MLflow runs.
+(same code as train/evaluate), pooled and per-fold scores -> metrics/cv.json, data/cv/trained.csv
+(their MLflow runs: stage track).
 
     python -m emoser.stages.cv
 """
@@ -12,7 +12,7 @@ import pandas as pd
 from pydantic import model_validator
 
 from emoser import paths
-from emoser.config import Section, flatten, load_params, with_prefixes
+from emoser.config import Section, load_params
 from emoser.crossval import cross_validate
 from emoser.dataset import FeatureSet
 from emoser.features import FeatureParams
@@ -22,7 +22,6 @@ from emoser.predictions import PREDICTION_COLUMNS, publish, summarise_recordings
 from emoser.protocols import LEAKY, LEAKY_WARNING
 from emoser.runtime import entry_point
 from emoser.scoring import EvaluateParams
-from emoser.tracking import MlflowParams
 from emoser.training import TrainParams
 from emoser.variants import ArchitectureParams, check_frames_fit_chunks
 
@@ -33,7 +32,6 @@ class Params(Section):
     architectures: ArchitectureParams
     evaluate: EvaluateParams
     cv: CvParams
-    mlflow: MlflowParams
 
     @model_validator(mode="after")
     def _frames_fit_chunks(self):
@@ -55,8 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     summary = summarise_recordings(predictions, manifest, params.evaluate)
     if LEAKY in summary:
         summary[LEAKY]["warning"] = LEAKY_WARNING
-    publish(summary, predictions, paths.CV_PREDICTIONS, paths.METRICS / "cv.json", params.mlflow,
-            with_prefixes(flatten(params), ("cv", "train", "architectures", "features", "evaluate")), "trained")
+    publish(summary, predictions, paths.CV_PREDICTIONS, paths.METRICS / "cv.json")
 
 
 if __name__ == "__main__":

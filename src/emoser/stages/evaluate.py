@@ -1,5 +1,5 @@
 """Stage evaluate: score one trained network on its test set -> metrics/NAME.json, plots/NAME/
-(confusion matrix, training curves), and one MLflow run.
+(confusion matrix, training curves, per-recording predictions). MLflow: stage track.
 
     python -m emoser.stages.evaluate --name model
 """
@@ -14,20 +14,18 @@ from emoser import paths
 from emoser.config import Section, load_params
 from emoser.corpus import EMOTIONS
 from emoser.dataset import load_subsets
-from emoser.evaluation import evaluate, log_to_mlflow
+from emoser.evaluation import evaluate
 from emoser.figures import confusion_figure, history_figure, save_figure
 from emoser.files import read_manifest, write_csv, write_json
 from emoser.networks import Bundle
 from emoser.runtime import entry_point
 from emoser.scoring import EvaluateParams
-from emoser.tracking import MlflowParams, resolve_tracking_uri
 
 log = logging.getLogger(__name__)
 
 
 class Params(Section):
     evaluate: EvaluateParams
-    mlflow: MlflowParams
 
 
 @entry_point
@@ -50,11 +48,9 @@ def main(argv: list[str] | None = None) -> None:
     save_figure(confusion_figure(counts, EMOTIONS, title), figures["confusion"])
     save_figure(history_figure(history, title), figures["history"])
     write_csv(plot_dir / "confusion.csv", samples)
-    run_id = log_to_mlflow(args.name, bundle, metrics, history, figures,
-                           resolve_tracking_uri(params.mlflow.tracking_uri), params.mlflow.experiment)
     write_json(paths.METRICS / f"{args.name}.json", metrics)
-    log.info("%s: accuracy %.3f, UAR %.3f on %d test clips (%s); MLflow run %s", args.name, metrics["accuracy"],
-             metrics["uar"], metrics["test_size"], metrics["protocol"], run_id)
+    log.info("%s: accuracy %.3f, UAR %.3f on %d test clips (%s)", args.name, metrics["accuracy"],
+             metrics["uar"], metrics["test_size"], metrics["protocol"])
 
 
 if __name__ == "__main__":

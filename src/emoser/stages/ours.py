@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from emoser import paths
-from emoser.config import Section, flatten, load_params, with_prefixes
+from emoser.config import Section, load_params
 from emoser.corpus import EMOTIONS
 from emoser.files import write_csv, write_json
 from emoser.folds import CvParams
@@ -19,7 +19,6 @@ from emoser.predictions import load_recordings_and_folds, publish, summarise_rec
 from emoser.runtime import entry_point
 from emoser.scoring import EvaluateParams
 from emoser.splitting import SplitParams
-from emoser.tracking import MlflowParams
 
 
 class Params(Section):
@@ -27,7 +26,6 @@ class Params(Section):
     evaluate: EvaluateParams
     cv: CvParams
     ours: OursParams
-    mlflow: MlflowParams
 
 
 @entry_point
@@ -47,8 +45,7 @@ def main(argv: list[str] | None = None) -> None:
              "window_s": float(manifest["duration"].max()), "recordings": len(manifest),
              "params": params.ours.model_dump(mode="json", include={"feature_counts", "C", "embedding_weight"})}
     FusionModel.fit(functionals, embeddings, manifest["label"].to_numpy(), params.ours, facts).save(paths.OURS_MODEL)
-    publish(summary, predictions, paths.OURS_PREDICTIONS, paths.METRICS / "ours.json", params.mlflow,
-            with_prefixes(flatten(params), ("ours", "cv", "split", "evaluate")), MODEL)
+    publish(summary, predictions, paths.OURS_PREDICTIONS, paths.METRICS / "ours.json")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Stage report: reports/results.md (every model under every protocol, figures) and
-reports/headline.md, the results table the README shows (copied between its markers).
+reports/headline.md, the results table the README shows (copied between its markers), and
+metrics/headline.json, per protocol x model: UAR, accuracy, intervals, n (the metrics DVC diffs).
 
     python -m emoser.stages.report
 """
@@ -11,10 +12,11 @@ from pathlib import Path
 
 from emoser import paths
 from emoser.config import Section, load_params
-from emoser.files import atomic_path
+from emoser.files import atomic_path, write_json
 from emoser.folds import CvParams
 from emoser.readme import update_results
 from emoser.reporting import build_report
+from emoser.results import HEADLINE_METRICS
 from emoser.runtime import entry_point
 from emoser.scoring import EvaluateParams
 from emoser.splitting import SplitParams
@@ -33,7 +35,8 @@ class Params(Section):
 def main(argv: list[str] | None = None) -> None:
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
     params = load_params(Params)
-    page, headline = build_report(params.split.protocol, params.cv, params.evaluate)
+    page, headline, metrics = build_report(params.split.protocol, params.cv, params.evaluate)
+    write_json(HEADLINE_METRICS, metrics)
     for path, text in ((paths.REPORT, page), (paths.HEADLINE, headline + "\n")):
         with atomic_path(path) as tmp:
             tmp.write_text(text)

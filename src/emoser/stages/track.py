@@ -1,0 +1,37 @@
+"""Stage track: the MLflow store gets a run for every evaluated network and every cross-validated,
+classical and own model that it lacks (keyed by a hash of the outputs, so never twice)
+-> mlruns/synced.json.
+
+    python -m emoser.stages.track
+
+Its marker lives beside the local store and is not in git: a fresh clone runs this stage even
+when every other stage is skipped, so the store always ends up complete.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+
+from emoser.config import Section, load_params, read_raw
+from emoser.mlflow_runs import SYNCED, sync
+from emoser.runtime import entry_point
+from emoser.tracking import MlflowParams, resolve_tracking_uri
+
+log = logging.getLogger(__name__)
+
+
+class Params(Section):
+    mlflow: MlflowParams
+
+
+@entry_point
+def main(argv: list[str] | None = None) -> None:
+    argparse.ArgumentParser(description=__doc__).parse_args(argv)
+    params = load_params(Params)
+    uri = resolve_tracking_uri(params.mlflow.tracking_uri)
+    logged, present = sync(read_raw(), uri, params.mlflow.experiment, SYNCED)
+    log.info("MLflow (%s): %d runs logged, %d already there", uri, logged, present)
+
+
+if __name__ == "__main__":
+    main()

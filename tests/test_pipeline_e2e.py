@@ -32,6 +32,19 @@ def _run(args, cwd: Path, env: dict) -> str:
     return output
 
 
+def _assert_reviewed_change(path: Path) -> None:
+    """The review of model.loss cce -> mse: the hold-out row with the change, the paired interval,
+    McNemar's p and a verdict; both confusion matrices side by side."""
+    text = path.read_text()
+    assert "of 26 protocol × model rows changed" in text, text
+    row = next(line for line in text.splitlines() if line.startswith("| holdout | model |"))
+    assert re.search(r"\| \d\.\d{3} → \d\.\d{3} \| [+-]\d\.\d{3} \[[+-]\d\.\d{3}, [+-]\d\.\d{3}\] \| "
+                     r"\d\.\d{3} → \d\.\d{3} \(n=8\) \| [\d.e-]+ \(\d+ / \d+\) \| "
+                     r".*(better|worse|within noise)", row), row
+    assert re.search(r"\| model\.loss\s+\| cce\s+\| mse\s+\|", text), text
+    assert (path.parent / "confusion-holdout-model.png").stat().st_size > 20_000
+
+
 def _tiny_params(url: str) -> dict:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["fetch"]["source"] = url
@@ -59,6 +72,7 @@ def workspace(tmp_path_factory):
         shutil.copy(REPO / name, repo / name)
     shutil.copytree(REPO / "src", repo / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     shutil.copytree(REPO / "benchmarks", repo / "benchmarks")
+    shutil.copytree(REPO / ".ci", repo / ".ci", ignore=shutil.ignore_patterns("tools"))
     env = {**os.environ, "PYTHONPATH": str(repo / "src"), "DVC_NO_ANALYTICS": "1",
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
@@ -82,7 +96,7 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     for stage in ["fetch", "augment", "features", "split", "train", "evaluate",
                   "study-train@cnn_lstm-mse", "study-evaluate@cnn-cce", "folds", "opensmile", "embeddings",
                   "baselines", "ours", "cv",
-                  "report"]:
+                  "report", "track"]:
         assert f"Running stage '{stage}'" in out
     assert "Warning:" not in out, "a warning that means nothing to a user reached the log"
 
@@ -171,10 +185,23 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     assert "| model | LOSO UAR | LOSO UAR, speaker std. |" in headline and "human listeners" in headline
     assert results_block((repo / "README.md").read_text()) == headline.strip("\n")
 
-    # dvc metrics show lists every model
-    shown = _run(["dvc", "metrics", "show"], repo, env)
-    for v in VARIANTS:
-        assert f"metrics/{v}.json" in shown
+    # The one declared metrics file: per protocol x model, UAR and accuracy with intervals and n
+    shown = json.loads(_run(["dvc", "metrics", "show", "--json"], repo, env))
+    declared = shown[""]["data"]
+    assert list(declared) == ["metrics/headline.json"], list(declared)
+    headline_metrics = declared["metrics/headline.json"]["data"]
+    assert set(headline_metrics) == {"holdout", "loso", "kfold", "leaky"}
+    assert set(headline_metrics["holdout"]) == {"model", "cnn-cce", "cnn-mse", "cnn_lstm-cce", "cnn_lstm-mse",
+                                                "egemaps", "egemaps+spkstd", "compare", "compare+spkstd", "ours",
+                                                "ours+spkstd"}
+    assert headline_metrics["holdout"]["model"] == {
+        "uar": metrics["model"]["uar"], "uar_low": metrics["model"]["uar_ci"]["low"],
+        "uar_high": metrics["model"]["uar_ci"]["high"], "accuracy": metrics["model"]["accuracy"],
+        "accuracy_low": metrics["model"]["accuracy_ci"]["low"],
+        "accuracy_high": metrics["model"]["accuracy_ci"]["high"], "n": 8}
+    assert headline_metrics["loso"]["ours"]["uar"] == ours["loso"]["ours"]["pooled"]["uar"]
+    assert "## Paired tests: is B better than A on the same recordings?" in report
+    assert "**The seed report's claim, \"cross-entropy is more effective than MSE\"**: cnn under holdout" in report
 
     # The benchmark runs on what the pipeline made (a smoke check of the script; its figures are not judged)
     bench = _run([sys.executable, "benchmarks/bench.py", "--utterances", "4", "--repro"], repo, env)
@@ -188,9 +215,13 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
         assert re.search(rf"dvc repro stage {stage}: \d+\.\d s", bench), bench
     assert re.search(r"no-op dvc repro: \d+\.\d s", bench), bench
 
-    # Nothing to do the second time
+    # Nothing to do the second time, and no MLflow run twice
+    logged = len(mlflow.search_runs(search_all_experiments=True))
+    assert logged == 5 + 3 + 4 * 3 + 2 * 3, logged    # networks; cv: 3 protocols; baselines, ours: 3 each
     again = _run(["dvc", "repro"], repo, env)
     assert "Running stage" not in again
+    _run([sys.executable, "-m", "emoser.stages.track"], repo, env)      # forced: finds every run there
+    assert len(mlflow.search_runs(search_all_experiments=True)) == logged
     _run(["git", "add", "-A"], repo, env)
     _run(["git", "commit", "-qm", "baseline"], repo, env)
 
@@ -214,12 +245,16 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     # A sweep of the shipped model's loss reruns only its training and evaluation
     exp = _run(["dvc", "exp", "run", "-S", "model.loss=mse"], repo, env)
     ran = sorted(line.split("'")[1] for line in exp.splitlines() if line.startswith("Running stage"))
-    assert ran == ["evaluate", "train"]
+    assert ran == ["evaluate", "report", "track", "train"]
     assert json.loads((repo / "metrics/model.json").read_text())["loss"] == "mse"
-    diff = _run(["dvc", "metrics", "diff"], repo, env)
-    # only changed rows are listed; the loss itself always changed
-    assert any(line.startswith("metrics/model.json") and " loss " in line and "mse" in line
-               for line in diff.splitlines()), diff
+    # A reviewer's diff: only headline rows, only changed ones, one screen
+    diff = _run(["dvc", "metrics", "diff", "--md"], repo, env)
+    rows = [line for line in diff.splitlines() if line.startswith("| metrics/")]
+    assert rows and all(line.startswith("| metrics/headline.json | holdout.model.") for line in rows), diff
+    assert len(rows) <= 60
+    review = _run([sys.executable, "-m", "emoser.review", "HEAD", "--out", "review"], repo, env)
+    assert "| holdout | model |" in review
+    _assert_reviewed_change(repo / "review/review.md")
 
     # A queued sweep run by two workers, each experiment in its own copy of the repository
     for loss in ("cce", "mse"):
@@ -236,3 +271,60 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     rows = list(csv.DictReader(io.StringIO(table)))
     queued = {(row["model.arch"], row["model.loss"]) for row in rows if row["Executor"] == "Dvc-task"}
     assert queued == {("cnn_lstm", "cce"), ("cnn_lstm", "mse")}, table
+
+
+def test_pull_request_review_script(workspace):
+    """.ci/pr-review as .github/workflows/review.yml runs it: a fresh clone of a pull-request branch,
+    the team's DVC remote (here a folder), `dvc repro` of what the branch changed, and the review
+    against the base branch; and the MLflow store of that fresh clone."""
+    root, repo, _, env = workspace
+    base = _run(["git", "symbolic-ref", "--short", "HEAD"], repo, env).strip()
+    remote = root / "remote"
+    _run(["dvc", "remote", "add", "--local", "team", str(remote)], repo, env)
+    _run(["dvc", "push", "--all-branches", "--run-cache", "-r", "team"], repo, env)
+
+    def pull_request(name: str, change) -> tuple[Path, str]:
+        clone = root / name
+        _run(["git", "clone", "-q", str(repo), str(clone)], root, env)
+        _run(["git", "checkout", "-qb", name], clone, env)
+        change(clone)
+        _run(["git", "commit", "-qam", name], clone, env)
+        pr_env = {**env, "PYTHONPATH": str(clone / "src"), "EMOSER_SKIP_SETUP": "1", "DVC_REMOTE_URL": str(remote)}
+        return clone, _run(["bash", ".ci/pr-review", f"origin/{base}"], clone, pr_env)
+
+    def to_mse(clone: Path) -> None:
+        params = yaml.safe_load((clone / "params.yaml").read_text())
+        params["model"]["loss"] = "mse"
+        (clone / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+    clone, out = pull_request("mse", to_mse)
+    _assert_reviewed_change(clone / "review/review.md")
+    text = (clone / "review/review.md").read_text()
+    assert "`train`, `evaluate`, `report`, `track`" in text, text
+    assert "| data/cv/trained.csv | DVC cache | workspace |" in text    # pulled from the remote by the script
+
+    def comment_only(clone: Path) -> None:
+        with (clone / "src/emoser/reporting.py").open("a") as f:
+            f.write("\n# A comment changes no result.\n")
+
+    clone, out = pull_request("comment", comment_only)
+    text = (clone / "review/review.md").read_text()
+    assert "**No metric changed** (26 protocol × model rows compared" in text, text
+    assert "## Stages whose dvc.lock entry changed\n\n`report`\n" in text, text
+    assert "No parameter changed." in text
+    # A fresh clone: DVC skips the evaluate stages (their outputs are those in dvc.lock), yet the
+    # MLflow store has every network's run with its figures and model, and a second repro adds none.
+    ran = {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
+    assert ran == {"report", "track"}, out
+    mlflow.set_tracking_uri(f"sqlite:///{clone / 'mlruns' / 'mlflow.db'}")
+    runs = mlflow.search_runs([mlflow.get_experiment_by_name("emoser/utterance").experiment_id])
+    assert sorted(runs["tags.mlflow.runName"]) == sorted(VARIANTS)
+    for run_id in runs["run_id"]:
+        assert {a.path for a in mlflow.MlflowClient().list_artifacts(run_id, "figures")} == {
+            "figures/confusion.png", "figures/history.png"}
+        assert mlflow.MlflowClient().get_metric_history(run_id, "val_loss")
+        assert mlflow.models.get_model_info(f"runs:/{run_id}/model").signature is not None
+    total = len(mlflow.search_runs(search_all_experiments=True))
+    assert total == 5 + 3 + 4 * 3 + 2 * 3
+    assert "Running stage" not in _run(["dvc", "repro"], clone, {**env, "PYTHONPATH": str(clone / "src")})
+    assert len(mlflow.search_runs(search_all_experiments=True)) == total

@@ -4,6 +4,7 @@
            | baselines | ours | cv | report | track   # a pipeline stage (as dvc.yaml runs it)
     emoser predict [--model DIR] FILE...           # classify recordings
     emoser params [params.yaml]                    # check every section of a params file
+    emoser review BASE [HEAD] [--out DIR]          # pull-request report: change or noise?
 
 ``python -m emoser.stages.<stage>`` and ``python -m emoser.predict`` keep working; dvc.yaml uses
 them. The command imports only the module it runs.
@@ -15,7 +16,8 @@ import sys
 
 STAGES = ("fetch", "augment", "features", "split", "train", "evaluate", "folds", "opensmile", "embeddings",
           "baselines", "ours", "cv", "report", "track")
-TOOLS = {"predict": "emoser.predict", "params": "emoser.params", "offline-plots": "emoser.offline_plots"}
+TOOLS = {"predict": "emoser.predict", "params": "emoser.params", "review": "emoser.review",
+         "offline-plots": "emoser.offline_plots"}
 
 
 def main(argv: list[str] | None = None) -> None:

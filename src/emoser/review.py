@@ -1,0 +1,300 @@
+"""``emoser review BASE [HEAD]``: one Markdown report for a pull request — is each change in the
+headline metrics a change or noise?
+
+    emoser review main                 # main -> the workspace (run `dvc repro` first)
+    emoser review main my-branch --out review/
+
+For every protocol x model on both sides: UAR and accuracy base -> head, the paired bootstrap
+interval of the difference and an exact McNemar test on the same test recordings, and a verdict
+(``emoser.comparison``); rows whose test recordings differ are "not comparable". Then
+``dvc params diff``, the stages whose dvc.lock entry changed, and the confusion matrices before /
+after side by side.
+
+Each side's files come from the workspace, or for a revision from git (metrics and the hold-out
+networks' predictions are in git) or, for DVC-tracked predictions (data/cv/*.csv), the DVC cache
+or remote through ``dvc.api``; the report says which. Where neither has a side's predictions, its
+rows compare the two intervals instead, and say so.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from . import paths
+from .comparison import BETTER, NOISE, NOT_COMPARABLE, WORSE, compare_tables
+from .config import Section, load_params
+from .corpus import EMOTIONS, LABEL_BY_EMOTION
+from .errors import EmoserError
+from .figures import confusion_grid, save_figure
+from .files import atomic_path
+from .results import SCORES, headline_metrics, prediction_table, workspace
+from .runtime import entry_point
+from .scoring import EvaluateParams, confusion
+
+log = logging.getLogger(__name__)
+WORKSPACE = "workspace"
+INTERVALS_ONLY = " (intervals only)"
+MAX_FIGURES = 12
+
+
+class Params(Section):
+    evaluate: EvaluateParams
+
+
+class ReviewError(EmoserError):
+    """A revision that git does not know, or a folder that is not a DVC repository."""
+
+
+def _git(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", *args], capture_output=True)
+
+
+class Side:
+    """The files of one side of a review: the workspace, or a git revision (git first, then the
+    DVC cache or remote). ``sources`` records where each file read came from."""
+
+    def __init__(self, rev: str | None):
+        self.rev = rev
+        self.sources: dict[str, str] = {}
+        self._lock: dict | None = None
+        if rev is not None:
+            found = _git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+            if found.returncode != 0:
+                raise ReviewError(f"unknown git revision {rev!r}")
+            self.commit = found.stdout.decode().strip()
+
+    @property
+    def label(self) -> str:
+        return WORKSPACE if self.rev is None else f"{self.rev} ({self.commit[:7]})"
+
+    def __call__(self, path: Path) -> str | None:
+        text, source = self._read(path)
+        self.sources[path.as_posix()] = source
+        return text
+
+    def _read(self, path: Path) -> tuple[str | None, str]:
+        if self.rev is None:
+            text = workspace(path)
+            return text, WORKSPACE if text is not None else "missing"
+        shown = _git("show", f"{self.commit}:{path.as_posix()}")
+        if shown.returncode == 0:
+            return shown.stdout.decode(), "git"
+        md5 = self.out_md5(path)
+        if md5 is None:
+            return None, "missing"
+        where = "DVC cache" if (Path(".dvc/cache/files/md5") / md5[:2] / md5[2:]).exists() else "DVC remote"
+        try:
+            import dvc.api
+
+            return dvc.api.read(path.as_posix(), repo=".", rev=self.commit), where
+        except Exception as exc:  # not in the cache, no remote, remote unreachable: fall back, say why
+            log.info("%s: %s at %s unreachable: %s", self.label, path, self.rev, exc)
+            return None, "not in the DVC cache or remote"
+
+    def lock(self) -> dict:
+        """dvc.lock's stages (from the workspace or git: the lock is never a DVC output)."""
+        if self._lock is None:
+            if self.rev is None:
+                text = workspace(Path("dvc.lock"))
+            else:
+                shown = _git("show", f"{self.commit}:dvc.lock")
+                text = shown.stdout.decode() if shown.returncode == 0 else None
+            self._lock = (yaml.safe_load(text) or {}).get("stages", {}) if text else {}
+        return self._lock
+
+    def out_md5(self, path: Path) -> str | None:
+        for stage in self.lock().values():
+            for out in stage.get("outs", []):
+                if out.get("path") == path.as_posix():
+                    return out.get("md5")
+        return None
+
+
+def changed_stages(base: dict, head: dict) -> list[str]:
+    """Stages whose dvc.lock entry (command, deps, params, outs and their hashes) differs, in
+    pipeline order; added and removed stages included."""
+    names = list(dict.fromkeys([*head, *base]))
+    return [name for name in names if base.get(name) != head.get(name)]
+
+
+def params_diff(base: Side, head: Side) -> str:
+    revs = [base.commit] + ([] if head.rev is None else [head.commit])
+    done = subprocess.run([sys.executable, "-m", "dvc", "params", "diff", *revs, "--md"], capture_output=True,
+                          text=True)
+    if done.returncode != 0:
+        return f"`dvc params diff` failed: {done.stderr.strip().splitlines()[-1:] or ['?']}"
+    table = done.stdout.strip()
+    return table if len(table.splitlines()) > 2 else "No parameter changed."
+
+
+def stale_stages() -> list[str]:
+    """Stages `dvc status` finds out of date in the workspace (its figures are then not what the
+    code and params make)."""
+    done = subprocess.run([sys.executable, "-m", "dvc", "status", "--json"], capture_output=True, text=True)
+    try:
+        return [name for name in json.loads(done.stdout or "{}") if not name.endswith(".dvc")]
+    except json.JSONDecodeError:
+        return []
+
+
+def _interval_verdict(b: dict, h: dict) -> str:
+    if b["n"] != h["n"]:
+        return NOT_COMPARABLE
+    if h["uar_low"] > b["uar_high"]:
+        return BETTER + INTERVALS_ONLY
+    if h["uar_high"] < b["uar_low"]:
+        return WORSE + INTERVALS_ONLY
+    return NOISE + INTERVALS_ONLY
+
+
+def compare(base: Side, head: Side, settings: EvaluateParams) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """One row per protocol x model on both sides: figures, paired test, verdict, changed or not.
+    Also returns both sides' prediction tables."""
+    base_metrics, head_metrics = headline_metrics(base), headline_metrics(head)
+    base_pred, head_pred = prediction_table(base), prediction_table(head)
+    rows = []
+    for protocol, models in head_metrics.items():
+        for model, h in models.items():
+            b = base_metrics.get(protocol, {}).get(model)
+            if b is None:
+                continue
+            row = {"protocol": protocol, "model": model, **{f"base_{k}": b[k] for k in SCORES},
+                   **{f"head_{k}": h[k] for k in SCORES}, "changed": any(b[k] != h[k] for k in SCORES)}
+            pick_b = base_pred[(base_pred["protocol"] == protocol) & (base_pred["model"] == model)]
+            pick_h = head_pred[(head_pred["protocol"] == protocol) & (head_pred["model"] == model)]
+            if len(pick_b) and len(pick_h):
+                result = compare_tables(pick_b, pick_h, settings.bootstrap_resamples, settings.seed,
+                                        settings.ci_level)
+                row["verdict"] = result["verdict"]
+                row["reason"] = result.get("reason", "")
+                row["changed"] = row["changed"] or result["verdict"] == NOT_COMPARABLE
+                if "uar" in result:
+                    row.update({"uar_diff": result["uar"]["difference"], "uar_diff_low": result["uar"]["low"],
+                                "uar_diff_high": result["uar"]["high"],
+                                "accuracy_diff": result["accuracy"]["difference"],
+                                "mcnemar_p": result["mcnemar"]["p"],
+                                "only_base": result["mcnemar"]["only_base_right"],
+                                "only_head": result["mcnemar"]["only_head_right"]})
+                    row["changed"] = row["changed"] or bool(result["mcnemar"]["only_base_right"]
+                                                            or result["mcnemar"]["only_head_right"])
+            else:
+                row["verdict"], row["reason"] = _interval_verdict(b, h), "predictions unreachable"
+            if not row["changed"]:
+                row["verdict"] = "unchanged"
+            rows.append(row)
+    return pd.DataFrame(rows), base_pred, head_pred
+
+
+def _fmt(x, spec: str = ".3f") -> str:
+    return "—" if x is None or (isinstance(x, float) and np.isnan(x)) else format(x, spec)
+
+
+def _table_rows(table: pd.DataFrame) -> list[str]:
+    lines = ["| protocol | model | UAR base → head | UAR head − base [paired 95 % CI] | accuracy base → head | "
+             "McNemar p (only base / only head right) | verdict |", "|---|---|---|---|---|---|---|"]
+    for r in table.to_dict("records"):
+        paired = (f"{r['uar_diff']:+.3f} [{r['uar_diff_low']:+.3f}, {r['uar_diff_high']:+.3f}]"
+                  if not pd.isna(r.get("uar_diff", np.nan)) else r.get("reason") or "—")
+        mcnemar = (f"{_fmt(r['mcnemar_p'], '.3g')} ({int(r['only_base'])} / {int(r['only_head'])})"
+                   if not pd.isna(r.get("mcnemar_p", np.nan)) else "—")
+        verdict = r["verdict"] if r["verdict"] in (NOISE, "unchanged") else f"**{r['verdict']}**"
+        lines.append(f"| {r['protocol']} | {r['model']} | {r['base_uar']:.3f} → {r['head_uar']:.3f} | {paired} | "
+                     f"{r['base_accuracy']:.3f} → {r['head_accuracy']:.3f} (n={int(r['head_n'])}) | {mcnemar} | "
+                     f"{verdict} |")
+    return lines
+
+
+def confusion_pair(base_pred: pd.DataFrame, head_pred: pd.DataFrame, protocol: str, model: str,
+                   labels: tuple[str, str]):
+    panels = []
+    for table, label in zip((base_pred, head_pred), labels):
+        part = table[(table["protocol"] == protocol) & (table["model"] == model)]
+        actual, predicted = part["emotion"].map(LABEL_BY_EMOTION), part["predicted"].map(LABEL_BY_EMOTION)
+        panels.append((confusion(actual, predicted), f"{model}, {protocol}: {label}\n"
+                       f"accuracy {np.mean(actual.to_numpy() == predicted.to_numpy()):.3f}, n={len(part)}"))
+    return confusion_grid(panels, EMOTIONS, columns=2)
+
+
+def write_review(base: Side, head: Side, settings: EvaluateParams, out_dir: Path) -> tuple[str, pd.DataFrame]:
+    """The report (Markdown) and its figures in ``out_dir``; returns the text and the rows."""
+    table, base_pred, head_pred = compare(base, head, settings)
+    changed = table[table["changed"]] if len(table) else table
+    lines = [f"# Review: {base.label} → {head.label}", ""]
+    stale = stale_stages() if head.rev is None else []
+    if stale:
+        lines += [f"> **Warning:** the workspace is not reproduced: `dvc status` finds {len(stale)} stage(s) out of "
+                  f"date ({', '.join(stale)}); run `dvc repro` and review again.", ""]
+    if table.empty:
+        lines += ["No model is scored on both sides: nothing to compare.", ""]
+    elif changed.empty:
+        lines += [f"**No metric changed** ({len(table)} protocol × model rows compared: every figure and every "
+                  "test prediction is the same).", ""]
+    else:
+        counts = changed["verdict"].str.replace(INTERVALS_ONLY, "", regex=False).value_counts()
+        summary = ", ".join(f"{counts.get(v, 0)} {v}" for v in (BETTER, WORSE, NOISE, NOT_COMPARABLE))
+        lines += [f"**{len(changed)} of {len(table)} protocol × model rows changed: {summary}.**", "",
+                  "## Changed figures", "", *_table_rows(changed), ""]
+    unchanged = table[~table["changed"]] if len(table) else table
+    if len(unchanged) and len(changed):
+        lines += [f"<details><summary>{len(unchanged)} unchanged rows</summary>", "", *_table_rows(unchanged), "",
+                  "</details>", ""]
+    level = f"{100 * settings.ci_level:.0f} %"
+    resamples = settings.bootstrap_resamples
+    lines += ["How to read it: both sides' predictions of the **same test recordings** are paired. The interval "
+              f"is a paired percentile bootstrap of UAR(head) − UAR(base) over recordings ({resamples}"
+              f" resamples, {level}); McNemar's exact test counts the recordings exactly one side got right. "
+              "Verdict: better / worse when the UAR interval excludes 0, else within noise; 'not comparable' when "
+              "the sides score different recordings; '(intervals only)' when a side's predictions were "
+              "unreachable and only the two sides' own intervals could be compared (non-overlap = change). "
+              "Rows are not corrected for multiple comparisons.", ""]
+    lines += ["## Parameters (`dvc params diff`)", "", params_diff(base, head), ""]
+    stages = changed_stages(base.lock(), head.lock())
+    lines += ["## Stages whose dvc.lock entry changed", "",
+              (", ".join(f"`{s}`" for s in stages) if stages else "None."), ""]
+    figure_rows = changed[changed["verdict"] != NOT_COMPARABLE].head(MAX_FIGURES) if len(changed) else changed
+    pictured = []
+    for r in figure_rows.to_dict("records"):
+        if not (((base_pred["protocol"] == r["protocol"]) & (base_pred["model"] == r["model"])).any()
+                and ((head_pred["protocol"] == r["protocol"]) & (head_pred["model"] == r["model"])).any()):
+            continue
+        name = f"confusion-{r['protocol']}-{r['model']}.png".replace("/", "-").replace("+", "-")
+        save_figure(confusion_pair(base_pred, head_pred, r["protocol"], r["model"], ("base", "head")), out_dir / name)
+        pictured.append(f"![{r['model']}, {r['protocol']}: base / head]({name})")
+    if pictured:
+        lines += ["## Confusion matrices, base (left) / head (right)", "", *pictured, ""]
+    lines += ["## Where each side's files came from", "", "| file | base | head |", "|---|---|---|"]
+    for path in dict.fromkeys([*base.sources, *head.sources]):
+        lines.append(f"| {path} | {base.sources.get(path, '—')} | {head.sources.get(path, '—')} |")
+    text = "\n".join(lines) + "\n"
+    with atomic_path(out_dir / "review.md") as tmp:
+        tmp.write_text(text)
+    return text, table
+
+
+@entry_point
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="emoser review", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("base", help="git revision to compare against (e.g. main)")
+    parser.add_argument("head", nargs="?", help="git revision under review (default: the workspace)")
+    parser.add_argument("--out", type=Path, default=Path("review"), help="folder for review.md and its figures")
+    args = parser.parse_args(argv)
+    if not Path("dvc.yaml").exists() or not paths.METRICS.is_dir():
+        raise ReviewError("run it in the repository root (no dvc.yaml or metrics/ here)")
+    settings = load_params(Params).evaluate
+    base, head = Side(args.base), Side(args.head)
+    text, table = write_review(base, head, settings, args.out)
+    print(text)
+    log.info("wrote %s", args.out / "review.md")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""`emoser review` on a small real git + DVC repository holding metrics and predictions files as the
+pipeline writes them (the full pipeline's review: tests/test_pipeline_e2e.py)."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import REPO
+from emoser.corpus import EMOTIONS
+from emoser.scoring import scored_with_intervals, summarise_predictions
+
+EVALUATE = {"bootstrap_resamples": 300, "ci_level": 0.95, "seed": 0}
+ENV = {**os.environ, "PYTHONPATH": str(REPO / "src"), "DVC_NO_ANALYTICS": "1", "GIT_AUTHOR_NAME": "t",
+       "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+
+
+def _run(args, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    done = subprocess.run(args, cwd=cwd, env=ENV, capture_output=True, text=True, timeout=300)
+    assert not check or done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def _write_results(repo: Path, predicted: np.ndarray, actual: np.ndarray, cv_predicted: np.ndarray,
+                   names: list[str]) -> None:
+    """metrics/model.json + plots/model/confusion.csv (a hold-out network) and metrics/cv.json
+    (a LOSO summary whose per-recording predictions are not available)."""
+    scores = scored_with_intervals(actual, predicted, 300, 0, 0.95)
+    metrics = {"protocol": "utterance", "leaky": False, "arch": "cnn", "loss": "cce", **scores}
+    (repo / "metrics").mkdir(exist_ok=True)
+    (repo / "metrics/model.json").write_text(json.dumps(metrics))
+    (repo / "plots/model").mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"clip": names, "actual": [EMOTIONS[i] for i in actual],
+                  "predicted": [EMOTIONS[i] for i in predicted]}).to_csv(repo / "plots/model/confusion.csv",
+                                                                         index=False)
+    table = pd.DataFrame({"protocol": "loso", "model": "cnn-cce", "fold": [n[:2] for n in names],
+                          "utterance": names, "emotion": [EMOTIONS[i] for i in actual],
+                          "predicted": [EMOTIONS[i] for i in cv_predicted]})
+    (repo / "metrics/cv.json").write_text(json.dumps(summarise_predictions(table, 300, 0, 0.95)))
+
+
+@pytest.fixture
+def repo(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 120
+    actual = rng.integers(0, 7, n)
+    predicted = np.where(rng.random(n) < 0.5, actual, (actual + 1) % 7)
+    names = [f"{10 + i % 10:02d}a{i:03d}" for i in range(n)]
+    root = tmp_path / "project"
+    root.mkdir()
+    _run(["git", "init", "-q", "-b", "main"], root)
+    _run([sys.executable, "-m", "dvc", "init", "-q"], root)
+    (root / "dvc.yaml").write_text("stages: {}\n")
+    (root / "params.yaml").write_text(yaml.safe_dump({"evaluate": EVALUATE, "model": {"loss": "cce"}}))
+    _write_results(root, predicted, actual, predicted, names)
+    _run(["git", "add", "-A"], root)
+    _run(["git", "commit", "-qm", "base"], root)
+    return root, actual, predicted, names
+
+
+def test_a_real_improvement_is_better_with_its_paired_interval(repo):
+    root, actual, predicted, names = repo
+    improved = predicted.copy()
+    wrong = np.flatnonzero(predicted != actual)[:30]
+    improved[wrong] = actual[wrong]
+    _write_results(root, improved, actual, improved, names)
+    (root / "params.yaml").write_text(yaml.safe_dump({"evaluate": EVALUATE, "model": {"loss": "mse"}}))
+    done = _run([sys.executable, "-m", "emoser.review", "main"], root)
+    text = (root / "review/review.md").read_text()
+    assert done.stdout.strip() == text.strip()
+    assert text.startswith("# Review: main (")
+    assert "**2 of 2 protocol × model rows changed: 2 better, 0 worse, 0 within noise, 0 not comparable.**" in text
+    row = next(line for line in text.splitlines() if line.startswith("| holdout | model |"))
+    # 30 recordings fixed, none broken: McNemar p = 2 / 2**30, and the paired interval is above 0
+    assert "(0 / 30)" in row and "1.86e-09" in row and "**better**" in row, row
+    # the LOSO predictions (data/cv/trained.csv) are on neither side: intervals only, and it says so
+    row = next(line for line in text.splitlines() if line.startswith("| loso | cnn-cce |"))
+    assert "predictions unreachable" in row and "(intervals only)" in row, row
+    assert re.search(r"\| params.yaml \| model\.loss\s+\| cce\s+\| mse\s+\|", text), text
+    assert "| plots/model/confusion.csv | git | workspace |" in text
+    assert "| data/cv/trained.csv | missing | missing |" in text
+    assert (root / "review/confusion-holdout-model.png").stat().st_size > 20_000
+
+
+def test_nothing_changed_and_a_changed_test_set(repo):
+    root, actual, predicted, names = repo
+    done = _run([sys.executable, "-m", "emoser.review", "main", "--out", "out"], root)
+    assert "**No metric changed** (2 protocol × model rows compared" in done.stdout
+    assert "No parameter changed." in done.stdout and "## Stages whose dvc.lock entry changed\n\nNone." in done.stdout
+    moved = [*names[:-1], "99z999"]      # another recording in the test set: a changed split
+    _write_results(root, predicted, actual, predicted, moved)
+    text = _run([sys.executable, "-m", "emoser.review", "main"], root).stdout
+    row = next(line for line in text.splitlines() if line.startswith("| holdout | model |"))
+    assert "different test recordings (1 only in base, 1 only in head)" in row and "**not comparable**" in row
+
+
+def test_bad_revision_is_one_line_and_exit_2(repo):
+    root = repo[0]
+    done = _run([sys.executable, "-m", "emoser.review", "no-such-branch"], root, check=False)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "emoser review: error: unknown git revision 'no-such-branch'"
+    assert not (root / "review").exists()

@@ -280,8 +280,8 @@ def test_pull_request_review_script(workspace):
     root, repo, _, env = workspace
     base = _run(["git", "symbolic-ref", "--short", "HEAD"], repo, env).strip()
     remote = root / "remote"
-    _run(["dvc", "remote", "add", "--local", "team", str(remote)], repo, env)
-    _run(["dvc", "push", "--all-branches", "--run-cache", "-r", "team"], repo, env)
+    _run(["dvc", "remote", "add", "--local", "--default", "--force", "team", str(remote)], repo, env)
+    _run(["dvc", "push", "--all-branches", "--run-cache"], repo, env)
 
     def pull_request(name: str, change) -> tuple[Path, str]:
         clone = root / name

@@ -2,16 +2,19 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 
-from conftest import tone
+from conftest import SHARED_EMODB, tone
 from emoser.audio import denoise, load_audio
 from emoser.corpus import EMOTIONS
 from emoser.networks import Bundle, build_model
 from emoser.params import ArchitectureParams, FeatureParams
 from emoser.predict import predict_file, windows
+from emoser.speech import DEFAULT_MIN_SPEECH_S, voiced_seconds
 
 FEATURES = FeatureParams(n_mfcc=8, n_fft=256, hop_length=128, frames=20, denoise=False,
                          normalisation="utterance", jobs=1)
@@ -47,7 +50,8 @@ def test_predict_any_rate_stereo_and_length(tmp_path):
     stereo = np.stack([tone(1.0, 44100, 200, 0), tone(1.0, 44100, 210, 1)], axis=1)
     sf.write(tmp_path / "stereo44k.wav", stereo, 44100)
     sf.write(tmp_path / "long.flac", tone(5.0, 16000, 150, 2), 16000)
-    result = _predict("--model", model, "--json", tmp_path / "stereo44k.wav", tmp_path / "long.flac")
+    result = _predict("--model", model, "--min-speech", 0, "--json", tmp_path / "stereo44k.wav",
+                      tmp_path / "long.flac")
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["file"].rsplit("/", 1)[-1] for r in rows] == ["stereo44k.wav", "long.flac"]
@@ -55,7 +59,8 @@ def test_predict_any_rate_stereo_and_length(tmp_path):
         assert set(row["probabilities"]) == set(EMOTIONS)
         assert abs(sum(row["probabilities"].values()) - 1) < 1e-3
         assert row["emotion"] == max(row["probabilities"], key=row["probabilities"].get)
-    table = _predict("--model", model, tmp_path)  # a folder, terminal table
+        assert row["model"] == str(model) and row["note"] is None and row["voiced_s"] >= 0
+    table = _predict("--model", model, "--min-speech", 0, tmp_path)  # a folder, terminal table
     assert table.returncode == 0 and "stereo44k.wav" in table.stdout and "anger" in table.stdout
 
 
@@ -66,7 +71,7 @@ def test_predict_bad_inputs_name_the_file(tmp_path):
     assert result.returncode == 2 and "broken.wav" in result.stderr and "Traceback" not in result.stderr
     sf.write(tmp_path / "silence.wav", np.zeros(8000, dtype=np.float32), 8000)
     result = _predict("--model", model, tmp_path / "silence.wav")
-    assert result.returncode == 2 and "silence.wav" in result.stderr and "silence" in result.stderr
+    assert result.returncode == 0 and "silence.wav: no speech found (0.00 s voiced, 0.3 s needed)" in result.stdout
     result = _predict("--model", tmp_path / "nowhere", tmp_path / "silence.wav")
     assert result.returncode == 2 and "no trained model" in result.stderr
 
@@ -85,3 +90,44 @@ def test_a_model_trained_on_denoised_recordings_denoises_what_it_predicts(tmp_pa
     from_noisy = predict_file(Bundle.load(denoising), tmp_path / "noisy.wav")
     np.testing.assert_allclose(from_noisy, predict_file(Bundle.load(plain), tmp_path / "clean.wav"), atol=1e-5)
     assert not np.allclose(from_noisy, predict_file(Bundle.load(plain), tmp_path / "noisy.wav"), atol=1e-4)
+
+
+def test_a_batch_reports_each_file_on_its_row_and_goes_on(tmp_path):
+    """Every kind of bad file gets its row and one stderr line; the good ones are classified; exit 2."""
+    model = _model(tmp_path / "model")
+    files = tmp_path / "in"
+    files.mkdir()
+    sf.write(files / "a_good.wav", tone(1.0, 8000, 200, 0), 8000)
+    sf.write(files / "b_good.mp3", tone(1.0, 16000, 180, 1), 16000, format="MP3")
+    sf.write(files / "c_nan.wav", np.array([0.1, np.nan] * 4000, np.float32), 8000, subtype="FLOAT")
+    (files / "d_voice.m4a").write_bytes(b"\0\0\0\x18ftypM4A ")
+    (files / "e_broken.flac").write_bytes(b"fLaC garbage")
+    sf.write(files / "f_empty.wav", np.zeros(0, np.float32), 8000)
+    (files / "notes.txt").write_text("not audio, not listed")
+    result = _predict("--model", model, "--min-speech", 0, "--json", files)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    rows = {Path(r["file"]).name: r for r in map(json.loads, result.stdout.splitlines())}
+    assert sorted(rows) == ["a_good.wav", "b_good.mp3", "c_nan.wav", "d_voice.m4a", "e_broken.flac", "f_empty.wav"]
+    assert rows["a_good.wav"]["emotion"] in EMOTIONS and rows["b_good.mp3"]["emotion"] in EMOTIONS
+    assert rows["c_nan.wav"]["note"] == "error: holds NaN or infinite samples"
+    assert rows["d_voice.m4a"]["note"].startswith("error: unsupported format '.m4a'; readable: .wav, .flac")
+    assert rows["e_broken.flac"]["note"].startswith("error: cannot read audio")
+    assert rows["f_empty.wav"]["note"] == "error: holds no audio samples"
+    errors = [line for line in result.stderr.splitlines() if line.startswith("emoser predict: error: ")]
+    assert [Path(line.split(": ")[2]).name for line in errors] == [
+        "c_nan.wav", "d_voice.m4a", "e_broken.flac", "f_empty.wav"], result.stderr
+
+
+def test_no_speech_in_noise_dither_or_a_click():
+    rng = np.random.default_rng(0)
+    assert voiced_seconds((0.3 * rng.standard_normal(44100)).astype(np.float32), 22050) == 0   # white noise
+    assert voiced_seconds((rng.integers(-1, 2, 44100) / 32768).astype(np.float32), 22050) == 0  # ±1 LSB dither
+    assert voiced_seconds(np.zeros(22050, np.float32), 22050) == 0
+    assert voiced_seconds(np.array([0.5], np.float32), 22050) == 0
+
+
+@pytest.mark.skipif(not SHARED_EMODB.exists(), reason="needs the local Emo-DB copy")
+def test_every_emodb_recording_has_enough_speech():
+    """The default --min-speech refuses no real recording (the threshold was chosen on Emo-DB)."""
+    voiced = [voiced_seconds(*sf.read(f, dtype="float32")) for f in sorted((SHARED_EMODB / "wav").glob("*.wav"))]
+    assert len(voiced) == 535 and min(voiced) > 3 * DEFAULT_MIN_SPEECH_S

@@ -189,11 +189,11 @@ OURS_PREDICT_S = """
 import sys, time
 from pathlib import Path
 from emoser.fusion import FusionModel
-from emoser.predict import OursPredictor
+from emoser.predict import OursPredictor, read_recording
 predictor = OursPredictor(FusionModel.load(Path(sys.argv[1])))
 for _ in range(20):
     started = time.perf_counter()
-    predictor.predict_file(Path(sys.argv[2]))
+    predictor.predict_signal(*read_recording(Path(sys.argv[2])), Path(sys.argv[2]))
     print(time.perf_counter() - started)
 """
 

@@ -3,7 +3,9 @@ one message naming the file or param, and no partial output left behind."""
 from __future__ import annotations
 
 import hashlib
+import http.server
 import io
+import json
 import os
 import re
 import signal
@@ -149,12 +151,101 @@ def test_fetch_refuses_a_cut_off_download(tmp_path, http_serve):
     assert _leftovers(work) == []
 
 
+def _corrupt_member_zip(path: Path, corpus: Path) -> Path:
+    """The corpus as a stored (uncompressed) zip with one byte of one member's audio flipped: its
+    CRC no longer matches."""
+    zip_folder(corpus, path)
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo("wav/03a01Wa.wav")
+    data = bytearray(path.read_bytes())
+    offset = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra) + 200
+    data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_fetch_names_a_corrupt_archive_member(tmp_path):
+    archive = _corrupt_member_zip(tmp_path / "emodb.zip", make_corpus(tmp_path / "corpus"))
+    work = tmp_path / "work"
+    work.mkdir()
+    result = _stage("fetch", work, _params(str(archive)))
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"emoser fetch: error: {archive}: member 'wav/03a01Wa.wav' is corrupt (Bad CRC-32 for file "
+        "'wav/03a01Wa.wav'); nothing was kept"], result.stderr
+    assert _leftovers(work) == []
+
+
+class _ChunkedCutOff(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.wfile.write(b"1000\r\n" + b"PK" + b"\0" * 100)   # promises 4096 bytes, sends 102, hangs up
+        self.wfile.flush()
+        self.close_connection = True
+
+    def log_message(self, *args):
+        pass
+
+
+def test_fetch_refuses_a_chunked_download_cut_off_midway(tmp_path, http_serve):
+    url = http_serve(tmp_path, handler=_ChunkedCutOff) + "/download.zip"
+    work = tmp_path / "work"
+    work.mkdir()
+    result = _stage("fetch", work, _params(url, **{"fetch.timeout_s": 5}))
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert f"download of {url} broke off after" in result.stderr and "IncompleteRead" in result.stderr
+    assert _leftovers(work) == []
+
+
+def test_fetch_takes_the_wav_folder_itself_and_skips_a_sub_folder(tmp_path):
+    corpus = make_corpus(tmp_path / "corpus")
+    (corpus / "wav" / "extra").mkdir()
+    (corpus / "wav" / "extra" / "03a01Wa.wav").write_bytes(GOOD)
+    work = tmp_path / "work"
+    work.mkdir()
+    result = _stage("fetch", work, _params(str(corpus / "wav")))
+    assert result.returncode == 0, result.stderr
+    report = json.loads((work / "data/raw/fetch_report.json").read_text())
+    assert report["utterances"] == 49 and report["listener_test"]          # erkennung.txt from the parent
+    assert report["skipped_files"] == [{"file": "extra", "reason": "not a file"}]
+    assert not (work / "data/raw/wav/extra").exists()
+
+
+def test_fetch_names_the_source_not_a_temp_path_and_refuses_a_too_short_recording(tmp_path):
+    short = _wav_bytes(tone(0.05, SR, 200, seed=2))
+    archive = zip_folder(make_corpus(tmp_path / "corpus", extra_files={"16b10Wb.wav": short}), tmp_path / "e.zip")
+    work = tmp_path / "work"
+    work.mkdir()
+    result = _stage("fetch", work, _params(str(archive)))
+    assert result.returncode == 2 and ".tmp" not in result.stderr, result.stderr
+    assert result.stderr.strip() == (f"emoser fetch: error: {archive}: wav/16b10Wb.wav: 0.050 s long; "
+                                     "recordings under 0.2 s cannot be featurised")
+    assert _leftovers(work) == []
+
+
+def test_fetch_removes_what_a_killed_run_left(tmp_path):
+    corpus = make_corpus(tmp_path / "corpus")
+    work = tmp_path / "work"
+    for stale in ("data/.fetch-work.x1y2.tmp/download.zip", "data/tmpab12cd/.download.zip.123.tmp",
+                  "data/.raw.zz9.tmp/wav/03a01Wa.wav"):
+        (work / stale).parent.mkdir(parents=True, exist_ok=True)
+        (work / stale).write_bytes(b"partial")
+    result = _stage("fetch", work, _params(str(corpus)))
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (work / "data").iterdir()) == ["raw"]
+
+
 def test_features_refuse_a_clip_shorter_than_one_fft_frame(tmp_path):
-    tiny = _wav_bytes(tone(0.02, SR, 200, seed=1))          # 160 samples < n_fft 256
+    tiny = _wav_bytes(tone(0.25, SR, 200, seed=1))     # 2000 samples: passes fetch, < n_fft 3000 < 4000
     corpus = make_corpus(tmp_path / "corpus", extra_files={"16b10Wb.wav": tiny})
     work = tmp_path / "work"
     work.mkdir()
-    params = _params(str(corpus), **{"augment.stretch_copies": 0, "augment.pitch_copies": 0})
+    params = _params(str(corpus), **{"augment.stretch_copies": 0, "augment.pitch_copies": 0,
+                                     "features.n_fft": 3000})
     for stage in ("fetch", "augment"):
         assert _stage(stage, work, params).returncode == 0
     before = _leftovers(work)

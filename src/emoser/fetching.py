@@ -3,6 +3,7 @@ every wav checked, and the manifest (stage fetch)."""
 from __future__ import annotations
 
 import hashlib
+import http.client
 import logging
 import shutil
 import stat
@@ -10,6 +11,7 @@ import tempfile
 import urllib.error
 import urllib.request
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -27,7 +29,9 @@ from .runtime import progress_enabled
 log = logging.getLogger(__name__)
 
 LISTENER_TEST = "erkennung.txt"
+MIN_DURATION_S = 0.2          # shorter recordings cannot be featurised (the features stage would fail)
 _CHUNK = 1 << 20
+_WORK = ".fetch-work."        # the working folder beside data/raw; a killed run's is removed by the next
 
 
 class FetchParams(Section):
@@ -59,8 +63,9 @@ def download(url: str, dest: Path, timeout_s: float, max_bytes: int) -> None:
             while True:
                 try:
                     chunk = response.read(_CHUNK)
-                except (OSError, urllib.error.URLError) as exc:
-                    raise EmoserError(f"download of {url} broke off after {received} bytes: {exc}") from None
+                except (OSError, urllib.error.URLError, http.client.HTTPException) as exc:
+                    raise EmoserError(f"download of {url} broke off after {received} bytes: "
+                                      f"{type(exc).__name__}") from None
                 if not chunk:
                     break
                 received += len(chunk)
@@ -96,27 +101,29 @@ def _wanted_member(name: str) -> str | None:
     return None
 
 
-def safe_extract(archive: Path, dest: Path, max_bytes: int) -> None:
-    """Extract the corpus files of a zip, refusing anything that could write outside ``dest``."""
+def safe_extract(archive: Path, dest: Path, max_bytes: int, label: str | None = None) -> None:
+    """Extract the corpus files of a zip, refusing anything that could write outside ``dest``;
+    errors name ``label`` (the URL or path the user gave), never a temp file."""
+    label = label or str(archive)
     try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise EmoserError(f"{archive}: not a readable zip archive ({exc})") from None
+        raise EmoserError(f"{label}: not a readable zip archive ({exc})") from None
     with zf:
         members = zf.infolist()
         for info in members:
             name = info.filename
             path = PurePosixPath(name.replace("\\", "/"))
             if path.is_absolute() or name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
-                raise EmoserError(f"{archive}: member {name!r} has an absolute path; refusing the archive")
+                raise EmoserError(f"{label}: member {name!r} has an absolute path; refusing the archive")
             if ".." in path.parts:
-                raise EmoserError(f"{archive}: member {name!r} points outside the archive ('..'); refusing it")
+                raise EmoserError(f"{label}: member {name!r} points outside the archive ('..'); refusing it")
             if stat.S_ISLNK(info.external_attr >> 16):
-                raise EmoserError(f"{archive}: member {name!r} is a symbolic link; refusing the archive")
+                raise EmoserError(f"{label}: member {name!r} is a symbolic link; refusing the archive")
         declared = sum(info.file_size for info in members)
         if declared > max_bytes:
             raise EmoserError(
-                f"{archive}: would unpack to {declared / 2**20:.0f} MiB, over fetch.max_archive_mb "
+                f"{label}: would unpack to {declared / 2**20:.0f} MiB, over fetch.max_archive_mb "
                 f"({max_bytes / 2**20:.0f} MiB); refusing a possible decompression bomb"
             )
         written = 0
@@ -127,49 +134,62 @@ def safe_extract(archive: Path, dest: Path, max_bytes: int) -> None:
             out_path = dest / target
             out_path.parent.mkdir(parents=True, exist_ok=True)
             # Count real bytes: a forged header must not let a bomb through.
-            with zf.open(info) as src, open(out_path, "wb") as out:
-                for chunk in iter(lambda: src.read(_CHUNK), b""):
-                    written += len(chunk)
-                    if written > max_bytes:
-                        raise EmoserError(f"{archive}: unpacks past fetch.max_archive_mb; refusing it")
-                    out.write(chunk)
+            try:
+                with zf.open(info) as src, open(out_path, "wb") as out:
+                    for chunk in iter(lambda: src.read(_CHUNK), b""):
+                        written += len(chunk)
+                        if written > max_bytes:
+                            raise EmoserError(f"{label}: unpacks past fetch.max_archive_mb; refusing it")
+                        out.write(chunk)
+            except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                raise EmoserError(f"{label}: member {info.filename!r} is corrupt ({exc}); nothing was kept") from None
 
 
-def check_wav(path: Path) -> dict:
-    """Read one wav fully; return its sample rate, channels, duration; raise naming the file."""
+def check_wav(path: Path, shown: str | None = None) -> dict:
+    """Read one wav fully; return its sample rate, channels, duration; raise naming the file as
+    ``shown`` (the archive member or source file the user knows)."""
+    shown = shown or str(path)
     if path.stat().st_size == 0:
-        raise EmoserError(f"{path}: empty file")
+        raise EmoserError(f"{shown}: empty file")
     try:
         audio, sample_rate = sf.read(path, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
-        raise EmoserError(f"{path}: not readable audio ({exc})") from None
+        raise EmoserError(f"{shown}: not readable audio ({str(exc).replace(str(path), path.name)})") from None
     if audio.shape[0] == 0:
-        raise EmoserError(f"{path}: holds no audio samples")
+        raise EmoserError(f"{shown}: holds no audio samples")
     if not np.isfinite(audio).all():
-        raise EmoserError(f"{path}: holds NaN or infinite samples")
+        raise EmoserError(f"{shown}: holds NaN or infinite samples")
     if not np.any(audio):
-        raise EmoserError(f"{path}: is pure silence")
+        raise EmoserError(f"{shown}: is pure silence")
+    if audio.shape[0] / sample_rate < MIN_DURATION_S:
+        raise EmoserError(f"{shown}: {audio.shape[0] / sample_rate:.3f} s long; recordings under "
+                          f"{MIN_DURATION_S} s cannot be featurised")
     return {"sample_rate": int(sample_rate), "channels": int(audio.shape[1]),
             "duration": round(audio.shape[0] / sample_rate, 4)}
 
 
-def build_manifest(corpus: Path) -> tuple[pd.DataFrame, list[dict]]:
-    """Check every wav of a corpus folder; return the manifest and the skipped files."""
+def build_manifest(corpus: Path, origin: str | None = None) -> tuple[pd.DataFrame, list[dict]]:
+    """Check every wav of a corpus folder; return the manifest and the skipped files. Errors name
+    files as ``origin: wav/NAME`` when the folder is a copy of what the user gave."""
     wav_dir = corpus / "wav"
     if not wav_dir.is_dir():
-        raise EmoserError(f"{corpus}: no wav/ folder (expected Emo-DB's layout: wav/, {LISTENER_TEST})")
+        raise EmoserError(f"{origin or corpus}: no wav/ folder (expected Emo-DB's layout: wav/, {LISTENER_TEST})")
     listener = None
     if (corpus / LISTENER_TEST).is_file():
         listener = read_listener_test(corpus / LISTENER_TEST).set_index("file")
     rows, skipped = [], []
     for path in sorted(wav_dir.iterdir()):
+        if not path.is_file():
+            log.warning("skipping wav/%s: not a file", path.name)
+            skipped.append({"file": path.name, "reason": "not a file"})
+            continue
         try:
             utt = parse_name(path.name)
         except ValueError as exc:
             log.warning("skipping %s", exc)
             skipped.append({"file": path.name, "reason": str(exc)})
             continue
-        audio = check_wav(path)
+        audio = check_wav(path, f"{origin}: wav/{path.name}" if origin else None)
         row = {
             "file": utt.file, "utterance": utt.utterance_id, "speaker": utt.speaker, "sex": utt.sex,
             "text": utt.text, "sentence": utt.sentence, "emotion": utt.emotion, "label": utt.label,
@@ -180,20 +200,33 @@ def build_manifest(corpus: Path) -> tuple[pd.DataFrame, list[dict]]:
             row["naturalness"] = float(listener.at[utt.file, "naturalness"])
         rows.append(row)
     if not rows:
-        raise EmoserError(f"{wav_dir}: no Emo-DB wav files found")
+        raise EmoserError(f"{origin + ': wav/' if origin else wav_dir}: no Emo-DB wav files found")
     manifest = pd.DataFrame(rows)
     for column in ("recognition", "naturalness"):
         if column not in manifest:
             manifest[column] = np.nan
     missing = [e for e in EMOTIONS if e not in set(manifest["emotion"])]
     if missing:
-        raise EmoserError(f"{wav_dir}: no utterances of emotion(s) {missing}; every class is needed")
+        raise EmoserError(f"{origin + ': wav/' if origin else wav_dir}: no utterances of emotion(s) {missing}; "
+                          "every class is needed")
     return manifest, skipped
+
+
+def clear_stale_work(parent: Path) -> None:
+    """Remove working folders that a killed fetch left beside data/raw (DVC holds the repository
+    lock while a stage runs, so no live run owns them); also the unnamed ones older versions left."""
+    stale = [*parent.glob(f"{_WORK}*.tmp"),
+             *(d for d in parent.glob("tmp*") if d.is_dir() and any(d.glob(".download.zip.*.tmp")))]
+    for folder in stale:
+        log.info("removing %s, left by a killed run", folder)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def fetch(source: str, out_dir: Path, *, sha256: str | None, timeout_s: float, max_bytes: int) -> dict:
     """Fetch and check the corpus from ``source`` into ``out_dir`` (replaced only on success)."""
-    with atomic_dir(out_dir) as staging, tempfile.TemporaryDirectory(dir=out_dir.parent) as work_dir:
+    clear_stale_work(out_dir.parent)
+    with atomic_dir(out_dir) as staging, tempfile.TemporaryDirectory(dir=out_dir.parent, prefix=_WORK,
+                                                                     suffix=".tmp") as work_dir:
         work = Path(work_dir)
         local = Path(source).expanduser()
         if is_url(source):
@@ -212,18 +245,28 @@ def fetch(source: str, out_dir: Path, *, sha256: str | None, timeout_s: float, m
                 actual = sha256_of(archive)
                 if actual != sha256.lower():
                     raise EmoserError(f"{source}: sha256 is {actual}, fetch.sha256 says {sha256}")
-            safe_extract(archive, staging, max_bytes)
+            safe_extract(archive, staging, max_bytes, label=source)
         else:
             if sha256:
                 raise EmoserError("fetch.sha256 applies to an archive; fetch.source is a folder")
-            shutil.copytree(local / "wav", staging / "wav")
-            if (local / LISTENER_TEST).is_file():
-                shutil.copy2(local / LISTENER_TEST, staging / LISTENER_TEST)
+            # Emo-DB's folder (wav/, erkennung.txt), or its wav/ folder itself.
+            wav_source = local / "wav" if (local / "wav").is_dir() else local if any(local.glob("*.wav")) else None
+            if wav_source is None:
+                raise EmoserError(f"fetch.source {source!r}: no wav/ folder and no wav files in it "
+                                  f"(expected Emo-DB's layout: wav/, {LISTENER_TEST})")
+            shutil.copytree(wav_source, staging / "wav")
+            listener = wav_source.parent / LISTENER_TEST
+            if listener.is_file():
+                shutil.copy2(listener, staging / LISTENER_TEST)
 
-        manifest, skipped = build_manifest(staging)
+        manifest, skipped = build_manifest(staging, origin=source)
         # Unknown names are skipped, not deleted from disk silently: drop them from the output.
         for item in skipped:
-            (staging / "wav" / item["file"]).unlink()
+            skipped_path = staging / "wav" / item["file"]
+            if skipped_path.is_dir():
+                shutil.rmtree(skipped_path)
+            else:
+                skipped_path.unlink()
         manifest.to_csv(staging / "manifest.csv", index=False)
         report = {
             "source": source,

@@ -22,7 +22,7 @@ from .folds import CvParams
 from .fusion import FUSED, SMILE_ENSEMBLE, UNWEIGHTED, VOICE, member_name
 from .fusion import MODEL as OURS
 from .protocols import LEAKY
-from .results import headline_metrics, prediction_table
+from .results import headline_metrics, headline_scores, prediction_table
 from .scoring import EvaluateParams, confusion
 from .speaker_standardisation import SPEAKER_STANDARDISED
 from .variants import ARCHS, LOSSES, VARIANTS
@@ -42,23 +42,17 @@ def collect_scores(study: dict[str, dict], baselines: dict, cv: dict, split_prot
     rows = []
     holdout = f"holdout ({split_protocol})"
     for variant, metrics in study.items():
-        rows.append({"model": variant, "protocol": holdout, "kind": "trained", **_pooled(metrics)})
+        rows.append({"model": variant, "protocol": holdout, "kind": "trained", **headline_scores(metrics)})
     for source, kind in ((cv, "trained"), (ours or {}, OURS), (baselines, "baseline")):
         for protocol, block in source.items():
             name = holdout if protocol == "holdout" else CV_TITLES.get(protocol, protocol)
             for model, result in block.items():
                 if isinstance(result, dict) and "pooled" in result:
-                    rows.append({"model": model, "protocol": name, "kind": kind, **_pooled(result["pooled"]),
+                    rows.append({"model": model, "protocol": name, "kind": kind, **headline_scores(result["pooled"]),
                                  "fold_mean_uar": result["fold_mean"]["uar"],
                                  "fold_std_uar": result["fold_std"]["uar"],
                                  "folds": len(result["folds"])})
     return pd.DataFrame(rows)
-
-
-def _pooled(m: dict) -> dict:
-    return {"accuracy": m["accuracy"], "accuracy_low": m["accuracy_ci"]["low"],
-            "accuracy_high": m["accuracy_ci"]["high"], "uar": m["uar"], "uar_low": m["uar_ci"]["low"],
-            "uar_high": m["uar_ci"]["high"], "n": m["test_size"]}
 
 
 def _cell(row, score: str) -> str:

@@ -15,8 +15,9 @@ if [ ! -f "$stamp" ] || ! cmp -s requirements.txt "$stamp"; then
 fi
 .venv/bin/python -m pip install --quiet --no-deps -e .
 
-# Offline `dvc plots show`: Vega, Vega-Lite and vega-embed from the npm registry, inlined
-# into the HTML template that .dvc/config names (DVC's own page loads them from a CDN).
+# Offline `dvc plots show`: Vega, Vega-Lite and vega-embed from the npm registry, inlined into
+# an HTML template (DVC's own page loads them from a CDN), named in .dvc/config.local only once
+# it exists: without npm, `dvc plots show` still works, with DVC's page.
 template=.dvc/plots/offline.html
 if [ ! -f "$template" ]; then
   if command -v npm >/dev/null 2>&1; then
@@ -27,6 +28,10 @@ if [ ! -f "$template" ]; then
     .venv/bin/python -m emoser.offline_plots "$packages" "$template"
     rm -rf "$packages"
   else
-    echo "setup.sh: npm not found; 'dvc plots show' needs $template (install Node.js/npm and rerun)" >&2
+    echo "setup.sh: npm not found; 'dvc plots show' will load Vega from a CDN (install Node.js/npm and rerun" \
+         "for an offline page)" >&2
   fi
+fi
+if [ -f "$template" ]; then
+  .venv/bin/dvc config --local plots.html_template plots/offline.html
 fi

@@ -5,6 +5,8 @@ report's augment-and-feature code on the same clips, with the features checked t
 seconds per training epoch per architecture (ours vs a straightforward `model.fit` of the
 same network: numpy arrays, one batch per step, the CNN-LSTM's chunks through TimeDistributed),
 predict latency on one 2-s clip (the shipped network, and our model where models/ours exists),
+the served model's figures where models/served exists (one file from the shell, a batch's
+files/s after start-up, `mlflow models serve`'s latency per POST),
 and peak RSS. A measurement, not a test: machines are noisy, so read the ratios, which come
 from one run.
 
@@ -44,6 +46,8 @@ from emoser.dataset import load_subsets
 from emoser.features import extract, extract_all, fit_frames
 from emoser.networks import Bundle, build_cnn_lstm_time_distributed, build_model, compile_model
 from emoser.params import load_all as load_params
+from emoser.served import ARRAYS
+from emoser.served import FOLDER as SERVED
 from emoser.training import batches
 from emoser.variants import ARCHS
 
@@ -198,6 +202,76 @@ for _ in range(20):
 """
 
 
+SERVE_PYFUNC = """
+import sys
+import mlflow
+from emoser import mlflow_model
+from pathlib import Path
+mlflow.pyfunc.save_model(sys.argv[2], python_model=mlflow_model.__file__,
+                         artifacts={mlflow_model.ARTIFACT: sys.argv[1]},
+                         code_paths=[str(Path(mlflow_model.__file__).parent)], pip_requirements=[])
+"""
+
+
+def shell_seconds(command: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, capture_output=True, check=True)
+    return time.perf_counter() - started
+
+
+def served_figures(folder: Path, wavs: list[Path]) -> dict:
+    """The served model (emoser predict's default): one file from the shell, a batch's files/s after
+    start-up, and the median latency of `mlflow models serve` per 2-s clip over HTTP."""
+    import base64
+    import socket
+    import urllib.request
+
+    cli = [sys.executable, "-m", "emoser.predict", "--model", str(folder), "--csv"]
+    one = float(np.median([shell_seconds(cli + [str(wavs[0])]) for _ in range(3)]))
+    batch = shell_seconds(cli + [str(w) for w in wavs])
+    figures = {"predict_cli_one_file_s": one, "predict_cli_files_per_s": (len(wavs) - 1) / max(batch - one, 1e-9),
+               "predict_cli_batch_files": len(wavs)}
+    print(f"emoser predict, one file from the shell (served model): {one:.2f} s wall", flush=True)
+    print(f"emoser predict, {len(wavs)} files: {figures['predict_cli_files_per_s']:.1f} files/s after start-up "
+          f"({batch:.1f} s in all)", flush=True)
+    with tempfile.TemporaryDirectory() as tmp, socket.socket() as probe:
+        subprocess.run([sys.executable, "-c", SERVE_PYFUNC, str(folder), f"{tmp}/pyfunc"], check=True,
+                       capture_output=True)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+        probe.close()
+        started = time.perf_counter()
+        server = subprocess.Popen([sys.executable, "-m", "mlflow", "models", "serve", "-m", f"{tmp}/pyfunc",
+                                   "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            while True:
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=5).close()
+                    break
+                except OSError:
+                    if server.poll() is not None or time.perf_counter() - started > 300:
+                        raise RuntimeError("mlflow models serve did not start") from None
+                    time.sleep(0.2)
+            figures["serve_start_s"] = time.perf_counter() - started
+            body = json.dumps({"dataframe_records": [{"name": wavs[0].name,
+                                                      "audio": base64.b64encode(wavs[0].read_bytes()).decode()}]})
+            latencies = []
+            for _ in range(22):
+                request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", data=body.encode(),
+                                                 headers={"Content-Type": "application/json"})
+                t = time.perf_counter()
+                urllib.request.urlopen(request, timeout=120).read()
+                latencies.append(time.perf_counter() - t)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    figures["serve_ms"] = warm_median_ms(latencies)
+    print(f"mlflow models serve: up in {figures['serve_start_s']:.1f} s; one 2-s clip per POST: "
+          f"{figures['serve_ms']:.0f} ms median", flush=True)
+    return figures
+
+
 def warm_median_ms(latencies: list[float]) -> float:
     """Median in milliseconds, the first two calls (warm-up) left out."""
     return 1000 * float(np.median(latencies[2:]))
@@ -287,6 +361,9 @@ def main(argv=None) -> dict:
             results["predict_ours_ms"] = warm_median_ms([float(v) for v in timed.stdout.split()])
             print(f"predict one 2-s clip with ours (load, ComParE functionals, voice encoder, both models): "
                   f"{results['predict_ours_ms']:.1f} ms median", flush=True)
+        if (SERVED / ARRAYS).is_file():
+            wavs = [paths.RAW / "wav" / name for name in manifest["file"].iloc[:50]]
+            results.update(served_figures(SERVED, wavs))
 
     if args.repro:
         with tempfile.TemporaryDirectory() as tmp:

@@ -111,3 +111,18 @@ def tiny(tmp_path_factory):
     files = [corpus / "wav" / name for name in manifest["file"]]
     functionals = {s: extract(files, manifest["utterance"].tolist(), s, jobs=2) for s in OPENSMILE_SETS}
     return root, manifest, functionals
+
+
+@pytest.fixture(scope="session")
+def tiny_inputs(tiny):
+    """(manifest, fold table, ComParE functionals, voice encoder statistics) of the tiny corpus."""
+    from emoser.folds import CvParams, make_folds
+    from emoser.voice_encoder import extract as extract_embeddings
+
+    root, manifest, functionals = tiny
+    files = [root / "corpus" / "wav" / name for name in manifest["file"]]
+    embeddings = extract_embeddings(files, manifest["utterance"].tolist(), jobs=2)
+    clips = manifest.assign(clip=manifest["utterance"], kind="original")
+    folds = make_folds(clips, CvParams(protocols=("loso", "kfold"), k=2, val_fraction=0.15, seed=0, variants=()))
+    return (manifest, folds, functionals["ComParE_2016"].select(manifest["utterance"]),
+            embeddings.select(manifest["utterance"]))

@@ -176,6 +176,31 @@ def test_fetch_names_a_corrupt_archive_member(tmp_path):
     assert _leftovers(work) == []
 
 
+@pytest.mark.parametrize("forged_size", [100, 10**9])
+def test_fetch_names_a_member_whose_size_header_is_forged(tmp_path, forged_size):
+    """The central directory says the member holds ``forged_size`` bytes: fewer than it does (the
+    CRC of what is read fails), or a billion (over the size limit)."""
+    archive = zip_folder(make_corpus(tmp_path / "corpus"), tmp_path / "emodb.zip")
+    with zipfile.ZipFile(archive) as zf:
+        info = zf.getinfo("wav/03a01Wa.wav")
+    data = bytearray(archive.read_bytes())
+    central = data.index(b"PK\x01\x02")
+    while True:   # the central directory entry of that member
+        name_length = int.from_bytes(data[central + 28:central + 30], "little")
+        if data[central + 46:central + 46 + name_length] == info.filename.encode():
+            break
+        central = data.index(b"PK\x01\x02", central + 4)
+    data[central + 24:central + 28] = forged_size.to_bytes(4, "little")
+    archive.write_bytes(bytes(data))
+    work = tmp_path / "work"
+    work.mkdir()
+    result = _stage("fetch", work, _params(str(archive), **{"fetch.max_archive_mb": 50}))
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"emoser fetch: error: {archive}: ") and "wav/03a01Wa.wav" in line, line
+    assert _leftovers(work) == []
+
+
 class _ChunkedCutOff(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -349,3 +374,31 @@ def test_the_emoser_command_runs_stages_and_refuses_unknown_commands(tmp_path):
     assert result.returncode == 2 and result.stderr.startswith("emoser split: error: params.yaml: "), result.stderr
     result = subprocess.run([sys.executable, "-m", "emoser", "trian"], cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 2 and "unknown command 'trian'" in result.stderr
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("train.epochs", True, "train.epochs: expected int, got True (YAML reads yes/no/on/off as true/false)"),
+    ("train.learning_rate", "0.001", "train.learning_rate: expected float, got the text '0.001'"),
+    ("augment.denoise", "yes", "augment.denoise: expected bool, got the text 'yes'"),
+])
+def test_a_value_of_the_wrong_kind_is_refused_not_converted(tmp_path, key, value, message):
+    """pydantic alone reads `epochs: yes` as 1 epoch and "0.001" as a number."""
+    stage = "train" if key.startswith("train") else "augment"
+    args = ["--name", "model"] if stage == "train" else []
+    result = _stage(stage, tmp_path, _params("unused", **{key: value}), *args)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert message in result.stderr and f"emoser {stage}: error: params.yaml:" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("stage, args, missing", [
+    ("train", ["--name", "model"], "data/split.csv"),
+    ("evaluate", ["--name", "model"], "models/model/model.json"),
+    ("package", [], "models/ours/ours.joblib"),
+    ("calibrate", [], "data/raw/manifest.csv"),
+    ("report", [], "metrics/"),
+])
+def test_a_stage_run_before_its_inputs_says_what_is_missing(tmp_path, stage, args, missing):
+    result = _stage(stage, tmp_path, _params("unused"), *args)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    [line] = result.stderr.strip().splitlines()[-1:]
+    assert line.startswith(f"emoser {stage}: error: ") and missing in line and "dvc repro" in line, line

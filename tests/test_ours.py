@@ -10,7 +10,6 @@ import soundfile as sf
 from sklearn.linear_model import LogisticRegression
 
 from emoser.corpus import EMOTIONS
-from emoser.folds import make_folds
 from emoser.fusion import (
     FUSED,
     SMILE_ENSEMBLE,
@@ -23,10 +22,9 @@ from emoser.fusion import (
     run_ours,
     summarise_ablation,
 )
-from emoser.params import CvParams, OursParams
+from emoser.params import OursParams
 from emoser.scoring import summarise_predictions
 from emoser.speaker_standardisation import SPEAKER_STANDARDISED
-from emoser.voice_encoder import extract as extract_embeddings
 
 
 def _informative(rows: int, seed: int):
@@ -67,21 +65,10 @@ def test_ensemble_ranks_informative_features_first_and_averages_its_members():
     assert own[3] < (model.predict(X[100:]) == y[100:]).mean() < own[0]
 
 
-@pytest.fixture(scope="module")
-def tiny_inputs(tiny):
-    """(manifest, fold table, ComParE functionals, voice encoder statistics) of the tiny corpus."""
-    root, manifest, functionals = tiny
-    files = [root / "corpus" / "wav" / name for name in manifest["file"]]
-    embeddings = extract_embeddings(files, manifest["utterance"].tolist(), jobs=2)
-    clips = manifest.assign(clip=manifest["utterance"], kind="original")
-    folds = make_folds(clips, CvParams(protocols=("loso", "kfold"), k=2, val_fraction=0.15, seed=0, variants=()))
-    return (manifest, folds, functionals["ComParE_2016"].select(manifest["utterance"]),
-            embeddings.select(manifest["utterance"]))
-
-
 def _params(**changes) -> OursParams:
     settings = dict(feature_set="ComParE_2016", feature_counts=(100, "all"), C=0.1, embedding_weight=0.5,
-                    speaker_standardisation=(False, True), ablation=True, jobs=2)
+                    speaker_standardisation=(False, True), ablation=True, jobs=2,
+                    calibration={"protocol": "loso", "inner_folds": 2, "bins": 10})
     return OursParams(**{**settings, **changes})
 
 

@@ -10,12 +10,13 @@ A typo in a key or a value out of range is an error naming the key, never a sile
 """
 from __future__ import annotations
 
+import types
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 from .errors import EmoserError
 
@@ -25,9 +26,55 @@ SECTIONS = ("fetch", "audio", "augment", "features", "split", "model", "train", 
             "cv", "baselines", "ours", "mlflow", "compute")
 
 
+def _admits(annotation: Any, kind: type) -> bool:
+    """Does a field of this type take values of ``kind`` as they are?"""
+    if annotation is kind or annotation is Any:
+        return True
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _admits(get_args(annotation)[0], kind)
+    if origin in (Union, types.UnionType):
+        return any(_admits(arg, kind) for arg in get_args(annotation))
+    if origin is Literal:
+        return any(type(value) is kind for value in get_args(annotation))
+    if kind is str:   # text: for str, paths and the like, never for numbers or yes/no
+        return isinstance(annotation, type) and not issubclass(annotation, (bool, int, float))
+    return False
+
+
+def _type_name(annotation: Any) -> str:
+    if get_origin(annotation) in (Union, types.UnionType):
+        return " or ".join(_type_name(arg) for arg in get_args(annotation))
+    if get_origin(annotation) is Literal:
+        return " or ".join(repr(value) for value in get_args(annotation))
+    return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+
+
+def _plain(value: Any, annotation: Any) -> None:
+    """Refuse what pydantic would otherwise coerce without a word: a YAML yes/no for a number
+    (``epochs: yes`` would train 1 epoch), text for a number or a yes/no."""
+    if get_origin(annotation) in (tuple, list) and isinstance(value, (list, tuple)):
+        items = [arg for arg in get_args(annotation) if arg is not Ellipsis] or [Any]
+        for i, item in enumerate(value):
+            _plain(item, items[min(i, len(items) - 1)])
+        return
+    if isinstance(value, bool) and not _admits(annotation, bool):
+        raise ValueError(f"expected {_type_name(annotation)}, got {value!r} (YAML reads yes/no/on/off as true/false)")
+    if isinstance(value, str) and not _admits(annotation, str):
+        raise ValueError(f"expected {_type_name(annotation)}, got the text {value!r}")
+
+
 class Section(BaseModel):
-    """A section (or sub-section) of params.yaml: unknown keys are errors, values are read-only."""
+    """A section (or sub-section) of params.yaml: unknown keys are errors, values are read-only,
+    and a value of the wrong kind is an error, not converted (``yes`` is not 1, ``"5"`` is not 5)."""
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_silent_conversion(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.field_name is not None:
+            _plain(value, cls.model_fields[info.field_name].annotation)
+        return value
 
 
 class JobsOnly(BaseModel):
@@ -68,7 +115,8 @@ def load_params(schema: type[Schema], path: Path | str = DEFAULT_PARAMS) -> Sche
         return schema.model_validate({key: raw[key] for key in schema.model_fields if key in raw})
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}" for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg'].removeprefix('Value error, ')}"
+            for err in exc.errors()
         )
         raise ParamsError(f"{path}: {problems}") from None
 

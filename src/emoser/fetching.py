@@ -122,8 +122,10 @@ def safe_extract(archive: Path, dest: Path, max_bytes: int, label: str | None = 
                 raise EmoserError(f"{label}: member {name!r} is a symbolic link; refusing the archive")
         declared = sum(info.file_size for info in members)
         if declared > max_bytes:
+            largest = max(members, key=lambda info: info.file_size)
             raise EmoserError(
-                f"{label}: would unpack to {declared / 2**20:.0f} MiB, over fetch.max_archive_mb "
+                f"{label}: would unpack to {declared / 2**20:.0f} MiB (largest member {largest.filename!r}: "
+                f"{largest.file_size / 2**20:.0f} MiB), over fetch.max_archive_mb "
                 f"({max_bytes / 2**20:.0f} MiB); refusing a possible decompression bomb"
             )
         written = 0

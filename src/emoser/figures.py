@@ -48,6 +48,30 @@ def confusion_grid(panels: list[tuple[np.ndarray, str]], classes, columns: int =
     return fig
 
 
+def reliability_figure(panels: dict[str, dict[str, pd.DataFrame]], title: str):
+    """Reliability diagrams, one panel per model: accuracy against mean confidence per confidence bin
+    for each kind of probabilities (raw, calibrated), marker area by recordings; the diagonal is
+    perfect calibration (below it: overconfident, above: underconfident)."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 5.0), squeeze=False)
+    for ax, (name, kinds) in zip(axes.flat, panels.items()):
+        ax.plot([0, 1], [0, 1], color="grey", linewidth=1, linestyle=":", label="perfect calibration")
+        for kind, table in kinds.items():
+            used = table[table["count"] > 0]
+            line, = ax.plot(used["confidence"], used["accuracy"], marker="o", markersize=0, label=kind)
+            ax.scatter(used["confidence"], used["accuracy"], s=8 + 2 * used["count"], color=line.get_color(),
+                       alpha=0.6)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.02)
+        ax.set_aspect("equal")
+        ax.set_xlabel("mean confidence in bin (highest probability)")
+        ax.set_ylabel("accuracy in bin")
+        ax.set_title(name, fontsize=10)
+        ax.legend(loc="upper left", fontsize=8)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
 def curves_figure(histories: dict[str, pd.DataFrame], title: str):
     """Loss and accuracy per epoch of several models (val solid, train dashed), the kept epoch marked."""
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4.2))

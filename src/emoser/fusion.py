@@ -56,6 +56,14 @@ FUSED = "fusion"                          # ours
 UNWEIGHTED = "fusion, no class weights"
 
 
+class CalibrationParams(Section):
+    """How stage calibrate measures, and fits inside the folds, the calibration of our model's
+    probabilities (emoser.calibration)."""
+    protocol: Literal["loso", "kfold"]
+    inner_folds: int = Field(ge=2)
+    bins: int = Field(ge=2)
+
+
 class OursParams(Section):
     """Our model: an ensemble over counts of selected openSMILE features, fused with a model of the
     voice encoder's statistics."""
@@ -65,6 +73,7 @@ class OursParams(Section):
     embedding_weight: float = Field(ge=0, le=1)
     speaker_standardisation: tuple[bool, ...] = Field(min_length=1)
     ablation: bool
+    calibration: CalibrationParams
     jobs: int
 
     @field_validator("feature_counts")
@@ -131,7 +140,7 @@ class FeatureCountEnsemble(ClassifierMixin, BaseEstimator):
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
 
-def _fit_fold(functionals: np.ndarray, embeddings: np.ndarray, labels: np.ndarray, train: np.ndarray,
+def fit_fold(functionals: np.ndarray, embeddings: np.ndarray, labels: np.ndarray, train: np.ndarray,
               test: np.ndarray, params: OursParams, ablate: bool) -> dict[str, np.ndarray]:
     """Test probabilities, keyed by ablation row: the fusion (ours) and, when ``ablate``, each
     feature count's member, each part alone and the fusion without class weights. Classes absent
@@ -219,7 +228,7 @@ def run_ours(recordings: pd.DataFrame, functionals: np.ndarray, embeddings: np.n
         for protocol, fold, train, test in fold_rows(recordings, table):
             tasks.append((model, protocol, fold, test, features, train))
     results = Parallel(n_jobs=params.jobs)(
-        delayed(_fit_fold)(*features, labels, train, test, params,
+        delayed(fit_fold)(*features, labels, train, test, params,
                            params.ablation and protocol == ABLATION_PROTOCOL)
         for _, protocol, _, test, features, train in tasks)
     predictions, ablation = [], []

@@ -9,7 +9,9 @@ midway does not count).
 - a network (``model``, ``study/<arch>-<loss>``): params, per-epoch curves, test metrics with
   intervals, the confusion-matrix and history figures, the Keras model with its normaliser;
 - a summary model (cv, ours, baselines) per protocol: params, pooled scores with intervals,
-  each fold's scores as steps.
+  each fold's scores as steps;
+- the served model (``models/served``): its calibration, and the model itself as an MLflow pyfunc
+  model registered as ``emoser-ours`` (``mlflow models serve -m models:/emoser-ours/latest``).
 """
 from __future__ import annotations
 
@@ -150,6 +152,51 @@ def log_summary_run(kind: str, protocol: str, model: str, result: dict, key: str
         return run.info.run_id
 
 
+def served_key(root: Path = Path()) -> str | None:
+    """Hash of every file of the served model and of its calibration; None before stage package."""
+    from .calibration import METRICS
+    from .served import FOLDER
+
+    folder, calibration = root / FOLDER, root / METRICS
+    if not (folder.is_dir() and calibration.exists()):
+        return None
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    return _digest("served", calibration.read_bytes(),
+                   *[x for p in files for x in (str(p.relative_to(folder)), p.read_bytes())])
+
+
+def log_served_run(key: str, tracking_uri: str, experiment: str) -> str:
+    """The served model's run: its facts and calibration, and the pyfunc model (registered)."""
+    from importlib.metadata import version
+
+    from . import mlflow_model
+    from .calibration import CALIBRATED, METRICS, RAW
+    from .fusion import MODEL
+    from .mlflow_model import ARTIFACT, REGISTERED_NAME
+    from .served import FACTS, FOLDER
+
+    facts = json.loads((FOLDER / FACTS).read_text())
+    calibration = json.loads(METRICS.read_text())
+    experiment_id = use_experiment(tracking_uri, f"{experiment}/served")
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"{MODEL} (served)") as run:
+        mlflow.set_tags({"kind": "served", "variant": MODEL, "git_commit": git_commit(),
+                         "dvc_experiment": os.environ.get("DVC_EXP_NAME", "")})
+        mlflow.log_params({"feature_set": facts["feature_set"], "temperature": facts["temperature"],
+                           "recordings": facts["recordings"], "window_s": facts["window_s"],
+                           **{f"ours.{k}": str(v) for k, v in facts["params"].items()}})
+        block = calibration.get(MODEL, {})
+        mlflow.log_metrics({f"{kind}_{k}": block[kind][k] for kind in (RAW, CALIBRATED) if kind in block
+                            for k in ("ece", "nll", "brier")})
+        mlflow.log_dict(calibration, "calibration.json")
+        packages = ("numpy", "pandas", "soundfile", "soxr", "opensmile", "webrtcvad", "mlflow")
+        mlflow.pyfunc.log_model(name="model", python_model=mlflow_model.__file__, artifacts={ARTIFACT: str(FOLDER)},
+                                code_paths=[str(Path(__file__).parent)],
+                                pip_requirements=[f"{p}=={version(p)}" for p in packages],
+                                registered_model_name=REGISTERED_NAME)
+        mlflow.set_tag(KEY_TAG, key)
+        return run.info.run_id
+
+
 def logged_keys(tracking_uri: str, experiment: str) -> set[str]:
     """``emoser_key`` of every finished run in the project's experiments (``experiment/<protocol>``)."""
     client = mlflow.MlflowClient(tracking_uri)
@@ -182,6 +229,9 @@ def wanted_runs(raw_params: dict) -> list[dict]:
             runs.append({"key": summary_key(kind, protocol, model, result), "kind": kind,
                          "name": f"{model} ({protocol})", "protocol": protocol, "model": model,
                          "result": result, "params": params})
+    key = served_key()
+    if key:
+        runs.append({"key": key, "kind": "served", "name": "ours (served)"})
     return runs
 
 
@@ -197,6 +247,8 @@ def sync(raw_params: dict, tracking_uri: str, experiment: str, marker: Path) -> 
             continue
         if run["kind"] == "network":
             run_id = log_network_run(run["name"], run["key"], tracking_uri, experiment)
+        elif run["kind"] == "served":
+            run_id = log_served_run(run["key"], tracking_uri, experiment)
         else:
             run_id = log_summary_run(run["kind"], run["protocol"], run["model"], run["result"], run["key"],
                                      run["params"], tracking_uri, experiment)

@@ -3,7 +3,7 @@
 DVC's own page loads Vega, Vega-Lite and vega-embed from a CDN, so on an air-gapped machine
 it shows nothing. This writes a template with the three libraries inlined, taken from the
 npm registry's release tarballs (``npm pack``) and checked against pinned hashes; DVC uses
-it through ``plots.html_template`` in ``.dvc/config``. setup.sh runs it.
+it through ``plots.html_template`` in ``.dvc/config.local``. setup.sh runs it and sets that.
 
     python -m emoser.offline_plots DIR_WITH_TGZ .dvc/plots/offline.html
 """

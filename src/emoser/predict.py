@@ -1,6 +1,6 @@
 """Predict the emotion of new recordings with a trained model.
 
-    emoser predict my.wav other.flac recordings/      # our model (models/ours), a table
+    emoser predict my.wav other.flac recordings/      # our model (models/served), a table
     emoser predict --json my.wav                      # or --csv, for scripts
     emoser predict --model models/model my.wav        # the shipped network; models/study/… too
 
@@ -12,77 +12,35 @@ goes on; files that could not be read are listed on stderr and make the exit cod
 
 Networks: resampled to the training rate; a recording longer than the training window is scored
 in half-overlapping windows whose probabilities are averaged, a shorter one padded. Our model:
-read at its own rate, as the stages opensmile and embeddings read the corpus.
+read at its own rate, as the stages opensmile and embeddings read the corpus; by default as
+stage package exports it (``emoser.served``: numpy only, so one file takes about a second, and
+calibrated by stage calibrate), or as stage ours fitted it (``--model models/ours``).
 """
 from __future__ import annotations
 
 import argparse
+import csv
 import json
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-import pandas as pd
 
 from . import paths
+from .classification import classify_recording
 from .errors import EmoserError
+from .recordings import audio_files, read_recording, windows
 from .runtime import entry_point
-from .speech import DEFAULT_MIN_SPEECH_S, voiced_seconds
+from .served import FOLDER as SERVED
+from .speech import DEFAULT_MIN_SPEECH_S
 
 if TYPE_CHECKING:
     from .networks import Bundle
 
-READABLE = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif")     # libsndfile reads these
-UNSUPPORTED = (".m4a", ".mp4", ".aac", ".wma", ".opus", ".webm")  # listed in folders, refused by name
-OURS = paths.OURS_MODEL
-
-
-def audio_files(inputs: list[str]) -> list[Path]:
-    """The files named, and in folders every file whose suffix is audio (also unsupported audio,
-    so that it is reported rather than skipped)."""
-    files: list[Path] = []
-    for item in map(Path, inputs):
-        if item.is_dir():
-            found = sorted(p for p in item.rglob("*") if p.is_file() and p.suffix.lower() in READABLE + UNSUPPORTED)
-            if not found:
-                raise EmoserError(f"{item}: no audio files in this folder ({', '.join(READABLE)})")
-            files += found
-        elif item.is_file():
-            files.append(item)
-        else:
-            raise EmoserError(f"{item}: no such file or folder")
-    return files
-
-
-def read_recording(path: Path) -> tuple[np.ndarray, int]:
-    """Mono float32 at the file's own rate, for every model: one clear error per kind of bad file."""
-    import soundfile as sf
-
-    if path.suffix.lower() not in READABLE:
-        raise EmoserError(f"{path}: unsupported format {path.suffix or '(no suffix)'!r}; "
-                          f"readable: {', '.join(READABLE)} (convert it, e.g. with ffmpeg)")
-    try:
-        signal, rate = sf.read(path, dtype="float32", always_2d=True)
-    except Exception as exc:  # soundfile raises several types for unreadable audio
-        raise EmoserError(f"{path}: cannot read audio ({exc})") from None
-    if not len(signal):
-        raise EmoserError(f"{path}: holds no audio samples")
-    if not np.isfinite(signal).all():
-        raise EmoserError(f"{path}: holds NaN or infinite samples")
-    return signal.mean(axis=1), int(rate)
-
-
-def windows(signal: np.ndarray, length: int, minimum: int) -> list[np.ndarray]:
-    """Half-overlapping windows of ``length`` samples covering the signal; at least ``minimum`` long."""
-    if len(signal) < minimum:
-        signal = np.pad(signal, (0, minimum - len(signal)))
-    if len(signal) <= length:
-        return [signal]
-    starts = list(range(0, len(signal) - length + 1, length // 2))
-    if starts[-1] + length < len(signal):
-        starts.append(len(signal) - length)
-    return [signal[s:s + length] for s in starts]
+OURS = SERVED
 
 
 def predict_signal(bundle: Bundle, signal: np.ndarray, rate: int) -> np.ndarray:
@@ -116,7 +74,7 @@ class OursPredictor:
 
         self.model, self.smile, self.encoder = model, extractor(model.facts["feature_set"]), load_encoder()
 
-    def predict_signal(self, signal: np.ndarray, rate: int, path: Path) -> np.ndarray:
+    def predict_signal(self, signal: np.ndarray, rate: int, path: Path | str) -> np.ndarray:
         """Class probabilities for one recording at its own rate, as in training (the stages
         opensmile and embeddings), averaged over windows as long as the longest training recording."""
         from .opensmile_features import functionals_of
@@ -130,43 +88,75 @@ class OursPredictor:
         return self.model.predict_proba(functionals, embeddings).mean(axis=0)
 
 
-def load_predictor(folder: Path):
-    """(signal, rate, path) -> class probabilities, the emotions they are for, and the model's name."""
+class Predictor(NamedTuple):
+    predict: Callable[[np.ndarray, int, str], np.ndarray]    # (signal, rate, name) -> class probabilities
+    emotions: list[str]                                      # what the probabilities are for
+    name: str                                                # the model's name in each row
+    forkable: bool                                           # safe to share among forked processes
+
+
+def load_predictor(folder: Path) -> Predictor:
+    from .served import ARRAYS
+
+    if (folder / ARRAYS).is_file():   # models/served: numpy only, calibrated
+        from .served import ServedModel
+
+        served = ServedModel(folder)
+        return Predictor(served.predict_signal, served.emotions, served.facts["model"], True)
     from .fusion import FusionModel
 
-    if (folder / FusionModel.FILE).is_file():
-        predictor = OursPredictor(FusionModel.load(folder))
-        return predictor.predict_signal, predictor.model.facts["emotions"], predictor.model.facts["model"]
+    if (folder / FusionModel.FILE).is_file():   # models/ours: scikit-learn and torch, uncalibrated
+        ours = OursPredictor(FusionModel.load(folder))
+        return Predictor(ours.predict_signal, ours.model.facts["emotions"], ours.model.facts["model"], False)
     from .networks import Bundle  # TensorFlow: imported only for the networks
 
     if not (folder / Bundle.MODEL_FILE).is_file():
         raise EmoserError(f"{folder}: no trained model here (run `dvc repro` or pass --model)")
     bundle = Bundle.load(folder)
     name = folder.relative_to(paths.MODELS).as_posix() if folder.is_relative_to(paths.MODELS) else str(folder)
-    return (lambda signal, rate, path: predict_signal(bundle, signal, rate)), bundle.facts["emotions"], name
+    return Predictor(lambda signal, rate, path: predict_signal(bundle, signal, rate), bundle.facts["emotions"], name,
+                     False)
 
 
-def classify(files: list[Path], predict, emotions: list[str], model: str, min_speech: float
+def classify_file(path: Path, predict, emotions: list[str], model: str, min_speech: float) -> tuple[dict, str | None]:
+    """The file's row: the emotion and its probabilities, or why there is none; and its error, if any."""
+    return classify_recording(str(path), lambda: read_recording(path), predict, emotions, model, min_speech)
+
+
+_TASK: tuple = ()   # what forked workers classify with (set before the pool forks)
+
+
+def _one_blas_thread() -> None:
+    """Per worker: the processes share the cores; BLAS threads on top of them only contend (2x slower)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+
+
+def _classify_in_worker(path: Path) -> tuple[dict, str | None]:
+    return classify_file(path, *_TASK)
+
+
+def classify(files: list[Path], predict, emotions: list[str], model: str, min_speech: float, jobs: int = 1
              ) -> tuple[list[dict], list[str]]:
-    """One row per file: the emotion and its probabilities, or why there is none; and the errors."""
-    rows, errors = [], []
-    for path in files:
-        row: dict = {"file": str(path), "model": model, "emotion": None, "voiced_s": None, "note": None,
-                     **dict.fromkeys(emotions, np.nan)}
-        try:
-            signal, rate = read_recording(path)
-            row["voiced_s"] = round(voiced_seconds(signal, rate), 2)
-            if row["voiced_s"] < min_speech:
-                row["note"] = f"no speech found ({row['voiced_s']:.2f} s voiced, {min_speech:g} s needed)"
-            else:
-                probabilities = predict(signal, rate, path)
-                row.update(zip(emotions, map(float, probabilities)))
-                row["emotion"] = emotions[int(np.argmax(probabilities))]
-        except EmoserError as exc:
-            row["note"] = f"error: {str(exc).removeprefix(f'{path}: ')}"
-            errors.append(str(exc))
-        rows.append(row)
-    return rows, errors
+    """One row per file, in order, and the errors. With ``jobs`` > 1, files are shared among that
+    many forked processes (each a copy of the loaded model: no start-up per worker)."""
+    global _TASK
+    if jobs > 1 and len(files) > jobs:
+        import multiprocessing
+
+        _TASK = (predict, emotions, model, min_speech)
+        with multiprocessing.get_context("fork").Pool(jobs, initializer=_one_blas_thread) as pool:
+            results = pool.map(_classify_in_worker, files, chunksize=max(1, len(files) // (8 * jobs)))
+    else:
+        results = [classify_file(path, predict, emotions, model, min_speech) for path in files]
+    return [row for row, _ in results], [error for _, error in results if error]
+
+
+def _cell(value, number: str, missing: str) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return missing
+    return number.format(value) if isinstance(value, float) else str(value)
 
 
 @entry_point
@@ -174,30 +164,39 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("inputs", nargs="+", help="audio files or folders")
     parser.add_argument("--model", type=Path, default=OURS,
-                        help="a trained model folder: models/ours (default, the best), models/model, models/study/…")
+                        help="a trained model folder: models/served (default: our model, calibrated), models/ours "
+                             "(the same, uncalibrated, through scikit-learn and torch), models/model, models/study/…")
     parser.add_argument("--min-speech", type=float, default=DEFAULT_MIN_SPEECH_S, metavar="SECONDS",
                         help=f"voiced speech needed to classify a file (default {DEFAULT_MIN_SPEECH_S:g}; 0: always)")
+    parser.add_argument("--jobs", type=int, default=-1, metavar="N",
+                        help="processes sharing a batch (default -1: one per core; the served model only)")
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="JSON lines: one object per file")
     output.add_argument("--csv", action="store_true", help="CSV with a column per emotion")
     args = parser.parse_args(argv)
     files = audio_files(args.inputs)
-    predict, emotions, model = load_predictor(args.model)
-    rows, errors = classify(files, predict, emotions, model, args.min_speech)
-    table = pd.DataFrame(rows)
+    predictor = load_predictor(args.model)
+    emotions = predictor.emotions
+    jobs = (len(os.sched_getaffinity(0)) if args.jobs == -1 else args.jobs) if predictor.forkable else 1
+    rows, errors = classify(files, predictor.predict, emotions, predictor.name, args.min_speech, jobs)
     if args.json:
         for row in rows:
             print(json.dumps({"file": row["file"], "model": row["model"], "emotion": row["emotion"],
                               "probabilities": ({e: round(row[e], 4) for e in emotions} if row["emotion"] else None),
                               "voiced_s": row["voiced_s"], "note": row["note"]}))
     elif args.csv:
-        table.to_csv(sys.stdout, index=False, float_format="%.4f")
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(rows[0].keys())
+        writer.writerows([_cell(v, "{:.4f}", "") for v in row.values()] for row in rows)
     else:
-        shown = table.drop(columns="note").fillna({"emotion": "—"})
-        print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="—"))
-        for file, note in zip(table["file"], table["note"]):
-            if isinstance(note, str):
-                print(f"{file}: {note}")
+        columns = [c for c in rows[0] if c != "note"]
+        cells = [columns] + [[_cell(row[c], "{:.3f}", "—") for c in columns] for row in rows]
+        widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
+        for line in cells:
+            print(" ".join(cell.rjust(width) for cell, width in zip(line, widths)))
+        for row in rows:
+            if row["note"]:
+                print(f"{row['file']}: {row['note']}")
     if errors:
         for error in errors:
             print(f"emoser predict: error: {error}", file=sys.stderr)

@@ -14,10 +14,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import paths
+from . import calibration, paths
 from .comparison import NOISE, compare_tables
 from .corpus import EMOTIONS, LABEL_BY_EMOTION
-from .figures import confusion_grid, curves_figure, save_figure
+from .errors import EmoserError
+from .figures import confusion_grid, curves_figure, reliability_figure, save_figure
 from .folds import CvParams
 from .fusion import FUSED, SMILE_ENSEMBLE, UNWEIGHTED, VOICE, member_name
 from .fusion import MODEL as OURS
@@ -297,6 +298,41 @@ def pairwise_section(predictions: pd.DataFrame, headline: dict, evaluate: Evalua
     return "\n".join(text)
 
 
+def calibration_section(summary: dict, table: pd.DataFrame, figures: Path) -> str:
+    """ECE, NLL and Brier of our model's probabilities, raw and calibrated in the folds, and the
+    reliability diagram (drawn into ``figures``)."""
+    bins = summary["bins"]
+    rows, panels = [], {}
+    for setting, part in table.groupby("model", sort=False):
+        block = summary[setting]
+        raw, cal = block[calibration.RAW], block[calibration.CALIBRATED]
+        temperatures = np.array(list(block["temperature"].values()), dtype=float)
+        rows.append([_model_label(setting), f"{raw['ece']:.3f} → **{cal['ece']:.3f}**",
+                     f"{raw['nll']:.3f} → {cal['nll']:.3f}", f"{raw['brier']:.3f} → {cal['brier']:.3f}",
+                     f"{raw['mean_confidence']:.3f} → {cal['mean_confidence']:.3f}", f"{raw['accuracy']:.3f}",
+                     f"{np.median(temperatures):.2f} ({temperatures.min():.2f}–{temperatures.max():.2f})"])
+        labels = part["label"].to_numpy()
+        panels[_model_label(setting)] = {kind: calibration.reliability(calibration.probabilities_of(part, kind),
+                                                                       labels, bins)
+                                         for kind in (calibration.RAW, calibration.CALIBRATED)}
+    save_figure(reliability_figure(panels, f"{summary['protocol'].upper()} test recordings, {bins} confidence bins"),
+                figures / "reliability.png")
+    return "\n".join([
+        f"Expected calibration error (ECE, {bins} equal-width bins of the highest probability), negative "
+        "log-likelihood and Brier score of our model's test probabilities under "
+        f"{summary['protocol'].upper()}: raw → after temperature scaling fitted inside each fold (on held-out "
+        "groups of that fold's training speakers; src/emoser/calibration.py). Temperature keeps every "
+        "recording's ranking of emotions, so predictions, UAR and accuracy do not change. "
+        f"`emoser predict` serves the fusion with temperature {summary['served_temperature']:.3f} (fitted on all "
+        "LOSO test probabilities).",
+        "",
+        _table(["model", "ECE", "NLL", "Brier", "mean confidence", "accuracy", "temperature per fold: median (range)"],
+               rows),
+        "",
+        "![reliability diagrams](figures/reliability.png)",
+    ])
+
+
 def _confusion_panels(predictions: pd.DataFrame, block: dict) -> list[tuple[np.ndarray, str]]:
     index = LABEL_BY_EMOTION
     panels = []
@@ -320,6 +356,9 @@ def build_report(split_protocol: str, cv_params: CvParams, evaluate: EvaluatePar
     cv = _read_json(paths.METRICS / "cv.json")
     ours = _read_json(paths.METRICS / "ours.json")
     scores = collect_scores(study, baselines, cv, split_protocol, ours)
+    if scores.empty:
+        raise EmoserError(f"nothing to report: no scores in {paths.METRICS}/ (model.json, study/, baselines.json, "
+                          "cv.json, ours.json); `dvc repro` makes them before the report")
     holdout = f"holdout ({split_protocol})"
     metrics = headline_metrics()
 
@@ -368,6 +407,10 @@ def build_report(split_protocol: str, cv_params: CvParams, evaluate: EvaluatePar
         "",
         leak_paragraph(scores),
         "",
+        *(["## Do our model's probabilities mean what they say? (calibration)", "",
+           calibration_section(json.loads(calibration.METRICS.read_text()),
+                               pd.read_csv(calibration.TABLE, dtype={"fold": str}), figures), ""]
+          if calibration.METRICS.exists() else []),
         "## Paired tests: is B better than A on the same recordings?",
         "",
         pairwise_section(prediction_table(), metrics, evaluate),

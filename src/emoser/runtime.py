@@ -114,5 +114,10 @@ def entry_point(fn: Callable[[list[str] | None], None]) -> Callable[..., None]:
         except EmoserError as exc:
             print(f"emoser {command_name(fn)}: error: {exc}", file=sys.stderr)
             sys.exit(2)
+        except FileNotFoundError as exc:   # an input an earlier stage makes is not there (yet)
+            missing = exc.filename or str(exc)
+            print(f"emoser {command_name(fn)}: error: {missing} is missing; `dvc repro` makes a stage's inputs "
+                  "before running it (or `dvc pull` fetches them)", file=sys.stderr)
+            sys.exit(2)
 
     return main

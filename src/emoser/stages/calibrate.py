@@ -1,0 +1,41 @@
+"""Stage calibrate: how well our model's probabilities are calibrated under LOSO, before and after
+temperature scaling fitted inside the folds (emoser.calibration) -> data/cv/ours_calibration.csv,
+metrics/calibration.json (with the served model's temperature, read by stage package).
+
+    python -m emoser.stages.calibrate
+"""
+from __future__ import annotations
+
+import argparse
+
+from emoser import paths
+from emoser.calibration import METRICS, TABLE, run_calibration, summarise
+from emoser.config import Section, load_params
+from emoser.files import write_csv, write_json
+from emoser.functionals import Functionals
+from emoser.fusion import OursParams
+from emoser.predictions import load_recordings_and_folds
+from emoser.runtime import entry_point
+from emoser.splitting import SplitParams
+
+
+class Params(Section):
+    split: SplitParams
+    ours: OursParams
+
+
+@entry_point
+def main(argv: list[str] | None = None) -> None:
+    argparse.ArgumentParser(description=__doc__).parse_args(argv)
+    params = load_params(Params)
+    manifest, table = load_recordings_and_folds(params.split.protocol)
+    functionals = Functionals.load(paths.OPENSMILE / f"{params.ours.feature_set}.npz").select(manifest["utterance"])
+    embeddings = Functionals.load(paths.VOICE_ENCODER).select(manifest["utterance"])
+    calibration = run_calibration(manifest, functionals, embeddings, table, params.ours, params.ours.calibration,
+                                  params.ours.jobs)
+    write_csv(TABLE, calibration)
+    write_json(METRICS, summarise(calibration, params.ours.calibration))
+
+
+if __name__ == "__main__":
+    main()

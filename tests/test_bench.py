@@ -1,0 +1,32 @@
+"""The benchmark's rebuild timing (`bench.py --repro`) on a two-stage DVC project: each stage's
+wall time from DVC's own announcements, then a no-op rerun. (The e2e test runs the rest of the
+benchmark on the pipeline it built.)"""
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from conftest import REPO
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("bench", REPO / "benchmarks" / "bench.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_repro_seconds_times_each_stage_then_a_noop(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
+    for command in (["git", "init", "-q"], ["dvc", "init", "-q"]):
+        subprocess.run(command, cwd=tmp_path, check=True)
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump({"stages": {
+        "first": {"cmd": "sleep 1 && echo a > a.txt", "outs": ["a.txt"]},
+        "second": {"cmd": "cat a.txt > b.txt", "deps": ["a.txt"], "outs": ["b.txt"]}}}))
+    stages, noop = _bench().repro_seconds(tmp_path)
+    assert list(stages) == ["first", "second"] and stages["first"] >= 1.0, stages
+    assert (tmp_path / "b.txt").read_text() == "a\n" and 0 < noop < 60

@@ -1,0 +1,93 @@
+"""Calibration: ECE and friends on hand-checked numbers, temperature recovered from data it made,
+and the in-fold procedure on the tiny corpus (no test label shapes its own temperature)."""
+import numpy as np
+import pytest
+
+from emoser.calibration import (
+    CALIBRATED,
+    RAW,
+    brier_score,
+    expected_calibration_error,
+    fit_temperature,
+    inner_groups,
+    negative_log_likelihood,
+    probabilities_of,
+    reliability,
+    run_calibration,
+    scaled,
+    summarise,
+)
+from emoser.corpus import EMOTIONS
+from emoser.fusion import CalibrationParams, OursParams
+
+
+def test_ece_reliability_nll_and_brier_by_hand():
+    p = np.array([[0.9, 0.1], [0.9, 0.1], [0.6, 0.4], [0.3, 0.7]])
+    y = np.array([0, 1, 0, 1])
+    # bins of width 0.5: [0.5, 1) holds all four; confidence mean (0.9+0.9+0.6+0.7)/4 = 0.775, accuracy 3/4
+    assert expected_calibration_error(p, y, 2) == pytest.approx(0.025)
+    # 10 bins: 0.9 -> bin 9 (acc 1/2, conf 0.9), 0.6 -> bin 6 (1, 0.6), 0.7 -> bin 7 (1, 0.7)
+    assert expected_calibration_error(p, y, 10) == pytest.approx((2 * 0.4 + 0.4 + 0.3) / 4)
+    table = reliability(p, y, 10)
+    assert table["count"].tolist() == [0] * 6 + [1, 1, 0, 2] and np.isnan(table.loc[0, "accuracy"])
+    assert negative_log_likelihood(p, y) == pytest.approx(-np.mean(np.log([0.9, 0.1, 0.6, 0.7])))
+    assert brier_score(p, y) == pytest.approx((0.02 + 1.62 + 0.32 + 0.18) / 4)
+
+
+def test_temperature_scaling_keeps_the_ranking_and_is_found_again():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 2, (4000, 7))
+    truth = scaled(np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True), 1.0)
+    labels = np.array([rng.choice(7, p=row) for row in truth])
+    overconfident = scaled(truth, 0.5)        # what a model that is too sure would say
+    assert (overconfident.argmax(axis=1) == truth.argmax(axis=1)).all()
+    found = fit_temperature(overconfident, labels)
+    assert found == pytest.approx(2.0, rel=0.1)          # undoes the sharpening
+    assert expected_calibration_error(scaled(overconfident, found), labels, 15) < \
+        expected_calibration_error(overconfident, labels, 15) / 3
+    zero = np.array([[0.7, 0.3, 0.0]])
+    assert scaled(zero, 0.5)[0, 2] == 0 and scaled(zero, 0.5).sum() == pytest.approx(1)
+
+
+def test_inner_groups_deal_speakers_round_robin():
+    speakers = np.array(["03", "08", "08", "09", "10", "11", "03"])
+    groups = inner_groups(speakers, 3)
+    assert [sorted(set(speakers[g])) for g in groups] == [["03", "10"], ["08", "11"], ["09"]]
+    assert sorted(np.concatenate(groups)) == list(range(7))
+    assert len(inner_groups(np.array(["03", "03"]), 3)) == 1
+
+
+def test_in_fold_calibration_on_the_tiny_corpus(tiny_inputs):
+    manifest, folds, functionals, embeddings = tiny_inputs
+    params = OursParams(feature_set="ComParE_2016", feature_counts=(100, "all"), C=0.1, embedding_weight=0.5,
+                        speaker_standardisation=(False, True), ablation=False, jobs=2,
+                        calibration={"protocol": "loso", "inner_folds": 2, "bins": 10})
+    table = run_calibration(manifest, functionals, embeddings, folds, params, params.calibration, jobs=2)
+    assert sorted(table["model"].unique()) == ["ours", "ours+spkstd"]
+    assert len(table) == 2 * len(manifest) and table.groupby("model")["utterance"].nunique().eq(len(manifest)).all()
+    # one temperature per fold, never from the fold's own test speaker: refitting with that speaker's
+    # labels scrambled leaves it unchanged
+    ours = table[table["model"] == "ours"]
+    assert ours.groupby("fold")["temperature"].nunique().eq(1).all()
+    raw, calibrated = probabilities_of(ours, RAW), probabilities_of(ours, CALIBRATED)
+    assert (raw.argmax(axis=1) == calibrated.argmax(axis=1)).all()
+    np.testing.assert_allclose(calibrated.sum(axis=1), 1, atol=1e-5)
+    fold = ours["fold"].iloc[0]
+    scrambled = manifest.copy()
+    test = (manifest["speaker"] == fold).to_numpy()
+    scrambled.loc[test, "label"] = np.roll(manifest.loc[test, "label"].to_numpy(), 1)
+    again = run_calibration(scrambled, functionals, embeddings, folds, params, params.calibration, jobs=2)
+    before = ours.set_index("fold")["temperature"].groupby(level=0).first()
+    after = again[again["model"] == "ours"].set_index("fold")["temperature"].groupby(level=0).first()
+    assert after[fold] == before[fold]
+    summary = summarise(table, params.calibration)
+    assert summary["ours"][RAW]["accuracy"] == summary["ours"][CALIBRATED]["accuracy"]
+    assert set(summary["ours"]["temperature"]) == set(ours["fold"]) and summary["served_temperature"] > 0
+    assert summary["protocol"] == "loso" and summary["bins"] == 10 and len(EMOTIONS) == raw.shape[1]
+
+
+def test_calibration_params_are_checked():
+    with pytest.raises(ValueError, match="inner_folds"):
+        CalibrationParams(protocol="loso", inner_folds=1, bins=10)
+    with pytest.raises(ValueError, match="protocol"):
+        CalibrationParams(protocol="leaky", inner_folds=3, bins=10)

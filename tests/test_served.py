@@ -1,0 +1,203 @@
+"""The served model (numpy only): every step equals the library training used, the model equals
+models/ours, the CLI and a real `mlflow models serve` answer the same, and calibration holds."""
+import base64
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import SHARED_EMODB, tone
+from emoser import export, served
+from emoser.calibration import scaled
+from emoser.corpus import EMOTIONS
+from emoser.fusion import FusionModel, OursParams
+from emoser.recordings import resample
+from emoser.speech import VoiceActivity
+
+PARAMS = OursParams(feature_set="ComParE_2016", feature_counts=(100, "all"), C=0.1, embedding_weight=0.5,
+                    speaker_standardisation=(False,), ablation=False, jobs=2,
+                    calibration={"protocol": "loso", "inner_folds": 2, "bins": 10})
+TEMPERATURE = 0.5
+
+
+def _signals(path: Path):
+    """The recording at its own rate, resampled to 44.1 and 8 kHz, its middle 0.1 s, and 5 ms."""
+    signal, rate = sf.read(path, dtype="float32")
+    middle = len(signal) // 2
+    return [(signal, rate), (resample(signal, rate, 44100), 44100), (resample(signal, rate, 8000), 8000),
+            (signal[middle:middle + rate // 10], rate), (signal[: rate // 200], rate)]
+
+
+def _files(tiny):
+    root, manifest, _ = tiny
+    files = [root / "corpus" / "wav" / manifest["file"][i] for i in (0, 17, 40)]
+    return files + sorted(SHARED_EMODB.glob("wav/03a01*.wav"))[:2]
+
+
+def _in_a_fresh_process(function: str, *args) -> None:
+    """Run this module's ``function(*args)`` in a new Python: openSMILE's library aborts a process
+    that has imported TensorFlow first, as other tests in this run do."""
+    code = (f"import sys; sys.path[:0] = [{str(Path(__file__).parent)!r}]; import test_served; "
+            f"test_served.{function}(*sys.argv[1:])")
+    result = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True,
+                            timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_each_step_equals_the_library_training_used(tiny):
+    _in_a_fresh_process("check_each_step", *_files(tiny))
+
+
+def check_each_step(*files: str) -> None:
+    import librosa
+    import webrtcvad
+    from resemblyzer.audio import wav_to_mel_spectrogram
+
+    from emoser.opensmile_features import extractor, functionals_of
+    from emoser.voice_encoder import layer_statistics, load_encoder, prepare
+
+    smile, reference = served.Smile("ComParE_2016"), extractor("ComParE_2016")
+    encoder = load_encoder()
+    arrays = export.encoder_arrays()
+    layers = [tuple(arrays[f"encoder.{n}_l{k}"] for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+              for k in range(export.ENCODER_LAYERS)]
+    for path in map(Path, files):
+        for signal, rate in _signals(path):
+            np.testing.assert_array_equal(smile.functionals(signal, rate), functionals_of(reference, signal, rate))
+            if len(signal) < rate // 100:
+                assert np.isnan(smile.functionals(signal, rate)).all()
+                continue
+            np.testing.assert_array_equal(resample(signal, rate, 16000),
+                                          librosa.resample(signal, orig_sr=rate, target_sr=16000))
+            wav = served.encoder_input(signal, rate)
+            np.testing.assert_array_equal(wav, prepare(signal, rate))
+            mel = served.mel_power(wav, arrays["encoder.window"], arrays["encoder.mel_basis"])
+            np.testing.assert_allclose(mel, wav_to_mel_spectrogram(wav), rtol=1e-5, atol=1e-7)
+            np.testing.assert_allclose(served.lstm_statistics(mel, layers), layer_statistics(encoder, wav), atol=2e-6)
+    pcm = (tone(1.0, 16000, 150, 0) * 32767).astype(np.int16)
+    ours, theirs = VoiceActivity(3), webrtcvad.Vad(3)
+    assert [ours.is_speech(pcm[i:i + 480], 16000) for i in range(0, 15360, 480)] == \
+           [theirs.is_speech(pcm[i:i + 480].tobytes(), 16000) for i in range(0, 15360, 480)]
+
+
+@pytest.fixture(scope="module")
+def models(tiny, tiny_inputs, tmp_path_factory):
+    """Our model fitted on the tiny corpus (models/ours) and as stage package exports it."""
+    _, manifest, _ = tiny
+    _, _, functionals, embeddings = tiny_inputs
+    facts = {"model": "ours", "feature_set": "ComParE_2016", "emotions": list(EMOTIONS), "window_s": 1.0,
+             "recordings": len(manifest), "params": {}}
+    model = FusionModel.fit(functionals, embeddings, manifest["label"].to_numpy(), PARAMS, facts)
+    root = tmp_path_factory.mktemp("served")
+    model.save(root / "ours")
+    np.savez(root / "features.npz", functionals=functionals, embeddings=embeddings)
+    (root / "served").mkdir()
+    np.savez(root / "served" / served.ARRAYS, **{**export.model_arrays(model), **export.encoder_arrays()})
+    (root / "served" / served.FACTS).write_text(json.dumps(export.facts(model, TEMPERATURE)))
+    return model, root
+
+
+def test_the_served_model_is_our_model_calibrated(tiny, models):
+    _in_a_fresh_process("check_served_model", models[1], *_files(tiny))
+
+
+def check_served_model(root: str, *files: str) -> None:
+    from emoser.predict import OursPredictor
+
+    root_path = Path(root)
+    model = FusionModel.load(root_path / "ours")
+    with np.load(root_path / "features.npz") as stored:
+        functionals, embeddings = stored["functionals"], stored["embeddings"]
+    mine = served.ServedModel(root_path / "served")
+    raw = mine.raw_probabilities(functionals, embeddings)
+    np.testing.assert_allclose(raw, model.predict_proba(functionals, embeddings), atol=1e-6)
+    ours = OursPredictor(model)
+    for path in map(Path, files):
+        for signal, rate in _signals(path)[:4]:
+            expected = scaled(ours.predict_signal(signal, rate, path)[None], TEMPERATURE)[0]
+            got = mine.predict_signal(signal, rate)
+            np.testing.assert_allclose(got, expected, atol=1e-5)
+            assert got.argmax() == expected.argmax() and abs(got.sum() - 1) < 1e-9
+    # T < 1 sharpens: the top class gains; the ranking stays
+    p = np.array([[0.5, 0.3, 0.2]])
+    assert served.calibrated(p, 0.5)[0, 0] > 0.5 and list(np.argsort(served.calibrated(p, 0.5)[0])) == [2, 1, 0]
+    np.testing.assert_allclose(served.calibrated(p, 0.5), scaled(p, 0.5))
+
+
+def _predict_json(*args) -> list[dict]:
+    result = subprocess.run([sys.executable, "-m", "emoser.predict", "--json", *map(str, args)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_the_cli_in_parallel_gives_what_it_gives_alone(tiny, models, tmp_path):
+    _, root = models
+    files = _files(tiny) * 3
+    alone = _predict_json("--model", root / "served", "--jobs", "1", *files)
+    shared = _predict_json("--model", root / "served", "--jobs", "2", *files)
+    assert alone == shared and len(alone) == len(files)
+    assert all(row["model"] == "ours" and row["emotion"] in EMOTIONS for row in alone)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _post(url: str, body: dict) -> dict:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return json.loads(response.read())
+
+
+def test_mlflow_models_serve_answers_as_the_cli(tiny, models, tmp_path):
+    import mlflow
+
+    from emoser import mlflow_model
+
+    _, root = models
+    mlflow.pyfunc.save_model(str(tmp_path / "pyfunc"), python_model=mlflow_model.__file__,
+                             artifacts={mlflow_model.ARTIFACT: str(root / "served")},
+                             code_paths=[str(Path(mlflow_model.__file__).parent)], pip_requirements=[])
+    noise = tmp_path / "white_noise.wav"
+    sf.write(noise, np.random.default_rng(0).uniform(-0.5, 0.5, 16000).astype(np.float32), 16000)
+    files = _files(tiny)[:2] + [noise]
+    port = _free_port()
+    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
+    server = subprocess.Popen([sys.executable, "-m", "mlflow", "models", "serve", "-m", str(tmp_path / "pyfunc"),
+                               "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)],
+                              cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=5):
+                    break
+            except OSError:
+                assert server.poll() is None, server.stdout.read() if server.stdout else "server exited"
+                assert time.monotonic() < deadline, "mlflow models serve did not start in 180 s"
+                time.sleep(0.5)
+        records = [{"name": p.name, "audio": base64.b64encode(p.read_bytes()).decode()} for p in files]
+        records.append({"name": "not-audio.wav", "audio": base64.b64encode(b"RIFF????WAVE").decode()})
+        answer = _post(f"http://127.0.0.1:{port}/invocations", {"dataframe_records": records})["predictions"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    cli = _predict_json("--model", root / "served", *files)
+    assert [a["file"] for a in answer] == [p.name for p in files] + ["not-audio.wav"]
+    for got, expected in zip(answer, cli):
+        assert got["emotion"] == expected["emotion"] and got["voiced_s"] == expected["voiced_s"]
+        if expected["probabilities"]:
+            assert [round(got[e], 4) for e in EMOTIONS] == [expected["probabilities"][e] for e in EMOTIONS]
+    assert answer[2]["emotion"] is None and answer[2]["note"].startswith("no speech found")
+    assert answer[3]["emotion"] is None and answer[3]["note"].startswith("error: cannot read audio")

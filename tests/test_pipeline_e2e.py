@@ -292,6 +292,65 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     assert queued == {("cnn_lstm", "cce"), ("cnn_lstm", "mse")}, table
 
 
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (.ci/run installs it)")
+def test_results_page_in_a_browser(workspace):
+    """reports/browse.html, as the pipeline built it from the tiny corpus, in headless Chromium
+    driven by Playwright: a cell lists its recordings, their audio loads, another model changes the
+    matrix, the comparison and the listeners' filter work, and the matrix is a table of buttons."""
+    from playwright.sync_api import sync_playwright
+
+    _, repo, _, _ = workspace
+    page_file = repo / "reports" / "browse.html"
+    data = json.loads(re.search(r'<script id="data" type="application/json">(.*?)</script>', page_file.read_text(),
+                                re.S).group(1).replace("<\\/", "</"))
+    assert {s["id"] for s in data["sets"]} >= {"loso|ours", "loso|cnn-cce", "kfold|compare", "holdout|model",
+                                                "holdout|cnn_lstm-mse"}
+    assert not any(s["protocol"] == "leaky" for s in data["sets"])
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page()
+            page.goto(page_file.as_uri())
+            assert page.locator("#model").input_value() == "ours"
+            assert page.locator("#matrix thead th[scope=col]").count() == 7       # a real table, headed
+            cells = page.locator("#matrix tbody button")
+            assert cells.count() == 49 and cells.first.get_attribute("type") == "button"
+            counts = [int(c) for c in cells.evaluate_all("bs => bs.map(b => b.dataset.count)")]
+            assert sum(counts) == 49                                              # LOSO: every recording once
+            busiest = max(range(49), key=lambda i: counts[i])
+            cells.nth(busiest).focus()
+            page.keyboard.press("Enter")                                          # keyboard, not only the mouse
+            rows = page.locator("#rows tbody tr")
+            assert rows.count() == counts[busiest]
+            assert cells.nth(busiest).get_attribute("aria-pressed") == "true"
+            duration = page.locator("#rows audio").first.evaluate(
+                "a => a.readyState >= 1 ? a.duration : new Promise(r => a.addEventListener('loadedmetadata', "
+                "() => r(a.duration), {once: true}))")
+            assert duration > 0
+            assert "not stored" not in rows.first.inner_text()                   # ours under LOSO: probabilities
+            before = page.locator("#matrix tbody").inner_text()
+            page.select_option("#model", "compare")
+            assert page.locator("#score").inner_text().startswith("ComParE") and \
+                page.locator("#matrix tbody").inner_text() != before
+            page.select_option("#compare", "ours")
+            page.select_option("#filter", "disagree")
+            shown = page.locator("#rows tbody tr").count()
+            mine = {s["model"]: dict((r[0], r[1]) for r in s["rows"]) for s in data["sets"] if s["protocol"] == "loso"}
+            assert shown == sum(mine["compare"][u] != mine["ours"][u] for u in mine["ours"])
+            page.select_option("#filter", "sure-wrong")
+            truth = {u: data["emotions"].index(r["emotion"]) for u, r in data["recordings"].items()}
+            sure = [u for u, p in mine["compare"].items()
+                    if data["recordings"][u]["recognition"] >= 90 and p != truth[u]]
+            assert page.locator("#rows tbody tr").count() == len(sure)
+            speakers = page.locator("#speakers tbody tr")
+            assert speakers.count() == 7                                          # LOSO: one row per speaker
+        finally:
+            browser.close()
+
+
 def test_pull_request_review_script(workspace):
     """.ci/pr-review as .github/workflows/review.yml runs it: a fresh clone of a pull-request branch,
     the team's DVC remote (here a folder), `dvc repro` of what the branch changed, and the review
@@ -344,6 +403,7 @@ def test_pull_request_review_script(workspace):
         assert mlflow.MlflowClient().get_metric_history(run_id, "val_loss")
         assert mlflow.models.get_model_info(f"runs:/{run_id}/model").signature is not None
     total = len(mlflow.search_runs(search_all_experiments=True))
-    assert total == 5 + 3 + 4 * 3 + 2 * 3
+    assert total == 5 + 3 + 4 * 3 + 2 * 3 + 1       # + the served model
     assert "Running stage" not in _run(["dvc", "repro"], clone, {**env, "PYTHONPATH": str(clone / "src")})
     assert len(mlflow.search_runs(search_all_experiments=True)) == total
+

@@ -37,13 +37,15 @@ def model_arrays(model: FusionModel) -> dict[str, np.ndarray]:
 
 def encoder_arrays() -> dict[str, np.ndarray]:
     """Resemblyzer's LSTM weights, and the window and mel filters of its input (as librosa makes them)."""
+    from .voice_encoder import load_encoder
+
+    encoder = load_encoder()      # first: it imports Resemblyzer with webrtcvad's pkg_resources warning silenced
     import librosa
     from resemblyzer.hparams import mel_n_channels, sampling_rate
 
     from .served import MEL_FFT
-    from .voice_encoder import load_encoder
 
-    state = load_encoder().lstm.state_dict()
+    state = encoder.lstm.state_dict()
     arrays = {f"encoder.{name}": tensor.numpy().copy() for name, tensor in state.items()}
     assert len(arrays) == 4 * ENCODER_LAYERS, sorted(arrays)
     arrays["encoder.window"] = librosa.filters.get_window("hann", MEL_FFT, fftbins=True)

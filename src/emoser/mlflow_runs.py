@@ -15,10 +15,13 @@ midway does not count).
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import mlflow
@@ -165,15 +168,32 @@ def served_key(root: Path = Path()) -> str | None:
                    *[x for p in files for x in (str(p.relative_to(folder)), p.read_bytes())])
 
 
+@contextlib.contextmanager
+def _without_type_hint_advice() -> Iterator[None]:
+    """Drop MLflow's advice to add type hints to ``predict`` (for its input validation): requests are
+    checked by emoser.mlflow_model itself, row by row, so the advice is noise in the stage's log.
+    (A warnings filter is not enough: log_model resets them to "once".)"""
+    with warnings.catch_warnings():
+        show = warnings.showwarning
+
+        def shown(message, category, filename, lineno, file=None, line=None):
+            if "Add type hints to the `predict` method" not in str(message):
+                show(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = shown
+        yield
+
+
 def log_served_run(key: str, tracking_uri: str, experiment: str) -> str:
     """The served model's run: its facts and calibration, and the pyfunc model (registered)."""
     from importlib.metadata import version
 
-    from . import mlflow_model
     from .calibration import CALIBRATED, METRICS, RAW
     from .fusion import MODEL
-    from .mlflow_model import ARTIFACT, REGISTERED_NAME
     from .served import FACTS, FOLDER
+
+    with _without_type_hint_advice():     # MLflow checks the class as it is defined
+        from . import mlflow_model
 
     facts = json.loads((FOLDER / FACTS).read_text())
     calibration = json.loads(METRICS.read_text())
@@ -189,10 +209,12 @@ def log_served_run(key: str, tracking_uri: str, experiment: str) -> str:
                             for k in ("ece", "nll", "brier")})
         mlflow.log_dict(calibration, "calibration.json")
         packages = ("numpy", "pandas", "soundfile", "soxr", "opensmile", "webrtcvad", "mlflow")
-        mlflow.pyfunc.log_model(name="model", python_model=mlflow_model.__file__, artifacts={ARTIFACT: str(FOLDER)},
-                                code_paths=[str(Path(__file__).parent)],
-                                pip_requirements=[f"{p}=={version(p)}" for p in packages],
-                                registered_model_name=REGISTERED_NAME)
+        with _without_type_hint_advice():
+            mlflow.pyfunc.log_model(name="model", python_model=mlflow_model.__file__,
+                                    artifacts={mlflow_model.ARTIFACT: str(FOLDER)},
+                                    code_paths=[str(Path(__file__).parent)],
+                                    pip_requirements=[f"{p}=={version(p)}" for p in packages],
+                                    registered_model_name=mlflow_model.REGISTERED_NAME)
         mlflow.set_tag(KEY_TAG, key)
         return run.info.run_id
 

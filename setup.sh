@@ -1,17 +1,35 @@
 #!/usr/bin/env bash
 # Create .venv (if missing) and install the pinned requirements and the emoser package.
 # Idempotent: a second run only checks that everything is there.
+#   bash setup.sh          CPU (tensorflow-cpu)
+#   bash setup.sh --gpu    a CUDA machine: the same pins, TensorFlow with its CUDA libraries
 set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python3}
+
+# requirements.txt with its tensorflow-cpu pin swapped for the CUDA build of the same version.
+gpu_requirements() {
+  sed -E 's/^tensorflow-cpu==/tensorflow[and-cuda]==/' "$1"
+}
+
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
+requirements=requirements.txt
+# --gpu once, and later runs (the README's commands) keep the CUDA build (new .venv to go back)
+if [ "${1:-}" = "--gpu" ] || { [ -z "${1:-}" ] && [ -f .venv/requirements-gpu.txt ]; }; then
+  requirements=.venv/requirements-gpu.txt
+  gpu_requirements requirements.txt > "$requirements"
+  .venv/bin/python -m pip uninstall --quiet --yes tensorflow-cpu 2>/dev/null || true
+elif [ -n "${1:-}" ]; then
+  echo "setup.sh: unknown option '$1' (--gpu for a CUDA machine)" >&2
+  exit 2
+fi
 stamp=.venv/.emoser-installed
-if [ ! -f "$stamp" ] || ! cmp -s requirements.txt "$stamp"; then
+if [ ! -f "$stamp" ] || ! cmp -s "$requirements" "$stamp"; then
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -r requirements.txt
-  cp requirements.txt "$stamp"
+  .venv/bin/python -m pip install --quiet -r "$requirements"
+  cp "$requirements" "$stamp"
 fi
 .venv/bin/python -m pip install --quiet --no-deps -e .
 

@@ -7,24 +7,31 @@ same network: numpy arrays, one batch per step, the CNN-LSTM's chunks through Ti
 predict latency on one 2-s clip (the shipped network, and our model where models/ours exists),
 the served model's figures where models/served exists (one file from the shell, a batch's
 files/s after start-up, `mlflow models serve`'s latency per POST),
-and peak RSS. A measurement, not a test: machines are noisy, so read the ratios, which come
-from one run.
+and peak RSS; with ``--scale N``, augment and features on N x the utterances (features streamed
+to disk as the stage does) and one CNN epoch over all those clips streamed from that file, with
+the peak RSS after each (memory should not grow with N). A measurement, not a test: machines are
+noisy, so read the ratios, which come from one run. ``--write`` updates metrics/bench.json (the
+machine, and the sections this run measured): commit it when a figure moves, so that
+`git log -p metrics/bench.json` is the project's performance history. It is not a DVC metric.
 
 Needs `dvc repro` to have run up to `train` (it reads data/raw, data/features, models/model).
 
     python benchmarks/bench.py                      # 60 utterances
-    python benchmarks/bench.py --utterances 535 --write   # the whole corpus; metrics/bench.json
-    python benchmarks/bench.py --scale 3            # the corpus replicated 3x (distinct seeds)
+    python benchmarks/bench.py --utterances 535 --write   # the whole corpus -> metrics/bench.json
+    python benchmarks/bench.py --utterances 100 --scale 10 --write   # 10x the clips: time and memory
     python benchmarks/bench.py --repro              # also: each stage of `dvc repro` in a fresh clone
                                                     # (empty cache), then a no-op `dvc repro` there
+    python benchmarks/bench.py --only-repro --write  # just that
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import platform
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -42,9 +49,10 @@ from emoser import paths
 from emoser.audio import load_audio
 from emoser.augmentation import apply_copy, augment_corpus, plan_copies
 from emoser.corpus import EMOTIONS
-from emoser.dataset import load_subsets
-from emoser.features import extract, extract_all, fit_frames
+from emoser.dataset import FeatureStore, Subset, load_subsets, write_features
+from emoser.features import extract, extract_each, fit_frames
 from emoser.networks import Bundle, build_cnn_lstm_time_distributed, build_model, compile_model
+from emoser.normalisation import normalise
 from emoser.params import load_all as load_params
 from emoser.served import ARRAYS
 from emoser.served import FOLDER as SERVED
@@ -85,21 +93,59 @@ def workers_peak_rss_mb() -> float:
     return max(peaks, default=0.0)
 
 
-def ours(manifest: pd.DataFrame, params, scale: int = 1) -> tuple[float, float, int, dict[str, np.ndarray]]:
-    """Wall seconds of augment and of features as the stages run them, on one corpus of ``scale`` x the
-    utterances (each replica named apart, so its random amounts differ); returns original clips' features."""
+def ours(manifest: pd.DataFrame, params, scale: int = 1) -> tuple[dict, dict[str, np.ndarray]]:
+    """Augment and features as the stages run them (features streamed to a features folder), then one
+    training epoch of the CNN streamed from that folder over every clip, on one corpus of ``scale`` x the
+    utterances (each replica named apart, so its random amounts differ). Returns the figures (seconds,
+    clips/s, peak RSS after each step) and the original clips' features."""
     corpus = pd.concat([manifest.assign(utterance=manifest["utterance"] + ("" if k == 0 else f"~{k}"))
                         for k in range(scale)], ignore_index=True)
+    f = params.features
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         clips = augment_corpus(corpus, paths.RAW / "wav", Path(tmp), params.audio.sample_rate, params.augment)
         augment_s = time.perf_counter() - started
         started = time.perf_counter()
-        features, _ = extract_all([Path(tmp) / "wav" / f"{c}.wav" for c in clips["clip"]], params.audio.sample_rate,
-                                  params.features)
+        write_features(Path(tmp) / "features", clips["clip"].to_numpy(dtype=str),
+                       extract_each([Path(tmp) / "wav" / f"{c}.wav" for c in clips["clip"]],
+                                    params.audio.sample_rate, f), (f.n_mfcc + 1, f.frames))
         features_s = time.perf_counter() - started
-    originals = {c: features[i] for i, c in enumerate(clips["clip"]) if c in set(manifest["utterance"])}
-    return augment_s, features_s, len(clips), originals
+        rss_features = peak_rss_mb()
+        store = FeatureStore(Path(tmp) / "features")
+        originals = set(manifest["utterance"])
+        wanted = [i for i, c in enumerate(store.clips) if c in originals]
+        original_features = dict(zip(store.clips[wanted], store.rows(np.array(wanted))))
+        everything = Subset(clips.reset_index(drop=True), store, np.arange(len(store)))
+        keras.utils.set_random_seed(params.train.seed)
+        net = build_model("cnn", "cce", f.n_mfcc + 1, f.frames, params.architectures, params.train.learning_rate)
+        started = time.perf_counter()
+        net.fit(batches(everything, f.normalisation, None, params.train.batch_size, shuffle_seed=0), epochs=1,
+                verbose=0, shuffle=False)
+        epoch_s = time.perf_counter() - started
+    n = len(clips)
+    figures = {"clips": n, "augment_s": augment_s, "augment_clips_per_s": n / augment_s,
+               "features_s": features_s, "features_clips_per_s": n / features_s,
+               "features_file_mb": n * (f.n_mfcc + 1) * f.frames * 4 / 2**20,
+               "peak_rss_mb_after_features": rss_features, "workers_peak_rss_mb": workers_peak_rss_mb(),
+               "cnn_epoch_all_clips_s": epoch_s, "peak_rss_mb_after_epoch": peak_rss_mb()}
+    return figures, original_features
+
+
+def machine() -> dict:
+    """What the figures were measured on."""
+    def first(path: str, key: str) -> str:
+        try:
+            lines = Path(path).read_text().splitlines()
+        except OSError:
+            return "unknown"
+        return next((line.split(":", 1)[1].strip() for line in lines if line.startswith(key)), "unknown")
+    gpus = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True,
+                          text=True).stdout.split("\n") if shutil.which("nvidia-smi") else []
+    return {"cpu": first("/proc/cpuinfo", "model name"), "cores": os.cpu_count(),
+            "memory_gb": round(int(first("/proc/meminfo", "MemTotal").split()[0]) / 2**20, 1)
+            if first("/proc/meminfo", "MemTotal") != "unknown" else None,
+            "gpus": [g.strip() for g in gpus if g.strip()], "python": platform.python_version(),
+            "tensorflow": tf.__version__, "matmul_gflops": round(matmul_gflops(), 1)}
 
 
 def straightforward_model(arch: str, params, n_features: int, n_frames: int) -> keras.Model:
@@ -111,18 +157,23 @@ def straightforward_model(arch: str, params, n_features: int, n_frames: int) -> 
     return compile_model(net, "cce", params.train.learning_rate, steps_per_execution=1)
 
 
-def epoch_seconds(arch: str, params, x: np.ndarray, y: np.ndarray, ours: bool) -> tuple[float, keras.Model]:
-    """Seconds of one training epoch, after a first one that includes tracing."""
+def epoch_seconds(arch: str, params, train: Subset, ours: bool) -> tuple[float, keras.Model]:
+    """Seconds of one training epoch, after a first one that includes tracing: ours streams its batches
+    from the features folder (emoser.training.batches); the straightforward run has numpy arrays in memory."""
     keras.utils.set_random_seed(params.train.seed)
+    n_features, n_frames = train.store.shape[1:]
+    mode = params.features.normalisation
     if ours:
-        net = build_model(arch, "cce", x.shape[1], x.shape[2], params.architectures, params.train.learning_rate)
+        net = build_model(arch, "cce", n_features, n_frames, params.architectures, params.train.learning_rate)
     else:
-        net = straightforward_model(arch, params, x.shape[1], x.shape[2])
+        net = straightforward_model(arch, params, n_features, n_frames)
+        x = normalise(train.features, train.n_frames, mode)
+        y = keras.utils.to_categorical(train.labels, len(EMOTIONS))
     times = []
     for _ in range(2):
         started = time.perf_counter()
         if ours:
-            net.fit(batches(x, y, params.train.batch_size, shuffle_seed=0), epochs=1, verbose=0,
+            net.fit(batches(train, mode, None, params.train.batch_size, shuffle_seed=0), epochs=1, verbose=0,
                     shuffle=False)   # batches() shuffles
         else:
             net.fit(x, y, batch_size=params.train.batch_size, epochs=1, verbose=0, shuffle=True)
@@ -287,62 +338,113 @@ def median_ms(run, repeats: int = 20) -> float:
     return warm_median_ms(latencies)
 
 
+def rebuild(repo: Path) -> dict:
+    """Each stage's wall seconds of `dvc repro` from an empty cache in ``repo``, a no-op rerun, and the
+    epochs every training ran (what the time went on)."""
+    stages, noop = repro_seconds(repo)
+    figures: dict = {"stage_s": {k: round(v, 1) for k, v in stages.items()}, "total_s": round(sum(stages.values()), 1),
+                     "noop_s": round(noop, 2)}
+    trained = repo / paths.CV_PREDICTIONS
+    if trained.is_file():
+        folds = pd.read_csv(trained, dtype=str).groupby(["model", "protocol", "fold"])["epochs_run"].first()
+        figures["cv_epochs"] = {f"{m} {p}": int(e.astype(int).sum()) for (m, p), e in folds.groupby(level=[0, 1])}
+    histories = sorted((repo / paths.PLOTS).glob("*/*/history.csv"))
+    figures["holdout_epochs"] = {h.parent.name: len(pd.read_csv(h)) for h in histories}
+    for stage, seconds in stages.items():
+        print(f"dvc repro stage {stage}: {seconds:.1f} s")
+    print(f"dvc repro from an empty cache: {figures['total_s']:.0f} s; no-op dvc repro: {noop:.1f} s", flush=True)
+    print(f"epochs: cv {figures.get('cv_epochs')}, hold-out {figures['holdout_epochs']}", flush=True)
+    return figures
+
+
+def timed_rebuild(into: Path | None) -> dict:
+    if into is not None:
+        into.mkdir(parents=True, exist_ok=True)
+        return rebuild(fresh_clone(into))
+    with tempfile.TemporaryDirectory() as tmp:
+        return rebuild(fresh_clone(Path(tmp)))
+
+
+def write(results: dict, path: Path) -> None:
+    """Update ``path`` (metrics/bench.json) with the sections this run measured; keep the others."""
+    kept = json.loads(path.read_text()) if path.is_file() else {}
+    for key, value in results.items():
+        if isinstance(value, dict) and isinstance(kept.get(key), dict) and key == "scale":
+            kept[key].update(value)
+        else:
+            kept[key] = value
+    path.write_text(json.dumps(kept, indent=2) + "\n")
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--utterances", type=int, default=60, help="how many utterances (of 535) to process")
     parser.add_argument("--scale", type=int, default=1, help="replicate them N times with distinct seeds")
-    parser.add_argument("--write", action="store_true", help="write metrics/bench.json")
+    parser.add_argument("--write", action="store_true", help="update metrics/bench.json with what this run measured")
     parser.add_argument("--repro", action="store_true",
                         help="time every stage of dvc repro from an empty cache in a fresh clone, and a no-op repro")
+    parser.add_argument("--only-repro", action="store_true", help="--repro, and nothing else")
+    parser.add_argument("--clone-into", type=Path, help="make the fresh clone here and keep it (default: a temp "
+                                                        "folder, removed), e.g. to take its dvc.lock and cache")
     args = parser.parse_args(argv)
     params = load_params()
+    results: dict = {"machine": machine()}
+    print(f"machine: {results['machine']}", flush=True)
+    if args.only_repro:
+        results["rebuild"] = timed_rebuild(args.clone_into)
+        if args.write:
+            write(results, paths.METRICS / "bench.json")
+        return results
+
     manifest = pd.read_csv(paths.MANIFEST, dtype={"speaker": str}).sample(
         n=min(args.utterances, 535), random_state=0).sort_values("utterance").reset_index(drop=True)
-    results: dict = {"utterances": len(manifest), "scale": args.scale}
-    results["denoise"] = "each recording once" if params.augment.denoise else (
-        "every clip" if params.features.denoise else "none")
-    print(f"ours denoises {results['denoise']} (augment.denoise, features.denoise)", flush=True)
+    denoise = "each recording once" if params.augment.denoise else ("every clip" if params.features.denoise else "none")
+    print(f"ours denoises {denoise} (augment.denoise, features.denoise)", flush=True)
 
-    augment_s, features_s, n_clips, our_originals = ours(manifest, params, args.scale)
-    results.update(augment_clips_per_s=n_clips / augment_s, features_clips_per_s=n_clips / features_s,
-                   augment_and_features_s=augment_s + features_s, clips=n_clips,
-                   peak_rss_mb_augment_features=peak_rss_mb(), workers_peak_rss_mb=workers_peak_rss_mb())
-    print(f"ours: {n_clips} clips; augment {augment_s:.1f} s ({n_clips / augment_s:.1f} clips/s), "
-          f"features {features_s:.1f} s ({n_clips / features_s:.1f} clips/s); peak RSS so far "
-          f"{results['peak_rss_mb_augment_features']:.0f} MB, largest worker "
-          f"{results['workers_peak_rss_mb']:.0f} MB", flush=True)
+    scaled, our_originals = ours(manifest, params, args.scale)
+    scaled.update(utterances=len(manifest), scale=args.scale)
+    results["scale"] = {f"{len(manifest)}x{args.scale}": {k: round(v, 2) if isinstance(v, float) else v
+                                                         for k, v in scaled.items()}}
+    n_clips = scaled["clips"]
+    print(f"ours: {n_clips} clips; augment {scaled['augment_s']:.1f} s ({scaled['augment_clips_per_s']:.1f} clips/s), "
+          f"features {scaled['features_s']:.1f} s ({scaled['features_clips_per_s']:.1f} clips/s), streamed to a "
+          f"{scaled['features_file_mb']:.0f} MB features file; peak RSS so far "
+          f"{scaled['peak_rss_mb_after_features']:.0f} MB, largest worker {scaled['workers_peak_rss_mb']:.0f} MB",
+          flush=True)
+    print(f"one CNN epoch over all {n_clips} clips, streamed from that file: {scaled['cnn_epoch_all_clips_s']:.1f} s; "
+          f"peak RSS {scaled['peak_rss_mb_after_epoch']:.0f} MB", flush=True)
 
     if args.scale == 1:
+        hot: dict = {"utterances": len(manifest), "denoise": denoise}
         started = time.perf_counter()
         reference = reference_features([paths.RAW / "wav" / f for f in manifest["file"]],
                                        manifest["utterance"].tolist(), params)
         reference_s = time.perf_counter() - started
         # Features must agree on the original recordings (copies differ only by float precision of the writer).
         diff = max(float(np.abs(reference[c] - f).max()) for c, f in our_originals.items())
-        scale = max(float(np.abs(reference[c]).max()) for c in our_originals)
-        results.update(reference_s=reference_s, speedup_vs_reference=reference_s / (augment_s + features_s),
-                       features_max_abs_diff=diff, features_max_abs=scale)
+        biggest = max(float(np.abs(reference[c]).max()) for c in our_originals)
+        ours_s = scaled["augment_s"] + scaled["features_s"]
+        hot.update(augment_clips_per_s=scaled["augment_clips_per_s"],
+                   features_clips_per_s=scaled["features_clips_per_s"], reference_s=reference_s,
+                   speedup_vs_reference=reference_s / ours_s, features_max_abs_diff=diff)
         print(f"reference (serial, report's order): {reference_s:.1f} s ({len(reference) / reference_s:.1f} clips/s); "
-              f"ours is {reference_s / (augment_s + features_s):.2f}x; originals' features differ by at most "
-              f"{diff:.2e} (values up to {scale:.0f})", flush=True)
+              f"ours is {reference_s / ours_s:.2f}x; originals' features differ by at most "
+              f"{diff:.2e} (values up to {biggest:.0f})", flush=True)
 
-        subsets = load_subsets(("train",))["train"]
-        x = subsets.features.astype(np.float32)
-        y = keras.utils.to_categorical(subsets.labels, len(EMOTIONS))
-        peak = matmul_gflops()
-        results["matmul_gflops"] = peak
+        train = load_subsets(("train",))["train"]
+        peak = results["machine"]["matmul_gflops"]
         # The straightforward runs first, with TensorFlow's defaults; then op determinism, as emoser.training
         # trains (TensorFlow cannot turn it off again in the same process).
-        plain = {arch: epoch_seconds(arch, params, x, y, ours=False)[0] for arch in ARCHS}
+        plain = {arch: epoch_seconds(arch, params, train, ours=False)[0] for arch in ARCHS}
         tf.config.experimental.enable_op_determinism()
         for arch in ARCHS:
-            fast, net = epoch_seconds(arch, params, x, y, ours=True)
+            fast, net = epoch_seconds(arch, params, train, ours=True)
             # forward + backward is about 3x the forward pass (the weights' and the inputs' gradients)
-            rate = 3 * forward_gflop(net) * len(x) / fast
-            results[f"{arch}_epoch_s"], results[f"{arch}_plain_fit_epoch_s"] = fast, plain[arch]
-            results[f"{arch}_gflops"] = rate
+            rate = 3 * forward_gflop(net) * len(train) / fast
+            hot[f"{arch}_epoch_s"], hot[f"{arch}_plain_fit_epoch_s"] = fast, plain[arch]
+            hot[f"{arch}_gflops"] = rate
             print(f"{arch}: {fast:.2f} s/epoch (ours), {plain[arch]:.2f} s/epoch (straightforward model.fit), "
-                  f"ratio {plain[arch] / fast:.2f} on {len(x)} clips; ours runs ~{rate:.0f} GFLOP/s of network "
+                  f"ratio {plain[arch] / fast:.2f} on {len(train)} clips; ours runs ~{rate:.0f} GFLOP/s of network "
                   f"work ({rate / peak:.0%} of a {peak:.0f} GFLOP/s matrix product here)", flush=True)
 
         bundle = Bundle.load(paths.MODELS / "model")
@@ -352,31 +454,26 @@ def main(argv=None) -> dict:
             features, n = extract(load_audio(wav, params.audio.sample_rate), params.audio.sample_rate, params.features)
             bundle.predict_proba(features[None], np.array([n]))
 
-        results["predict_ms"] = median_ms(predict_network)
-        print(f"predict one 2-s clip (load, features, network): {results['predict_ms']:.1f} ms median", flush=True)
+        hot["predict_ms"] = median_ms(predict_network)
+        print(f"predict one 2-s clip (load, features, network): {hot['predict_ms']:.1f} ms median", flush=True)
         if (paths.OURS_MODEL / "ours.joblib").is_file():
             # In its own process: openSMILE cannot start after TensorFlow (emoser.opensmile_features.extractor).
             timed = subprocess.run([sys.executable, "-c", OURS_PREDICT_S, str(paths.OURS_MODEL), str(wav)],
                                    capture_output=True, text=True, check=True)
-            results["predict_ours_ms"] = warm_median_ms([float(v) for v in timed.stdout.split()])
+            hot["predict_ours_ms"] = warm_median_ms([float(v) for v in timed.stdout.split()])
             print(f"predict one 2-s clip with ours (load, ComParE functionals, voice encoder, both models): "
-                  f"{results['predict_ours_ms']:.1f} ms median", flush=True)
+                  f"{hot['predict_ours_ms']:.1f} ms median", flush=True)
         if (SERVED / ARRAYS).is_file():
             wavs = [paths.RAW / "wav" / name for name in manifest["file"].iloc[:50]]
-            results.update(served_figures(SERVED, wavs))
+            hot.update(served_figures(SERVED, wavs))
+        results["hot_paths"] = {k: round(v, 3) if isinstance(v, float) else v for k, v in hot.items()}
 
     if args.repro:
-        with tempfile.TemporaryDirectory() as tmp:
-            stages, noop = repro_seconds(fresh_clone(Path(tmp)))
-        results.update(repro_stage_s=stages, repro_s=sum(stages.values()), noop_repro_s=noop)
-        for stage, seconds in stages.items():
-            print(f"dvc repro stage {stage}: {seconds:.1f} s")
-        print(f"dvc repro from an empty cache: {sum(stages.values()):.0f} s; no-op dvc repro: {noop:.1f} s", flush=True)
+        results["rebuild"] = timed_rebuild(args.clone_into)
 
-    results["peak_rss_mb"] = peak_rss_mb()
-    print(f"peak RSS of this process: {results['peak_rss_mb']:.0f} MB (joblib workers not included)")
+    print(f"peak RSS of this process: {peak_rss_mb():.0f} MB (joblib workers not included)")
     if args.write:
-        (paths.METRICS / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
+        write(results, paths.METRICS / "bench.json")
     return results
 
 

@@ -30,3 +30,14 @@ def test_repro_seconds_times_each_stage_then_a_noop(tmp_path, monkeypatch):
     stages, noop = _bench().repro_seconds(tmp_path)
     assert list(stages) == ["first", "second"] and stages["first"] >= 1.0, stages
     assert (tmp_path / "b.txt").read_text() == "a\n" and 0 < noop < 60
+
+
+def test_write_updates_only_what_this_run_measured(tmp_path):
+    bench = _bench()
+    path = tmp_path / "bench.json"
+    bench.write({"machine": {"cores": 2}, "rebuild": {"total_s": 900.0}, "scale": {"100x1": {"clips": 700}}}, path)
+    bench.write({"machine": {"cores": 2, "cpu": "x"}, "scale": {"100x10": {"clips": 7000}}}, path)
+    import json
+    written = json.loads(path.read_text())
+    assert written == {"machine": {"cores": 2, "cpu": "x"}, "rebuild": {"total_s": 900.0},
+                       "scale": {"100x1": {"clips": 700}, "100x10": {"clips": 7000}}}

@@ -31,3 +31,27 @@ def test_no_matrix_reads_a_param():
     for name, stage in _stages().items():
         for values in stage.get("matrix", {}).values():
             assert isinstance(values, list) and not any("${" in str(v) for v in values), name
+
+
+def test_the_gpu_install_pins_the_same_tensorflow_with_cuda():
+    """`bash setup.sh --gpu`: requirements.txt with only its TensorFlow pin swapped for the CUDA build."""
+    import subprocess
+    script = 'source <(sed -n "/^gpu_requirements()/,/^}/p" setup.sh); gpu_requirements requirements.txt'
+    gpu = subprocess.run(["bash", "-c", script], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    cpu = (REPO / "requirements.txt").read_text()
+    changed = [(a, b) for a, b in zip(cpu.splitlines(), gpu.splitlines()) if a != b]
+    [(before, after)] = changed
+    version = before.removeprefix("tensorflow-cpu==")
+    assert before.startswith("tensorflow-cpu==") and after == f"tensorflow[and-cuda]=={version}"
+    assert len(cpu.splitlines()) == len(gpu.splitlines())
+
+
+def test_the_shipped_model_is_copied_and_trainings_depend_on_their_thread_count():
+    stages = _stages()
+    train = stages["train"]
+    assert train["cmd"].endswith("--copy-of study/${model.arch}-${model.loss}")
+    assert "models/study/${model.arch}-${model.loss}" in train["deps"]
+    for name in ("study-train", "cv"):     # the thread count changes float sums, hence the weights
+        assert "compute.threads_per_task" in stages[name]["params"], name
+    for name, stage in stages.items():     # where the work runs is not a dependency
+        assert not {"compute", "compute.scheduler", "compute.tasks"} & set(map(str, stage.get("params", []))), name

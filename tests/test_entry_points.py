@@ -392,6 +392,8 @@ def test_a_value_of_the_wrong_kind_is_refused_not_converted(tmp_path, key, value
 
 @pytest.mark.parametrize("stage, args, missing", [
     ("train", ["--name", "model"], "data/split.csv"),
+    ("train", ["--name", "model", "--copy-of", "study/cnn-cce"], "models/study/cnn-cce/model.json"),
+    ("cv", [], "data/augmented/clips.csv"),
     ("evaluate", ["--name", "model"], "models/model/model.json"),
     ("package", [], "models/ours/ours.joblib"),
     ("calibrate", [], "data/raw/manifest.csv"),

@@ -55,3 +55,76 @@ def test_a_scheduler_without_a_protocol_is_a_params_error(tmp_path):
     result = _stage("augment", tmp_path, params)
     assert result.returncode == 2
     assert "compute.scheduler" in result.stderr and "not a Dask scheduler address" in result.stderr, result.stderr
+
+
+# --- training tasks: cv's folds wherever compute says, the same predictions -------------------------------
+
+def _fold_tasks(folder, threads=1):
+    """Three LOSO folds of a tiny CNN on a synthetic features folder (7 emotions, 3 speakers)."""
+    import numpy as np
+    import pandas as pd
+
+    from emoser.corpus import EMOTIONS
+    from emoser.crossval import fold_tasks
+    from emoser.dataset import write_features
+    from emoser.training import TrainParams
+    from emoser.variants import ArchitectureParams
+
+    rng = np.random.default_rng(0)
+    rows = [(f"{s}{e}{k}", s, e, i) for s in ("03", "08", "09") for i, e in enumerate(EMOTIONS) for k in range(3)]
+    clips = pd.DataFrame(rows, columns=["clip", "speaker", "emotion", "label"]).assign(utterance=lambda t: t["clip"])
+    shape = (5, 20)
+    features = [(rng.normal(size=shape).astype(np.float32) + label, 14) for *_, label in rows]
+    write_features(folder, clips["clip"].to_numpy(dtype=str), iter(features), shape)
+    folds = []
+    for test in ("03", "08", "09"):
+        for clip, speaker in zip(clips["clip"], clips["speaker"]):
+            subset = "test" if speaker == test else ("val" if clip.endswith("0") else "train")
+            folds.append(("loso", test, clip, subset))
+    folds = pd.DataFrame(folds, columns=["protocol", "fold", "clip", "subset"])
+    settings = TrainParams(epochs=3, batch_size=8, learning_rate=0.01, patience=5, seed=7)
+    architectures = ArchitectureParams.model_validate({
+        "cnn": {"filters": [2], "kernel": 3, "dense": 4, "dropout": 0.5},
+        "cnn_lstm": {"chunks": 2, "filters": [2], "kernel": 3, "lstm_units": 4, "dense": 4, "dropout": 0.5}})
+    return fold_tasks("cnn-cce", "loso", settings, architectures, "utterance", threads, clips, folder, folds)
+
+
+def _compute(**changes):
+    from emoser.parallel import ComputeParams
+    return ComputeParams(**{"scheduler": None, "connect_timeout_s": 30, "threads_per_task": 1, "tasks": 1,
+                            **changes})
+
+
+def test_fold_trainings_on_worker_processes_and_a_dask_cluster_match_a_serial_run(tmp_path, cluster):
+    import numpy as np
+
+    from emoser.crossval import run_folds
+
+    tasks = _fold_tasks(tmp_path / "features")
+    here = run_folds(tasks, _compute(tasks=1))                           # one after another, in this process
+    spawned = run_folds(tasks, _compute(tasks=2))                        # two local worker processes
+    dask = run_folds(tasks, _compute(scheduler=cluster.scheduler_address))   # the LocalCluster's workers
+    workers = set(cluster.scheduler_info["workers"])
+    assert {r.ran_on for r in dask} <= workers, ([r.ran_on for r in dask], workers)
+    assert len({r.ran_on for r in spawned}) == 2 and all(" pid " in r.ran_on for r in spawned)
+    assert {r.ran_on for r in here} == {here[0].ran_on} and here[0].ran_on not in {r.ran_on for r in spawned}
+    for a, b, c in zip(here, spawned, dask):
+        assert len(a.probabilities) == 21      # one test speaker's 7 emotions x 3
+        assert np.array_equal(a.probabilities, b.probabilities) and np.array_equal(a.probabilities, c.probabilities)
+        assert a.predictions.equals(b.predictions) and a.predictions.equals(c.predictions)
+    # a fold's result does not depend on what ran before it in the same process
+    alone = run_folds(tasks[2:], _compute(tasks=1))
+    assert np.array_equal(alone[0].probabilities, here[2].probabilities)
+
+
+def test_a_training_task_refuses_a_thread_count_it_cannot_have(tmp_path):
+    """TensorFlow fixes its threads at its first op: a second count in one process is an error, not a quiet
+    run with other numerics."""
+    import subprocess
+    import sys
+    code = ("from emoser.training import use_threads\nimport tensorflow as tf\nuse_threads(1)\n"
+            "tf.constant(1.0) + 1\nuse_threads(1)\nuse_threads(2)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "compute.threads_per_task: TensorFlow already runs with 1 threads in this process and cannot switch to 2" \
+        in result.stderr, result.stderr[-2000:]

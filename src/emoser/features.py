@@ -9,6 +9,7 @@ kept with the model. This way a new split never redoes feature extraction.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -74,11 +75,18 @@ def extract_file(path: Path, sample_rate: int, params: FeatureParams) -> tuple[n
         raise EmoserError(f"{path}: {exc}") from None
 
 
-def extract_all(wav_files: list[Path], sample_rate: int, params: FeatureParams) -> tuple[np.ndarray, np.ndarray]:
+def extract_each(wav_files: list[Path], sample_rate: int, params: FeatureParams) -> Iterator[tuple[np.ndarray, int]]:
+    """Each file's (features, n_frames), in order, as the workers finish them (a few in memory at a time)."""
     jobs = Parallel(n_jobs=params.jobs, return_as="generator", batch_size=8)(
         delayed(extract_file)(path, sample_rate, params) for path in wav_files
     )
-    results = list(tqdm(jobs, total=len(wav_files), desc="features", disable=not progress_enabled()))
+    for features, n in tqdm(jobs, total=len(wav_files), desc="features", disable=not progress_enabled()):
+        yield features.astype(np.float32), n
+
+
+def extract_all(wav_files: list[Path], sample_rate: int, params: FeatureParams) -> tuple[np.ndarray, np.ndarray]:
+    """Every file's features as one array (small corpora; stage features streams ``extract_each`` to disk)."""
+    results = list(extract_each(wav_files, sample_rate, params))
     features = np.stack([f for f, _ in results]).astype(np.float32)
     n_frames = np.array([n for _, n in results], dtype=np.int32)
     return features, n_frames

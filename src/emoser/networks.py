@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -160,6 +161,19 @@ class Bundle:
             np.savez(f, **(self.stats or {}))  # type: ignore[arg-type]
         with atomic_path(folder / self.FACTS_FILE) as tmp:
             tmp.write_text(json.dumps({"normalisation": self.normalisation, **self.facts}, indent=2) + "\n")
+
+    @classmethod
+    def copy(cls, source: Path, target: Path, **facts) -> None:
+        """``source``'s saved bundle as ``target``, with ``facts`` replaced; the network is not loaded."""
+        saved = json.loads((source / cls.FACTS_FILE).read_text())
+        if unknown := set(facts) - set(saved):
+            raise ValueError(f"{source / cls.FACTS_FILE} has no {sorted(unknown)}")
+        target.mkdir(parents=True, exist_ok=True)
+        for name in (cls.MODEL_FILE, cls.STATS_FILE):
+            with atomic_path(target / name) as tmp:
+                shutil.copyfile(source / name, tmp)
+        with atomic_path(target / cls.FACTS_FILE) as tmp:
+            tmp.write_text(json.dumps({**saved, **facts}, indent=2) + "\n")
 
     @classmethod
     def load(cls, folder: Path) -> Bundle:

@@ -14,8 +14,9 @@ from pydantic import Field
 from .config import Section
 from .corpus import EMOTIONS
 from .dataset import Subset
+from .errors import EmoserError
 from .networks import Bundle, build_model, keras, tf  # Keras and TensorFlow as emoser.networks imports them
-from .normalisation import fit_normaliser, normalise
+from .normalisation import frame_mask, normalise
 from .runtime import progress_enabled
 from .variants import ArchitectureParams
 
@@ -44,12 +45,60 @@ class _EpochLog(keras.callbacks.Callback):
         self.started = time.perf_counter()
 
 
-def batches(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle_seed: int | None = None) -> tf.data.Dataset:
-    """Batches as a tf.data pipeline (Keras' own numpy adapter logs spurious TensorFlow errors)."""
-    data = tf.data.Dataset.from_tensor_slices((x, y))
+def use_threads(threads: int) -> None:
+    """TensorFlow's threads in this process (``compute.threads_per_task``). Part of a training's result:
+    the thread count decides how oneDNN splits its float sums (1 and 2 threads give other weights),
+    so it comes from params, not from the machine's core count. Set before TensorFlow's first op."""
+    threading = tf.config.threading
+    if (threading.get_intra_op_parallelism_threads(), threading.get_inter_op_parallelism_threads()) == (threads,) * 2:
+        return
+    try:
+        threading.set_intra_op_parallelism_threads(threads)
+        threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:
+        raise EmoserError(f"compute.threads_per_task: TensorFlow already runs with "
+                          f"{threading.get_intra_op_parallelism_threads() or 'all the cores as'} threads in this "
+                          f"process and cannot switch to {threads}") from None
+
+
+def batches(subset: Subset, mode: str, stats: dict[str, np.ndarray] | None, batch_size: int,
+            shuffle_seed: int | None = None) -> tf.data.Dataset:
+    """``subset``'s normalised features and one-hot labels in batches, read from disk batch by batch
+    (memory does not grow with the corpus). tf.data shuffles the items' indices with the seed, which
+    is the order it gives the rows themselves: streaming changes no weight (tests/test_training.py)."""
+    n_frames = subset.n_frames
+    onehot = keras.utils.to_categorical(subset.labels, len(EMOTIONS)).astype(np.float32)
+
+    def load(items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return normalise(subset.read(items), n_frames[items], mode, stats), onehot[items]
+
+    def read(items: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        x, y = tf.numpy_function(load, [items], (tf.float32, tf.float32), stateful=False)
+        x.set_shape((None, *subset.store.shape[1:]))
+        y.set_shape((None, len(EMOTIONS)))
+        return x, y
+
+    items = tf.data.Dataset.range(len(subset))
     if shuffle_seed is not None:
-        data = data.shuffle(len(x), seed=shuffle_seed, reshuffle_each_iteration=True)
-    return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+        items = items.shuffle(len(subset), seed=shuffle_seed, reshuffle_each_iteration=True)
+    return items.batch(batch_size).map(read).prefetch(tf.data.AUTOTUNE)
+
+
+def fit_streamed_normaliser(subset: Subset, chunk: int = 1024) -> dict[str, np.ndarray]:
+    """``normalisation.fit_normaliser`` over a training set read a chunk at a time (sums in float64)."""
+    positions = np.arange(len(subset))
+    total = np.zeros(subset.store.shape[1])
+    count = np.zeros(subset.store.shape[1])
+    for part in np.array_split(positions, max(1, len(positions) // chunk)):
+        mask = frame_mask(subset.n_frames[part], subset.store.shape[2])[:, None, :]
+        total += (subset.read(part) * mask).sum(axis=(0, 2), dtype=np.float64)
+        count += mask.sum(axis=(0, 2))
+    mean = total / count
+    squares = np.zeros_like(total)
+    for part in np.array_split(positions, max(1, len(positions) // chunk)):
+        mask = frame_mask(subset.n_frames[part], subset.store.shape[2])[:, None, :]
+        squares += (((subset.read(part) - mean[None, :, None]) ** 2) * mask).sum(axis=(0, 2))
+    return {"mean": mean.astype(np.float32), "std": np.sqrt(squares / count).astype(np.float32)}
 
 
 def train_variant(name: str, arch: str, loss: str, settings: TrainParams, architectures: ArchitectureParams,
@@ -61,20 +110,16 @@ def train_variant(name: str, arch: str, loss: str, settings: TrainParams, archit
     keras.utils.set_random_seed(settings.seed)
     tf.config.experimental.enable_op_determinism()
     mode = normalisation
-    stats = fit_normaliser(train.features, train.n_frames) if mode == "train" else None
-    x_train = normalise(train.features, train.n_frames, mode, stats)
-    x_val = normalise(val.features, val.n_frames, mode, stats)
-    y_train = keras.utils.to_categorical(train.labels, len(EMOTIONS))
-    y_val = keras.utils.to_categorical(val.labels, len(EMOTIONS))
-
-    network = build_model(arch, loss, x_train.shape[1], x_train.shape[2], architectures, settings.learning_rate)
+    stats = fit_streamed_normaliser(train) if mode == "train" else None
+    n_features, n_frames = train.store.shape[1:]
+    network = build_model(arch, loss, n_features, n_frames, architectures, settings.learning_rate)
     stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=settings.patience,
                                             restore_best_weights=True)
     log.info("training %s (%s, %s loss) on %d clips, validating on %d", name, arch, loss, len(train), len(val))
     batch_size = settings.batch_size
-    fit = network.fit(batches(x_train, y_train, batch_size, shuffle_seed=settings.seed),
-                      validation_data=batches(x_val, y_val, batch_size), epochs=settings.epochs,
-                      callbacks=[stopper, _EpochLog(name)], verbose=2 if progress_enabled() else 0)
+    fit = network.fit(batches(train, mode, stats, batch_size, shuffle_seed=settings.seed),
+                      validation_data=batches(val, mode, stats, batch_size), epochs=settings.epochs,
+                      callbacks=[stopper, _EpochLog(name)], shuffle=False, verbose=2 if progress_enabled() else 0)
     history = pd.DataFrame(fit.history)
     history.insert(0, "epoch", np.arange(1, len(history) + 1))
     history["best"] = history["epoch"] == int(history["val_loss"].idxmin()) + 1

@@ -1,6 +1,7 @@
 """Stage cv: the trained variants in ``cv.variants`` under every protocol in ``cv.protocols``
 (same code as train/evaluate), pooled and per-fold scores -> metrics/cv.json, data/cv/trained.csv
-(their MLflow runs: stage track).
+(their MLflow runs: stage track). Every fold's training is a task for ``compute``: here, local worker
+processes, one per GPU, or a Dask cluster (the same predictions wherever it runs).
 
     python -m emoser.stages.cv
 """
@@ -13,11 +14,11 @@ from pydantic import model_validator
 
 from emoser import paths
 from emoser.config import Section, load_params
-from emoser.crossval import cross_validate
-from emoser.dataset import FeatureSet
+from emoser.crossval import cross_validate, fold_tasks
 from emoser.features import FeatureParams
 from emoser.files import read_clips, read_folds, read_manifest
 from emoser.folds import CvParams
+from emoser.parallel import ComputeParams
 from emoser.predictions import PREDICTION_COLUMNS, publish, summarise_recordings
 from emoser.protocols import LEAKY, LEAKY_WARNING
 from emoser.runtime import entry_point
@@ -32,6 +33,7 @@ class Params(Section):
     architectures: ArchitectureParams
     evaluate: EvaluateParams
     cv: CvParams
+    compute: ComputeParams
 
     @model_validator(mode="after")
     def _frames_fit_chunks(self):
@@ -44,11 +46,11 @@ def main(argv: list[str] | None = None) -> None:
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
     params = load_params(Params)
     clips, folds, manifest = read_clips(), read_folds(), read_manifest()
-    feature_set = FeatureSet.load(paths.FEATURE_FILE)
-    tables = [cross_validate(variant, protocol, params.train, params.architectures, params.features.normalisation,
-                             clips, feature_set, folds)
-              for variant in params.cv.variants for protocol in params.cv.protocols]
-    predictions = (pd.concat(tables, ignore_index=True) if tables
+    tasks = [task for variant in params.cv.variants for protocol in params.cv.protocols
+             for task in fold_tasks(variant, protocol, params.train, params.architectures,
+                                    params.features.normalisation, params.compute.threads_per_task, clips,
+                                    paths.FEATURES, folds)]
+    predictions = (cross_validate(tasks, params.compute) if tasks
                    else pd.DataFrame(columns=[*PREDICTION_COLUMNS, "epochs_run"]))
     summary = summarise_recordings(predictions, manifest, params.evaluate)
     if LEAKY in summary:

@@ -1,5 +1,6 @@
 """Stage features: 40 MFCCs + a log-energy row per clip, cut or zero-padded to ``features.frames``,
-stored unnormalised with each clip's real frame count -> data/features/features.npz.
+stored unnormalised with each clip's real frame count -> data/features/ (features.npy streamed to
+disk clip by clip, clips.npy, n_frames.npy).
 
     python -m emoser.stages.features
 """
@@ -15,8 +16,8 @@ from emoser import paths
 from emoser.audio import AudioParams
 from emoser.augmentation import AugmentParams
 from emoser.config import Section, load_params
-from emoser.dataset import FeatureSet
-from emoser.features import FeatureParams, check_denoise_once, extract_all
+from emoser.dataset import write_features
+from emoser.features import FeatureParams, check_denoise_once, extract_each
 from emoser.files import read_clips
 from emoser.parallel import ComputeParams, compute_backend
 from emoser.runtime import entry_point
@@ -42,10 +43,11 @@ def main(argv: list[str] | None = None) -> None:
     params = load_params(Params)
     clips = read_clips()
     files = [(paths.AUGMENTED / "wav" / f"{c}.wav").resolve() for c in clips["clip"]]  # absolute: see parallel
+    shape = (params.features.n_mfcc + 1, params.features.frames)
     with compute_backend(params.compute):
-        features, n_frames = extract_all(files, params.audio.sample_rate, params.features)
-    FeatureSet(clips["clip"].to_numpy(dtype=str), features, n_frames).save(paths.FEATURE_FILE)
-    log.info("features %s for %d clips; %.0f%% fill all %d frames", features.shape[1:], len(clips),
+        n_frames = write_features(paths.FEATURES, clips["clip"].to_numpy(dtype=str),
+                                  extract_each(files, params.audio.sample_rate, params.features), shape)
+    log.info("features %s for %d clips; %.0f%% fill all %d frames", shape, len(clips),
              100 * np.mean(n_frames == params.features.frames), params.features.frames)
 
 

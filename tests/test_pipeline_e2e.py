@@ -66,6 +66,7 @@ def _tiny_params(url: str) -> dict:
     params["architectures"]["cnn"].update(filters=[4, 8], dense=8)
     params["architectures"]["cnn_lstm"].update(chunks=4, filters=[4], lstm_units=4, dense=8)
     params["cv"].update(protocols=["loso", "kfold", "leaky"], k=3, variants=["cnn-cce"])
+    params["compute"].update(threads_per_task=1, tasks=2)    # the 13 fold trainings in 2 worker processes
     params["baselines"]["jobs"] = 2
     params["ours"].update(feature_counts=[100, "all"], jobs=2)
     params["ours"]["calibration"]["inner_folds"] = 3
@@ -111,6 +112,7 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
                   "report", "track"]:
         assert f"Running stage '{stage}'" in out
     assert "Warning:" not in out, "a warning that means nothing to a user reached the log"
+    assert "13 fold trainings in 2 worker processes (1 thread each)" in out, out
 
     report = json.loads((repo / "data/raw/fetch_report.json").read_text())
     assert report["utterances"] == 49 and report["skipped"] == 1 and report["listener_test"]

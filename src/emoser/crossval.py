@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import socket
+import subprocess
 import sys
+import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -104,9 +107,29 @@ def train_fold(task: FoldTask) -> FoldResult:
         return FoldResult(table, probabilities, _where(), time.perf_counter() - started)
 
 
+def train_fold_in_new_process(task: FoldTask) -> FoldResult:
+    """``train_fold`` in a new Python process on this machine. A Dask worker is long-lived and runs
+    other work (augment's, features') between trainings, and a worker that had run that work trained
+    a fold to other weights than a fresh process (tests/test_parallel.py found it); a new interpreter
+    carries no such state. It costs one TensorFlow start-up (seconds) per fold (minutes)."""
+    with tempfile.TemporaryDirectory(prefix="emoser-fold-") as tmp:
+        (Path(tmp) / "task.pkl").write_bytes(pickle.dumps(task))
+        done = subprocess.run([sys.executable, "-m", "emoser.crossval", tmp])
+        answer = Path(tmp) / "result.pkl"
+        if not answer.is_file():
+            raise RuntimeError(f"cv {task.variant} {task.protocol} fold {task.fold}: its process on {_where()} "
+                               f"ended with exit code {done.returncode} and no result")
+        outcome = pickle.loads(answer.read_bytes())
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return replace(outcome, ran_on=_where())
+
+
 def run_folds(tasks: list[FoldTask], compute: ComputeParams) -> list[FoldResult]:
-    """Every task's result, in the order of ``tasks``, trained where ``compute`` says."""
-    return run_tasks(train_fold, tasks, compute, "fold trainings")
+    """Every task's result, in the order of ``tasks``, trained where ``compute`` says (on a Dask
+    cluster, each in a new process on its worker)."""
+    function = train_fold if compute.scheduler is None else train_fold_in_new_process
+    return run_tasks(function, tasks, compute, "fold trainings")
 
 
 def cross_validate(tasks: list[FoldTask], compute: ComputeParams) -> pd.DataFrame:
@@ -118,3 +141,18 @@ def cross_validate(tasks: list[FoldTask], compute: ComputeParams) -> pd.DataFram
                  task.fold, (table["emotion"] == table["predicted"]).mean(), len(table),
                  table["epochs_run"].iloc[0] if len(table) else 0, result.seconds, result.ran_on)
     return pd.concat([r.predictions for r in results], ignore_index=True)
+
+
+def _main(folder: Path) -> None:
+    """``python -m emoser.crossval FOLDER``: train FOLDER/task.pkl, write FOLDER/result.pkl (or the error)."""
+    task = pickle.loads((folder / "task.pkl").read_bytes())
+    try:
+        outcome: FoldResult | BaseException = train_fold(task)
+    except Exception as exc:   # handed back to the caller, which raises it there
+        outcome = exc
+    (folder / "result.pkl").write_bytes(pickle.dumps(outcome))
+
+
+if __name__ == "__main__":
+    from emoser import crossval     # by its name, not as __main__: its results must unpickle in the caller
+    crossval._main(Path(sys.argv[1]))

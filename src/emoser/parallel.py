@@ -128,6 +128,6 @@ def run_tasks(function: Callable[[T], R], items: Sequence[T], params: ComputePar
         claim = {"initializer": _claim_gpu, "initargs": (queue,)}
     log.info("%d %s in %d worker processes%s", len(items), what, workers,
              f" (one per GPU: {', '.join(gpus[:workers])})" if gpus else
-             f" ({params.threads_per_task} threads each)")
+             f" ({params.threads_per_task} thread{'s' if params.threads_per_task > 1 else ''} each)")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, **claim) as pool:
         return list(pool.map(function, items))

@@ -38,12 +38,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import keras  # noqa: E402
 import librosa  # noqa: E402
 import noisereduce  # noqa: E402
 import numpy as np
 import pandas as pd
-import tensorflow as tf  # noqa: E402
 
 from emoser import paths
 from emoser.audio import load_audio
@@ -51,7 +49,14 @@ from emoser.augmentation import apply_copy, augment_corpus, plan_copies
 from emoser.corpus import EMOTIONS
 from emoser.dataset import FeatureStore, Subset, load_subsets, write_features
 from emoser.features import extract, extract_each, fit_frames
-from emoser.networks import Bundle, build_cnn_lstm_time_distributed, build_model, compile_model
+from emoser.networks import (  # TensorFlow and Keras as emoser imports them (start-up notices silenced)
+    Bundle,
+    build_cnn_lstm_time_distributed,
+    build_model,
+    compile_model,
+    keras,
+    tf,
+)
 from emoser.normalisation import normalise
 from emoser.params import load_all as load_params
 from emoser.served import ARRAYS

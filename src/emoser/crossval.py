@@ -154,5 +154,5 @@ def _main(folder: Path) -> None:
 
 
 if __name__ == "__main__":
-    from emoser import crossval     # by its name, not as __main__: its results must unpickle in the caller
+    from emoser import crossval  # by its name, not as __main__: its results must unpickle in the caller
     crossval._main(Path(sys.argv[1]))

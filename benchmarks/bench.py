@@ -370,6 +370,11 @@ def timed_rebuild(into: Path | None) -> dict:
         return rebuild(fresh_clone(Path(tmp)))
 
 
+def _rounded(value):
+    """Four significant digits: enough for a benchmark, and a 9e-05 difference stays 9e-05."""
+    return float(f"{value:.4g}") if isinstance(value, float) else value
+
+
 def write(results: dict, path: Path) -> None:
     """Update ``path`` (metrics/bench.json) with the sections this run measured; keep the others."""
     kept = json.loads(path.read_text()) if path.is_file() else {}
@@ -408,8 +413,7 @@ def main(argv=None) -> dict:
 
     scaled, our_originals = ours(manifest, params, args.scale)
     scaled.update(utterances=len(manifest), scale=args.scale)
-    results["scale"] = {f"{len(manifest)}x{args.scale}": {k: round(v, 2) if isinstance(v, float) else v
-                                                         for k, v in scaled.items()}}
+    results["scale"] = {f"{len(manifest)}x{args.scale}": {k: _rounded(v) for k, v in scaled.items()}}
     n_clips = scaled["clips"]
     print(f"ours: {n_clips} clips; augment {scaled['augment_s']:.1f} s ({scaled['augment_clips_per_s']:.1f} clips/s), "
           f"features {scaled['features_s']:.1f} s ({scaled['features_clips_per_s']:.1f} clips/s), streamed to a "
@@ -471,7 +475,7 @@ def main(argv=None) -> dict:
         if (SERVED / ARRAYS).is_file():
             wavs = [paths.RAW / "wav" / name for name in manifest["file"].iloc[:50]]
             hot.update(served_figures(SERVED, wavs))
-        results["hot_paths"] = {k: round(v, 3) if isinstance(v, float) else v for k, v in hot.items()}
+        results["hot_paths"] = {k: _rounded(v) for k, v in hot.items()}
 
     if args.repro:
         results["rebuild"] = timed_rebuild(args.clone_into)

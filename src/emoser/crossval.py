@@ -27,6 +27,7 @@ import pandas as pd
 
 from .corpus import EMOTIONS
 from .dataset import FeatureStore, assemble
+from .errors import EmoserError
 from .folds import fold_names
 from .parallel import ComputeParams, run_tasks
 from .runtime import setup_logging
@@ -85,12 +86,17 @@ def _where() -> str:
 
 
 def train_fold(task: FoldTask) -> FoldResult:
-    """Train ``task``'s fold and predict its test recordings."""
+    """Train ``task``'s fold and predict its test recordings: here, or in a new process where TensorFlow
+    already runs here with another thread count than the task's (a notebook, a test session)."""
     if not logging.getLogger().handlers:     # a fresh worker process: log its epochs as this one does
         setup_logging()
+    try:
+        use_threads(task.threads)
+    except EmoserError as exc:
+        log.info("%s: cv %s %s fold %s trains in a new process", exc, task.variant, task.protocol, task.fold)
+        return train_fold_in_new_process(task)
     with _ONE_TRAINING_AT_A_TIME:
         started = time.perf_counter()
-        use_threads(task.threads)
         arch, loss = task.variant.split("-")
         data = assemble(task.clips, task.subsets, FeatureStore(task.features))
         bundle, history = train_variant(f"cv {task.variant} {task.protocol} fold {task.fold}", arch, loss,

@@ -23,6 +23,9 @@ def pytest_addoption(parser):
 
 def pytest_collection_modifyitems(config, items):
     if config.getoption("--all"):
+        # The end-to-end tests first: the longest file by far. Under the README's pytest-xdist options
+        # (--dist loadfile --no-loadscope-reorder) one worker runs them from the start, the other the rest.
+        items.sort(key=lambda item: "e2e" not in item.keywords)
         return
     skip = pytest.mark.skip(reason="end-to-end: run with `python -m pytest --all` (CI does)")
     for item in items:

@@ -87,3 +87,30 @@ def test_saving_the_same_model_twice_gives_the_same_bytes(tmp_path):
     loaded = Bundle.load(tmp_path / "a")
     x = np.random.default_rng(4).normal(size=(2, 14, 30)).astype("float32")
     np.testing.assert_allclose(loaded.network.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+
+
+def test_a_saved_network_is_copied_with_new_facts_without_tensorflow(tmp_path):
+    """Stage train copies the shipped model from its study twin: the same network and normaliser
+    bytes, the facts it names replaced, and TensorFlow never started in that process."""
+    import json
+    import subprocess
+    import sys
+
+    import pytest
+
+    from emoser.model_files import copy_saved
+
+    model = build_model("cnn", "cce", 14, 30, ARCH, 1e-3)
+    Bundle(model, "utterance", {"mean": np.ones(14, dtype="float32")},
+           {"arch": "cnn", "name": "study/cnn-cce", "params": {"train.seed": 1}}).save(tmp_path / "twin")
+    code = ("import sys\nfrom pathlib import Path\nfrom emoser.model_files import copy_saved\n"
+            "copy_saved(Path(sys.argv[1]), Path(sys.argv[2]), name='model', params={'train.seed': 2})\n"
+            "assert not [m for m in sys.modules if m.startswith(('tensorflow', 'keras'))], 'TensorFlow loaded'\n")
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "twin"), str(tmp_path / "model")], check=True)
+    for name in (Bundle.MODEL_FILE, Bundle.STATS_FILE):
+        assert (tmp_path / "model" / name).read_bytes() == (tmp_path / "twin" / name).read_bytes(), name
+    facts = json.loads((tmp_path / "model" / Bundle.FACTS_FILE).read_text())
+    assert facts == {"normalisation": "utterance", "arch": "cnn", "name": "model", "params": {"train.seed": 2}}
+    assert Bundle.load(tmp_path / "model").facts["name"] == "model"
+    with pytest.raises(ValueError, match="has no \\['speaker'\\]"):
+        copy_saved(tmp_path / "twin", tmp_path / "other", speaker="03")

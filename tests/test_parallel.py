@@ -67,8 +67,7 @@ def _fold_tasks(folder, threads=1):
     from emoser.corpus import EMOTIONS
     from emoser.crossval import fold_tasks
     from emoser.dataset import write_features
-    from emoser.training import TrainParams
-    from emoser.variants import ArchitectureParams
+    from emoser.variants import ArchitectureParams, TrainParams
 
     rng = np.random.default_rng(0)
     rows = [(f"{s}{e}{k}", s, e, i) for s in ("03", "08", "09") for i, e in enumerate(EMOTIONS) for k in range(3)]

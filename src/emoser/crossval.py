@@ -31,8 +31,8 @@ from .errors import EmoserError
 from .folds import fold_names
 from .parallel import ComputeParams, run_tasks
 from .runtime import setup_logging
-from .training import TrainParams, train_variant, use_threads
-from .variants import ArchitectureParams
+from .training import train_variant, use_threads
+from .variants import ArchitectureParams, TrainParams
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import model_files
 from .corpus import EMOTIONS
 from .files import atomic_path
 from .normalisation import normalise
@@ -141,9 +141,9 @@ class Bundle:
     stats: dict[str, np.ndarray] | None
     facts: dict  # arch, loss, emotions, sample rate, feature params, protocol
 
-    MODEL_FILE = "model.keras"
-    STATS_FILE = "normaliser.npz"
-    FACTS_FILE = "model.json"
+    MODEL_FILE = model_files.MODEL_FILE
+    STATS_FILE = model_files.STATS_FILE
+    FACTS_FILE = model_files.FACTS_FILE
 
     def predict_proba(self, features: np.ndarray, n_frames: np.ndarray, batch_size: int = 256) -> np.ndarray:
         x = normalise(features, n_frames, self.normalisation, self.stats)
@@ -163,21 +163,8 @@ class Bundle:
             tmp.write_text(json.dumps({"normalisation": self.normalisation, **self.facts}, indent=2) + "\n")
 
     @classmethod
-    def copy(cls, source: Path, target: Path, **facts) -> None:
-        """``source``'s saved bundle as ``target``, with ``facts`` replaced; the network is not loaded."""
-        saved = json.loads((source / cls.FACTS_FILE).read_text())
-        if unknown := set(facts) - set(saved):
-            raise ValueError(f"{source / cls.FACTS_FILE} has no {sorted(unknown)}")
-        target.mkdir(parents=True, exist_ok=True)
-        for name in (cls.MODEL_FILE, cls.STATS_FILE):
-            with atomic_path(target / name) as tmp:
-                shutil.copyfile(source / name, tmp)
-        with atomic_path(target / cls.FACTS_FILE) as tmp:
-            tmp.write_text(json.dumps({**saved, **facts}, indent=2) + "\n")
-
-    @classmethod
     def load(cls, folder: Path) -> Bundle:
-        facts = json.loads((folder / cls.FACTS_FILE).read_text())
+        facts = model_files.read_facts(folder)
         with np.load(folder / cls.STATS_FILE) as data:
             stats = {k: data[k] for k in data.files} or None
         network = keras.models.load_model(folder / cls.MODEL_FILE)

@@ -24,8 +24,7 @@ from .scoring import EvaluateParams
 from .splitting import SplitParams
 from .svm_baselines import BaselineParams, BaselinesParams
 from .tracking import MlflowParams
-from .training import TrainParams
-from .variants import ArchitectureParams, CnnLstmParams, CnnParams, ModelParams, check_frames_fit_chunks
+from .variants import ArchitectureParams, CnnLstmParams, CnnParams, ModelParams, TrainParams, check_frames_fit_chunks
 
 __all__ = ["Params", "load_all", "main", "ParamsError", "flatten", "FetchParams", "AudioParams", "AugmentParams",
            "FeatureParams", "SplitParams", "ModelParams", "TrainParams", "ArchitectureParams", "CnnParams",

@@ -9,27 +9,16 @@ import time
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
 
-from .config import Section
 from .corpus import EMOTIONS
 from .dataset import Subset
 from .errors import EmoserError
 from .networks import Bundle, build_model, keras, tf  # Keras and TensorFlow as emoser.networks imports them
 from .normalisation import frame_mask, normalise
 from .runtime import progress_enabled
-from .variants import ArchitectureParams
+from .variants import ArchitectureParams, TrainParams
 
 log = logging.getLogger(__name__)
-
-
-class TrainParams(Section):
-    """Shared by every trained model."""
-    epochs: int = Field(ge=1)
-    batch_size: int = Field(ge=1)
-    learning_rate: float = Field(gt=0)
-    patience: int = Field(ge=0)
-    seed: int
 
 
 class _EpochLog(keras.callbacks.Callback):

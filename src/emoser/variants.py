@@ -1,4 +1,5 @@
-"""The report's four variants, {cnn, cnn_lstm} x {cce, mse}, and the settings of the two networks.
+"""The report's four variants, {cnn, cnn_lstm} x {cce, mse}, the settings of the two networks and
+of their training.
 
 Names and settings only (no TensorFlow): cross-validation's params, the report and the CLI
 check variant names against these without importing the networks (``emoser.networks``).
@@ -48,3 +49,12 @@ def check_frames_fit_chunks(frames: int, architectures: ArchitectureParams) -> N
     chunks = architectures.cnn_lstm.chunks
     if frames % chunks:
         raise ValueError(f"features.frames ({frames}) must be a multiple of architectures.cnn_lstm.chunks ({chunks})")
+
+
+class TrainParams(Section):
+    """Shared by every trained model."""
+    epochs: int = Field(ge=1)
+    batch_size: int = Field(ge=1)
+    learning_rate: float = Field(gt=0)
+    patience: int = Field(ge=0)
+    seed: int

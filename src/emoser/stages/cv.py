@@ -23,8 +23,7 @@ from emoser.predictions import PREDICTION_COLUMNS, publish, summarise_recordings
 from emoser.protocols import LEAKY, LEAKY_WARNING
 from emoser.runtime import entry_point
 from emoser.scoring import EvaluateParams
-from emoser.training import TrainParams
-from emoser.variants import ArchitectureParams, check_frames_fit_chunks
+from emoser.variants import ArchitectureParams, TrainParams, check_frames_fit_chunks
 
 
 class Params(Section):

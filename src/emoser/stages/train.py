@@ -7,7 +7,7 @@
 
 The shipped model is always one of the study's four variants, trained by the same code from the
 same params and seed, so it has the same bytes: the pipeline copies it (``--copy-of``, checked
-to be that variant) instead of training the same network twice.
+to be that variant) instead of training the same network twice, without starting TensorFlow.
 """
 from __future__ import annotations
 
@@ -25,12 +25,11 @@ from emoser.dataset import load_subsets
 from emoser.errors import EmoserError
 from emoser.features import FeatureParams
 from emoser.files import atomic_path, write_csv
-from emoser.networks import Bundle
+from emoser.model_files import FACTS_FILE, copy_saved
 from emoser.parallel import ComputeParams
 from emoser.runtime import entry_point
 from emoser.splitting import SplitParams
-from emoser.training import TrainParams, shipped_facts, train_variant, use_threads
-from emoser.variants import ARCHS, LOSSES, ArchitectureParams, ModelParams, check_frames_fit_chunks
+from emoser.variants import ARCHS, LOSSES, ArchitectureParams, ModelParams, TrainParams, check_frames_fit_chunks
 
 # The params a trained model depends on, recorded in its bundle (and logged to MLflow): the stages
 # upstream of it and its own. Not fetch (where the corpus came from is machine-specific; its checksum
@@ -69,6 +68,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.copy_of:
         copy_trained(args.copy_of, args.name, arch, loss, made_from)
         return
+    from emoser.training import shipped_facts, train_variant, use_threads  # TensorFlow: only to train
+
     use_threads(params.compute.threads_per_task)
     data = load_subsets(("train", "val"))
     bundle, history = train_variant(args.name, arch, loss, params.train, params.architectures,
@@ -81,11 +82,11 @@ def main(argv: list[str] | None = None) -> None:
 
 def copy_trained(source: str, name: str, arch: str, loss: str, made_from: dict) -> None:
     """models/SOURCE as models/NAME (and its history), once its facts say it is this (arch, loss)."""
-    facts = json.loads((paths.MODELS / source / Bundle.FACTS_FILE).read_text())
+    facts = json.loads((paths.MODELS / source / FACTS_FILE).read_text())
     if (facts["arch"], facts["loss"]) != (arch, loss):
         raise EmoserError(f"--copy-of {source}: that model is {facts['arch']}-{facts['loss']}, not {arch}-{loss}")
     # params as this stage would record them (the source's may predate a change to another variant's section)
-    Bundle.copy(paths.MODELS / source, paths.MODELS / name, name=name, params=made_from)
+    copy_saved(paths.MODELS / source, paths.MODELS / name, name=name, params=made_from)
     with atomic_path(paths.PLOTS / name / "history.csv") as tmp:
         shutil.copyfile(paths.PLOTS / source / "history.csv", tmp)
 

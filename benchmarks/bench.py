@@ -22,6 +22,8 @@ Needs `dvc repro` to have run up to `train` (it reads data/raw, data/features, m
     python benchmarks/bench.py --repro              # also: each stage of `dvc repro` in a fresh clone
                                                     # (empty cache), then a no-op `dvc repro` there
     python benchmarks/bench.py --only-repro --write  # just that
+    python benchmarks/bench.py --noop --write       # only a no-op `dvc repro` here (median of 3; the
+                                                    # workspace must be up to date: `dvc status` clean)
 """
 from __future__ import annotations
 
@@ -232,6 +234,22 @@ def repro_seconds(repo: Path) -> tuple[dict[str, float], float]:
     return stages, time.perf_counter() - started
 
 
+def noop_seconds(repo: Path, runs: int = 3) -> dict:
+    """Wall seconds of a no-op `dvc repro` in ``repo`` (its median of ``runs``); refuses to time a
+    workspace that has something to run."""
+    status = subprocess.run(["dvc", "status", "--json"], cwd=repo, capture_output=True, text=True, check=True)
+    if json.loads(status.stdout or "{}"):
+        raise SystemExit(f"bench --noop: `dvc status` in {repo} is not clean; run `dvc repro` first")
+    seconds = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(["dvc", "repro"], cwd=repo, check=True, capture_output=True)
+        seconds.append(time.perf_counter() - started)
+    figures = {"median_s": float(np.median(seconds)), "runs_s": [round(s, 2) for s in seconds]}
+    print(f"no-op dvc repro in {repo}: {figures['median_s']:.2f} s median of {runs} ({figures['runs_s']})", flush=True)
+    return figures
+
+
 def fresh_clone(into: Path) -> Path:
     """This repository's HEAD with the working tree's params.yaml, and no DVC cache."""
     repo = into / "repo"
@@ -394,12 +412,19 @@ def main(argv=None) -> dict:
     parser.add_argument("--repro", action="store_true",
                         help="time every stage of dvc repro from an empty cache in a fresh clone, and a no-op repro")
     parser.add_argument("--only-repro", action="store_true", help="--repro, and nothing else")
+    parser.add_argument("--noop", action="store_true",
+                        help="only a no-op `dvc repro` in this workspace, median of 3 (it must be up to date)")
     parser.add_argument("--clone-into", type=Path, help="make the fresh clone here and keep it (default: a temp "
                                                         "folder, removed), e.g. to take its dvc.lock and cache")
     args = parser.parse_args(argv)
     params = load_params()
     results: dict = {"machine": machine()}
     print(f"machine: {results['machine']}", flush=True)
+    if args.noop:
+        results["noop"] = {k: _rounded(v) for k, v in noop_seconds(Path.cwd()).items()}
+        if args.write:
+            write(results, paths.METRICS / "bench.json")
+        return results
     if args.only_repro:
         results["rebuild"] = timed_rebuild(args.clone_into)
         if args.write:

@@ -19,7 +19,7 @@ def _bench():
     return module
 
 
-def test_repro_seconds_times_each_stage_then_a_noop(tmp_path, monkeypatch):
+def test_repro_seconds_times_each_stage_then_a_noop_and_noop_refuses_work(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
     for command in (["git", "init", "-q"], ["dvc", "init", "-q"]):
@@ -27,9 +27,15 @@ def test_repro_seconds_times_each_stage_then_a_noop(tmp_path, monkeypatch):
     (tmp_path / "dvc.yaml").write_text(yaml.safe_dump({"stages": {
         "first": {"cmd": "sleep 1 && echo a > a.txt", "outs": ["a.txt"]},
         "second": {"cmd": "cat a.txt > b.txt", "deps": ["a.txt"], "outs": ["b.txt"]}}}))
-    stages, noop = _bench().repro_seconds(tmp_path)
+    bench = _bench()
+    import pytest
+    with pytest.raises(SystemExit, match="is not clean; run `dvc repro` first"):
+        bench.noop_seconds(tmp_path)          # --noop times nothing but a no-op
+    stages, noop = bench.repro_seconds(tmp_path)
     assert list(stages) == ["first", "second"] and stages["first"] >= 1.0, stages
     assert (tmp_path / "b.txt").read_text() == "a\n" and 0 < noop < 60
+    figures = bench.noop_seconds(tmp_path, runs=2)
+    assert len(figures["runs_s"]) == 2 and 0 < figures["median_s"] < 60
 
 
 def test_write_updates_only_what_this_run_measured(tmp_path):

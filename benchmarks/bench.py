@@ -229,9 +229,14 @@ def repro_seconds(repo: Path) -> tuple[dict[str, float], float]:
         stages[current] = time.perf_counter() - started
     if process.returncode:
         raise SystemExit(f"dvc repro failed in {repo} (exit {process.returncode})")
+    return stages, _repro_once(repo)
+
+
+def _repro_once(repo: Path) -> float:
+    """Wall seconds of one `dvc repro` in ``repo`` (a no-op where it is up to date)."""
     started = time.perf_counter()
     subprocess.run(["dvc", "repro"], cwd=repo, check=True, capture_output=True)
-    return stages, time.perf_counter() - started
+    return time.perf_counter() - started
 
 
 def noop_seconds(repo: Path, runs: int = 3) -> dict:
@@ -240,11 +245,7 @@ def noop_seconds(repo: Path, runs: int = 3) -> dict:
     status = subprocess.run(["dvc", "status", "--json"], cwd=repo, capture_output=True, text=True, check=True)
     if json.loads(status.stdout or "{}"):
         raise SystemExit(f"bench --noop: `dvc status` in {repo} is not clean; run `dvc repro` first")
-    seconds = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        subprocess.run(["dvc", "repro"], cwd=repo, check=True, capture_output=True)
-        seconds.append(time.perf_counter() - started)
+    seconds = [_repro_once(repo) for _ in range(runs)]
     figures = {"median_s": float(np.median(seconds)), "runs_s": [round(s, 2) for s in seconds]}
     print(f"no-op dvc repro in {repo}: {figures['median_s']:.2f} s median of {runs} ({figures['runs_s']})", flush=True)
     return figures

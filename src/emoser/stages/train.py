@@ -12,7 +12,6 @@ to be that variant) instead of training the same network twice, without starting
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 
 from pydantic import model_validator
@@ -25,7 +24,7 @@ from emoser.dataset import load_subsets
 from emoser.errors import EmoserError
 from emoser.features import FeatureParams
 from emoser.files import atomic_path, write_csv
-from emoser.model_files import FACTS_FILE, copy_saved
+from emoser.model_files import copy_saved, read_facts
 from emoser.parallel import ComputeParams
 from emoser.runtime import entry_point
 from emoser.splitting import SplitParams
@@ -82,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def copy_trained(source: str, name: str, arch: str, loss: str, made_from: dict) -> None:
     """models/SOURCE as models/NAME (and its history), once its facts say it is this (arch, loss)."""
-    facts = json.loads((paths.MODELS / source / FACTS_FILE).read_text())
+    facts = read_facts(paths.MODELS / source)
     if (facts["arch"], facts["loss"]) != (arch, loss):
         raise EmoserError(f"--copy-of {source}: that model is {facts['arch']}-{facts['loss']}, not {arch}-{loss}")
     # params as this stage would record them (the source's may predate a change to another variant's section)

@@ -404,3 +404,18 @@ def test_a_stage_run_before_its_inputs_says_what_is_missing(tmp_path, stage, arg
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     [line] = result.stderr.strip().splitlines()[-1:]
     assert line.startswith(f"emoser {stage}: error: ") and missing in line and "dvc repro" in line, line
+
+
+def test_train_copies_only_the_variant_it_was_asked_for(tmp_path):
+    """`train --copy-of` checks the twin's facts first: another variant is one line and exit 2, and
+    nothing is written."""
+    import json
+    twin = tmp_path / "models" / "study" / "cnn-cce"
+    twin.mkdir(parents=True)
+    (twin / "model.json").write_text(json.dumps({"normalisation": "utterance", "arch": "cnn", "loss": "cce"}))
+    result = _stage("train", tmp_path, _params("unused"), "--name", "model", "--arch", "cnn", "--loss", "mse",
+                    "--copy-of", "study/cnn-cce")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == \
+        "emoser train: error: --copy-of study/cnn-cce: that model is cnn-cce, not cnn-mse"
+    assert sorted(p.name for p in (tmp_path / "models").iterdir()) == ["study"]

@@ -251,7 +251,15 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     assert {e: round(answer[0][e], 4) for e in default["probabilities"]} == default["probabilities"]
     again = _run(["dvc", "repro"], repo, env)
     assert "Running stage" not in again
-    _run([sys.executable, "-m", "emoser.stages.track"], repo, env)      # forced: finds every run there
+    # Without its marker (a clone that shares this DVC cache or pulled its run cache has none),
+    # track runs against the store, not a marker checked out of the cache, and finds every run there.
+    marker = repo / "mlruns/synced.json"
+    synced = marker.read_bytes()
+    marker.unlink()
+    again = _run(["dvc", "repro"], repo, env)
+    assert "Running stage 'track'" in again and "is cached" not in again, again
+    assert f"0 runs logged, {logged} already there" in again, again
+    assert marker.read_bytes() == synced
     assert len(mlflow.search_runs(search_all_experiments=True)) == logged
     _run(["git", "add", "-A"], repo, env)
     _run(["git", "commit", "-qm", "baseline"], repo, env)

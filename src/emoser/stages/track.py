@@ -4,8 +4,9 @@ classical and own model that it lacks (keyed by a hash of the outputs, so never 
 
     python -m emoser.stages.track
 
-Its marker lives beside the local store and is not in git: a fresh clone runs this stage even
-when every other stage is skipped, so the store always ends up complete.
+Its marker lives beside the local store and is in neither git nor DVC's run cache (dvc.yaml:
+``cache: false``, ``persist: true``): a fresh clone runs this stage even when every other stage
+is skipped, also when it shares another clone's DVC cache, so its store always ends up complete.
 """
 from __future__ import annotations
 

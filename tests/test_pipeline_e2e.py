@@ -112,6 +112,7 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
                   "report", "track"]:
         assert f"Running stage '{stage}'" in out
     assert "Warning:" not in out, "a warning that means nothing to a user reached the log"
+    assert "Downloading artifacts" not in out, "MLflow's progress bar reached the log"
     assert "13 fold trainings in 2 worker processes (1 thread each)" in out, out
 
     report = json.loads((repo / "data/raw/fetch_report.json").read_text())

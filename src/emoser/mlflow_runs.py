@@ -184,6 +184,20 @@ def _without_type_hint_advice() -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def _no_progress_bars() -> Iterator[None]:
+    """No tqdm bar from MLflow's artifact downloads (log_model validates the model it logged): in a
+    stage's log it is a screen of carriage returns. The user's own setting wins."""
+    name = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+    before = os.environ.get(name)
+    os.environ.setdefault(name, "false")
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+
+
 def log_served_run(key: str, tracking_uri: str, experiment: str) -> str:
     """The served model's run: its facts and calibration, and the pyfunc model (registered)."""
     from importlib.metadata import version
@@ -209,7 +223,7 @@ def log_served_run(key: str, tracking_uri: str, experiment: str) -> str:
                             for k in ("ece", "nll", "brier")})
         mlflow.log_dict(calibration, "calibration.json")
         packages = ("numpy", "pandas", "soundfile", "soxr", "opensmile", "webrtcvad", "mlflow")
-        with _without_type_hint_advice():
+        with _without_type_hint_advice(), _no_progress_bars():
             mlflow.pyfunc.log_model(name="model", python_model=mlflow_model.__file__,
                                     artifacts={mlflow_model.ARTIFACT: str(FOLDER)},
                                     code_paths=[str(Path(__file__).parent)],

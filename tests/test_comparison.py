@@ -6,8 +6,24 @@ from math import comb
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
-from emoser.comparison import BETTER, NOISE, NOT_COMPARABLE, WORSE, compare_tables, mcnemar_exact, paired_comparison
+from emoser.comparison import (
+    BETTER,
+    NOISE,
+    NOT_COMPARABLE,
+    SEEDS,
+    WORSE,
+    _scores,
+    compare_replicates,
+    compare_tables,
+    fold_comparison,
+    holm,
+    mcnemar_exact,
+    paired_comparison,
+    replicate_comparison,
+    verdicts,
+)
 from emoser.corpus import EMOTIONS
 from emoser.scoring import bootstrap_intervals
 
@@ -82,3 +98,102 @@ def test_compare_tables_pairs_by_recording_and_refuses_different_test_sets():
     # the leaky protocol scores copies of a recording: paired by their order
     copies = _table(["a", "a", "b", "b"], ["anger"] * 4, ["anger", "fear", "anger", "anger"])
     assert compare_tables(copies, copies, 100, 0)["n"] == 4
+
+
+# --- training runs as replicates (issue 25) -------------------------------------------------------
+
+def test_holm_adjusts_step_down():
+    # sorted 0.005, 0.01, 0.03, 0.04 -> x4, x3, x2, x1 = 0.02, 0.03, 0.06, 0.04 -> running max
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm([0.5]) == pytest.approx([0.5]) and holm([0.4, 0.6, 0.9]).max() <= 1.0
+
+
+def test_folds_pair_as_a_t_test_over_per_fold_differences():
+    base = {"03": 0.50, "08": 0.61, "09": 0.40, "10": 0.70}
+    head = {"03": 0.55, "08": 0.62, "09": 0.47, "10": 0.71}
+    result = fold_comparison(base, head)
+    folds = sorted(base)
+    expected = stats.ttest_rel([head[f] for f in folds], [base[f] for f in folds])
+    assert result["difference"] == pytest.approx(0.035) and result["df"] == 3
+    assert result["p"] == pytest.approx(expected.pvalue)
+    low, high = expected.confidence_interval(0.95)
+    assert (result["low"], result["high"]) == (pytest.approx(low), pytest.approx(high))
+    with pytest.raises(ValueError, match="other folds"):
+        fold_comparison(base, {**head, "11": 0.5})
+
+
+def _run(rng, actual, difficulty, skill):
+    """One training run's predictions: recording i right with probability sigmoid(skill + difficulty_i)
+    (the recordings' difficulty is shared by every run, as on a real test set), else another class."""
+    right = rng.random(len(actual)) < 1 / (1 + np.exp(-(skill + difficulty)))
+    return np.where(right, actual, (actual + rng.integers(1, 7, len(actual))) % 7)
+
+
+def _procedure(rng, actual, difficulty, skill, spread, seeds=3):
+    """``seeds`` training runs of one procedure: each run's skill drawn around ``skill``."""
+    return np.stack([_run(rng, actual, difficulty, rng.normal(skill, spread)) for _ in range(seeds)])
+
+
+ROWS, N = 5, 81     # a review's network rows; Emo-DB's hold-out test recordings
+
+
+def test_a_reseed_with_large_training_noise_stays_within_noise_in_95_percent_of_reviews():
+    """Reviews of a pure reseed (both sides the same procedure, other seeds): with the training run's
+    noise counted and Holm over the rows, at most 5 % of reviews call any row better or worse. The
+    old test (one run a side, recordings only, no correction) calls most reseeds a change."""
+    rng = np.random.default_rng(0)
+    actual = np.repeat(np.arange(7), 12)[:N]
+    reviews, alarms, old_alarms, spreads = 60, 0, 0, []
+    for _ in range(reviews):
+        differences, p_values, old = [], [], []
+        for _ in range(ROWS):
+            difficulty = rng.normal(0, 1.5, N)
+            base, head = (_procedure(rng, actual, difficulty, 0.0, 0.5) for _ in range(2))
+            spreads.append(np.std([_scores(actual, r, np.arange(N)[None], 7)["uar"][0] for r in base], ddof=1))
+            result = replicate_comparison(actual, base, head, resamples=200, seed=1)
+            differences.append(result["uar"]["difference"])
+            p_values.append(result["p"])
+            old.append(paired_comparison(actual, base[0], head[0], resamples=200, seed=1)["verdict"])
+        alarms += any(v != NOISE for v in verdicts(differences, p_values))
+        old_alarms += any(v != NOISE for v in old)
+    assert np.mean(spreads) > 0.06            # the training noise is large: UAR sd over seeds
+    assert alarms / reviews <= 0.05, alarms
+    assert old_alarms / reviews >= 0.5, old_alarms
+
+
+def test_a_real_shift_is_detected_among_reseeded_rows():
+    rng = np.random.default_rng(1)
+    actual = np.repeat(np.arange(7), 12)[:N]
+    differences, p_values = [], []
+    for row in range(ROWS):
+        difficulty = rng.normal(0, 1.5, N)
+        shift = -3.0 if row == 0 else 0.0     # row 0: a procedure that learns much less (e.g. one epoch)
+        base = _procedure(rng, actual, difficulty, 0.0, 0.5)
+        head = _procedure(rng, actual, difficulty, shift, 0.5)
+        result = replicate_comparison(actual, base, head, resamples=500, seed=1)
+        assert result["level_of"] == SEEDS and result["runs"] == [3, 3]
+        assert result["uar"]["low"] <= result["uar"]["difference"] <= result["uar"]["high"]
+        differences.append(result["uar"]["difference"])
+        p_values.append(result["p"])
+    found = verdicts(differences, p_values)
+    assert found[0] == WORSE and differences[0] < -0.25
+    assert found[1:] == [NOISE] * (ROWS - 1)
+
+
+def test_replicate_tables_pair_by_recording_and_need_two_runs_a_side():
+    rng = np.random.default_rng(2)
+    actual = np.repeat(np.arange(7), 6)
+    names = [f"r{i:02d}" for i in range(len(actual))]
+
+    def table(runs, seeds):
+        return pd.concat([pd.DataFrame({"seed": s, "utterance": names, "emotion": [EMOTIONS[i] for i in actual],
+                                        "predicted": [EMOTIONS[i] for i in run]}) for s, run in zip(seeds, runs)])
+
+    base, head = (_procedure(rng, actual, np.zeros(len(actual)), 0.5, 0.3) for _ in range(2))
+    direct = replicate_comparison(actual, base, head, resamples=300, seed=0)
+    shuffled = table(head, [3, 4, 5]).sample(frac=1, random_state=0)      # row order does not matter
+    assert compare_replicates(table(base, [1, 2, 3]), shuffled, 300, 0)["uar"] == direct["uar"]
+    other = table(head, [3, 4, 5]).replace({"utterance": {"r00": "x99"}})
+    assert compare_replicates(table(base, [1, 2, 3]), other, 300, 0)["verdict"] == NOT_COMPARABLE
+    with pytest.raises(ValueError, match="2 or more runs per side"):
+        replicate_comparison(actual, base[:1], head, resamples=100, seed=0)

@@ -55,3 +55,43 @@ def test_the_shipped_model_is_copied_and_trainings_depend_on_their_thread_count(
         assert "compute.threads_per_task" in stages[name]["params"], name
     for name, stage in stages.items():     # where the work runs is not a dependency
         assert not {"compute", "compute.scheduler", "compute.tasks"} & set(map(str, stage.get("params", []))), name
+
+
+# Stages whose only job is to write git-tracked files (metrics, plots, the report, the MLflow marker)
+# from cached inputs, in seconds. Every other stage keeps DVC's run cache.
+PUBLISHING = {"evaluate", "study-evaluate", "report", "track"}
+
+
+def _uncached_outs(stage: dict) -> list[str]:
+    """`outs` declared `cache: false`: any one of them keeps DVC from saving the stage in its run
+    cache (dvc/stage/__init__.py: `no_cache_outs`; metrics and plots entries do not count)."""
+    found = []
+    for out in stage.get("outs", []):
+        if isinstance(out, dict):
+            found += [path for path, options in out.items() if options and options.get("cache") is False]
+    return found
+
+
+def test_only_publishing_stages_give_up_the_run_cache():
+    """Going back to a setting already run restores the trainings (study-train, cv), the fits
+    (baselines, ours, calibrate) and the per-clip work from the run cache: none has a `cache: false`
+    output. The real round trip: tests/test_pipeline_e2e.py."""
+    stages = _stages()
+    for name, stage in stages.items():
+        if name not in PUBLISHING:
+            assert not _uncached_outs(stage), (name, _uncached_outs(stage))
+    assert {"study-train", "train", "cv", "baselines", "ours", "calibrate"} <= set(stages) - PUBLISHING
+
+
+def test_the_report_publishes_each_cached_summary_to_its_git_tracked_place():
+    stages = _stages()
+    report = stages["report"]
+    published = {path for out in report["outs"] if isinstance(out, dict) for path in out}
+    for source, target in paths.PUBLISHED.items():
+        assert str(source) in report["deps"], source
+        assert str(target) in published, target
+        assert str(source).startswith(str(paths.CV)) and target.parent == paths.METRICS
+    writers = {"cv": paths.CV_SUMMARY, "baselines": paths.BASELINE_SUMMARY, "ours": paths.OURS_SUMMARY,
+               "calibrate": paths.CALIBRATION_SUMMARY}
+    for stage, path in writers.items():
+        assert str(path) in stages[stage]["outs"], stage

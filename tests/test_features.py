@@ -7,7 +7,7 @@ from emoser.features import extract, fit_frames
 from emoser.normalisation import fit_normaliser, normalise
 from emoser.params import FeatureParams
 
-PARAMS = FeatureParams(n_mfcc=13, n_fft=512, hop_length=256, frames=40, denoise=True,
+PARAMS = FeatureParams(n_mfcc=13, n_fft=512, hop_length=256, frames=40, denoise=True, energy="log",
                        normalisation="utterance", jobs=1)
 
 

@@ -7,7 +7,7 @@ from emoser.networks import STEPS_PER_EXECUTION, Bundle, build_cnn_lstm_time_dis
 from emoser.params import ArchitectureParams
 
 ARCH = ArchitectureParams.model_validate({
-    "cnn": {"filters": [4, 8], "kernel": 3, "dense": 16, "dropout": 0.1},
+    "cnn": {"filters": [4, 8], "kernel": 3, "padding": "same", "dense": 16, "dropout": 0.1},
     "cnn_lstm": {"chunks": 5, "filters": [4], "kernel": 3, "lstm_units": 6, "dense": 8, "dropout": 0.1},
 })
 

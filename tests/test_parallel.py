@@ -81,9 +81,9 @@ def _fold_tasks(folder, threads=1):
             subset = "test" if speaker == test else ("val" if clip.endswith("0") else "train")
             folds.append(("loso", test, clip, subset))
     folds = pd.DataFrame(folds, columns=["protocol", "fold", "clip", "subset"])
-    settings = TrainParams(epochs=3, batch_size=8, learning_rate=0.01, patience=5, seed=7)
+    settings = TrainParams(epochs=3, batch_size=8, learning_rate=0.01, patience=5, seed=7, replicates=1)
     architectures = ArchitectureParams.model_validate({
-        "cnn": {"filters": [2], "kernel": 3, "dense": 4, "dropout": 0.5},
+        "cnn": {"filters": [2], "kernel": 3, "padding": "same", "dense": 4, "dropout": 0.5},
         "cnn_lstm": {"chunks": 2, "filters": [2], "kernel": 3, "lstm_units": 4, "dense": 4, "dropout": 0.5}})
     return fold_tasks("cnn-cce", "loso", settings, architectures, "utterance", threads, clips, folder, folds)
 

@@ -44,14 +44,16 @@ def _run(args, cwd: Path, env: dict) -> str:
 
 
 def _assert_reviewed_change(path: Path) -> None:
-    """The review of model.loss cce -> mse: the hold-out row with the change, the paired interval,
-    McNemar's p and a verdict; both confusion matrices side by side."""
+    """The review of model.loss cce -> mse: the hold-out row with the change, judged over both
+    sides' seeds (the shipped model's replicates are its study twin's), McNemar's p, the Holm-adjusted
+    p and a verdict; both confusion matrices side by side."""
     text = path.read_text()
     assert "of 26 protocol × model rows changed" in text, text
     row = next(line for line in text.splitlines() if line.startswith("| holdout | model |"))
-    assert re.search(r"\| \d\.\d{3} → \d\.\d{3} \| [+-]\d\.\d{3} \[[+-]\d\.\d{3}, [+-]\d\.\d{3}\] \| "
+    assert re.search(r"\| \d\.\d{3} → \d\.\d{3} \(seeds' mean\) \| "
+                     r"[+-]\d\.\d{3} \[[+-]\d\.\d{3}, [+-]\d\.\d{3}\] \| seeds \+ recordings \(3 / 3 runs\) \| "
                      r"\d\.\d{3} → \d\.\d{3} \(n=8\) \| [\d.e-]+ \(\d+ / \d+\) \| "
-                     r".*(better|worse|within noise)", row), row
+                     r"[\d.e-]+ \([\d.e-]+\) \| .*(better|worse|within noise)", row), row
     assert re.search(r"\| model\.loss\s+\| cce\s+\| mse\s+\|", text), text
     assert (path.parent / "confusion-holdout-model.png").stat().st_size > 20_000
 
@@ -85,6 +87,7 @@ def workspace(tmp_path_factory):
         shutil.copy(REPO / name, repo / name)
     shutil.copytree(REPO / "src", repo / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     shutil.copytree(REPO / "benchmarks", repo / "benchmarks")
+    shutil.copytree(REPO / "presets", repo / "presets")
     shutil.copytree(REPO / ".ci", repo / ".ci", ignore=shutil.ignore_patterns("tools"))
     env = {**os.environ, "PYTHONPATH": str(repo / "src"), "DVC_NO_ANALYTICS": "1",
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
@@ -224,7 +227,9 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
         "uar": metrics["model"]["uar"], "uar_low": metrics["model"]["uar_ci"]["low"],
         "uar_high": metrics["model"]["uar_ci"]["high"], "accuracy": metrics["model"]["accuracy"],
         "accuracy_low": metrics["model"]["accuracy_ci"]["low"],
-        "accuracy_high": metrics["model"]["accuracy_ci"]["high"], "n": 8}
+        "accuracy_high": metrics["model"]["accuracy_ci"]["high"], "n": 8, "seeds": 3,
+        "uar_seed_mean": metrics["study/cnn-cce"]["replicates"]["uar_mean"],
+        "uar_seed_std": metrics["study/cnn-cce"]["replicates"]["uar_std"]}
     assert headline_metrics["loso"]["ours"]["uar"] == ours["loso"]["ours"]["pooled"]["uar"]
     assert "## Paired tests: is B better than A on the same recordings?" in report
     assert "**The seed report's claim, \"cross-entropy is more effective than MSE\"**: cnn under holdout" in report
@@ -295,6 +300,20 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     review = _run([sys.executable, "-m", "emoser.review", "HEAD", "--out", "review"], repo, env)
     assert "| holdout | model |" in review
     _assert_reviewed_change(repo / "review/review.md")
+
+    # Training runs are replicates (3 seeds per hold-out network), and DVC's run cache serves every
+    # training stage: a reseed trains the hold-out networks and cv's folds again; going back to the
+    # seed already run restores them from the run cache instead of training again.
+    trained = {p: (repo / p).read_bytes() for p in ("metrics/cv.json", "metrics/study/cnn_lstm-mse.json")}
+    reseed = _run(["dvc", "exp", "run", "-S", "train.seed=43"], repo, env)
+    assert "Running stage 'study-train@cnn-cce'" in reseed and "Running stage 'cv'" in reseed, reseed
+    assert json.loads((repo / "metrics/study/cnn-cce.json").read_text())["replicates"]["seeds"] == [43, 44, 45]
+    back = _run(["dvc", "exp", "run", "-S", "train.seed=42"], repo, env)
+    ran = sorted(line.split("'")[1] for line in back.splitlines() if line.startswith("Running stage"))
+    assert not [stage for stage in ran if stage.startswith(("study-train", "cv", "train"))], back
+    for stage in ("study-train@cnn-cce", "study-train@cnn_lstm-mse", "cv", "train"):
+        assert f"Stage '{stage}' is cached - skipping run, checking out outputs" in back, back
+    assert {p: (repo / p).read_bytes() for p in trained} == trained
 
     # A queued sweep run by two workers, each experiment in its own copy of the repository
     for loss in ("cce", "mse"):

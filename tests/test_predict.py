@@ -16,10 +16,10 @@ from emoser.params import ArchitectureParams, FeatureParams
 from emoser.predict import predict_file, windows
 from emoser.speech import DEFAULT_MIN_SPEECH_S, voiced_seconds
 
-FEATURES = FeatureParams(n_mfcc=8, n_fft=256, hop_length=128, frames=20, denoise=False,
+FEATURES = FeatureParams(n_mfcc=8, n_fft=256, hop_length=128, frames=20, denoise=False, energy="log",
                          normalisation="utterance", jobs=1)
 ARCH = ArchitectureParams.model_validate({
-    "cnn": {"filters": [4], "kernel": 3, "dense": 8, "dropout": 0.1},
+    "cnn": {"filters": [4], "kernel": 3, "padding": "same", "dense": 8, "dropout": 0.1},
     "cnn_lstm": {"chunks": 4, "filters": [4], "kernel": 3, "lstm_units": 4, "dense": 8, "dropout": 0.1},
 })
 

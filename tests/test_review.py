@@ -30,9 +30,11 @@ def _run(args, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
 
 
 def _write_results(repo: Path, predicted: np.ndarray, actual: np.ndarray, cv_predicted: np.ndarray,
-                   names: list[str]) -> None:
-    """metrics/model.json + plots/model/confusion.csv (a hold-out network) and metrics/cv.json
-    (a LOSO summary whose per-recording predictions are not available)."""
+                   names: list[str], runs: list[np.ndarray] | None = None) -> None:
+    """metrics/model.json + plots/model/confusion.csv (a hold-out network, ``predicted`` its named
+    seed's predictions) with its study twin's replicates (``runs``: every seed's, the named first) in
+    plots/study/cnn-cce/replicates.csv, and metrics/cv.json (a LOSO summary whose per-recording
+    predictions are not available)."""
     scores = scored_with_intervals(actual, predicted, 300, 0, 0.95)
     metrics = {"protocol": "utterance", "leaky": False, "arch": "cnn", "loss": "cce", **scores}
     (repo / "metrics").mkdir(exist_ok=True)
@@ -45,6 +47,26 @@ def _write_results(repo: Path, predicted: np.ndarray, actual: np.ndarray, cv_pre
                           "utterance": names, "emotion": [EMOTIONS[i] for i in actual],
                           "predicted": [EMOTIONS[i] for i in cv_predicted]})
     (repo / "metrics/cv.json").write_text(json.dumps(summarise_predictions(table, 300, 0, 0.95)))
+    replicates = repo / "plots/study/cnn-cce/replicates.csv"
+    if runs is None:
+        replicates.unlink(missing_ok=True)
+        return
+    replicates.parent.mkdir(parents=True, exist_ok=True)
+    pd.concat([pd.DataFrame({"seed": 42 + i, "clip": names, "actual": [EMOTIONS[k] for k in actual],
+                             "predicted": [EMOTIONS[k] for k in run]}) for i, run in enumerate(runs)]
+              ).to_csv(replicates, index=False)
+
+
+def _reseeded(rng, predicted: np.ndarray, actual: np.ndarray, seeds: int = 3) -> list[np.ndarray]:
+    """``predicted`` (the named seed's run) and ``seeds - 1`` other runs of the same procedure: each
+    gets 15 of the recordings right or wrong differently."""
+    runs = [predicted]
+    for _ in range(seeds - 1):
+        run = predicted.copy()
+        moved = rng.choice(len(run), 15, replace=False)
+        run[moved] = np.where(rng.random(15) < 0.5, actual[moved], (actual[moved] + 2) % 7)
+        runs.append(run)
+    return runs
 
 
 @pytest.fixture
@@ -60,7 +82,7 @@ def repo(tmp_path):
     _run([sys.executable, "-m", "dvc", "init", "-q"], root)
     (root / "dvc.yaml").write_text("stages: {}\n")
     (root / "params.yaml").write_text(yaml.safe_dump({"evaluate": EVALUATE, "model": {"loss": "cce"}}))
-    _write_results(root, predicted, actual, predicted, names)
+    _write_results(root, predicted, actual, predicted, names, _reseeded(rng, predicted, actual))
     _run(["git", "add", "-A"], root)
     _run(["git", "commit", "-qm", "base"], root)
     return root, actual, predicted, names
@@ -71,7 +93,7 @@ def test_a_real_improvement_is_better_with_its_paired_interval(repo):
     improved = predicted.copy()
     wrong = np.flatnonzero(predicted != actual)[:30]
     improved[wrong] = actual[wrong]
-    _write_results(root, improved, actual, improved, names)
+    _write_results(root, improved, actual, improved, names, _reseeded(np.random.default_rng(5), improved, actual))
     (root / "params.yaml").write_text(yaml.safe_dump({"evaluate": EVALUATE, "model": {"loss": "mse"}}))
     done = _run([sys.executable, "-m", "emoser.review", "main"], root)
     text = (root / "review/review.md").read_text()
@@ -79,8 +101,9 @@ def test_a_real_improvement_is_better_with_its_paired_interval(repo):
     assert text.startswith("# Review: main (")
     assert "**2 of 2 protocol × model rows changed: 2 better, 0 worse, 0 within noise, 0 not comparable.**" in text
     row = next(line for line in text.splitlines() if line.startswith("| holdout | model |"))
-    # 30 recordings fixed, none broken: McNemar p = 2 / 2**30, and the paired interval is above 0
+    # 30 recordings fixed, none broken: McNemar p = 2 / 2**30 (the named seed's); judged over 3 + 3 seeds
     assert "(0 / 30)" in row and "1.86e-09" in row and "**better**" in row, row
+    assert "(seeds' mean)" in row and "| seeds + recordings (3 / 3 runs) |" in row, row
     # the LOSO predictions (data/cv/trained.csv) are on neither side: intervals only, and it says so
     row = next(line for line in text.splitlines() if line.startswith("| loso | cnn-cce |"))
     assert "predictions unreachable" in row and "(intervals only)" in row, row
@@ -108,3 +131,20 @@ def test_bad_revision_is_one_line_and_exit_2(repo):
     assert done.returncode == 2
     assert done.stderr.strip() == "emoser review: error: unknown git revision 'no-such-branch'"
     assert not (root / "review").exists()
+
+
+def test_a_reseed_is_within_noise_and_one_training_run_is_not_judged(repo):
+    root, actual, predicted, names = repo
+    rng = np.random.default_rng(11)
+    runs = _reseeded(rng, predicted, actual)
+    other = _reseeded(rng, runs[1], actual)      # another seed set: the named seed's predictions move too
+    _write_results(root, other[0], actual, predicted, names, other)
+    text = _run([sys.executable, "-m", "emoser.review", "main"], root).stdout
+    row = next(line for line in text.splitlines() if line.startswith("| holdout | model |"))
+    assert "| within noise |" in row and "seeds + recordings (3 / 3 runs)" in row, row
+    assert "1 of 2 protocol × model rows changed: 0 better, 0 worse, 1 within noise" in text
+    # one training run on the head side (train.replicates: 1): no verdict on a network from one run
+    _write_results(root, other[0], actual, predicted, names, other[:1])
+    text = _run([sys.executable, "-m", "emoser.review", "main"], root).stdout
+    row = next(line for line in text.splitlines() if line.startswith("| holdout | model |"))
+    assert "**not judged (one training run)**" in row and "3 / 1 training runs" in row, row

@@ -5,6 +5,7 @@
     emoser predict [--model DIR] FILE...           # classify recordings
     emoser params [params.yaml]                    # check every section of a params file
     emoser review BASE [HEAD] [--out DIR]          # pull-request report: change or noise?
+    emoser preset NAME [--record]                  # a named params preset as `dvc exp run` arguments
 
 ``python -m emoser.stages.<stage>`` and ``python -m emoser.predict`` keep working; dvc.yaml uses
 them. The command imports only the module it runs.
@@ -16,7 +17,7 @@ import sys
 
 STAGES = ("fetch", "augment", "features", "split", "train", "evaluate", "folds", "opensmile", "embeddings",
           "baselines", "ours", "cv", "report", "track")
-TOOLS = {"predict": "emoser.predict", "params": "emoser.params", "review": "emoser.review",
+TOOLS = {"predict": "emoser.predict", "params": "emoser.params", "review": "emoser.review", "preset": "emoser.presets",
          "offline-plots": "emoser.offline_plots"}
 
 

@@ -110,7 +110,12 @@ def read_raw(path: Path | str = DEFAULT_PARAMS) -> dict[str, Any]:
 
 def load_params(schema: type[Schema], path: Path | str = DEFAULT_PARAMS) -> Schema:
     """The sections ``schema`` names (its fields), validated; errors name every bad key."""
-    raw = read_raw(path)
+    return validate_raw(schema, read_raw(path), str(path))
+
+
+def validate_raw(schema: type[Schema], raw: dict, source: str) -> Schema:
+    """``load_params`` of params already read (``source`` names them in errors)."""
+    path = source
     try:
         return schema.model_validate({key: raw[key] for key in schema.model_fields if key in raw})
     except ValidationError as exc:

@@ -28,10 +28,12 @@ import pandas as pd
 from .corpus import EMOTIONS
 from .dataset import FeatureStore, assemble
 from .errors import EmoserError
+from .files import write_csv
 from .folds import fold_names
+from .model_files import HISTORY_FILE
 from .parallel import ComputeParams, run_tasks
 from .runtime import setup_logging
-from .training import train_variant, use_threads
+from .training import shipped_facts, train_variant, use_threads
 from .variants import ArchitectureParams, TrainParams
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,11 @@ class FoldTask:
     architectures: ArchitectureParams
     normalisation: str
     threads: int               # compute.threads_per_task
+    # A hold-out replicate (stage train) keeps its network: saved here with these facts added
+    # (``training.shipped_facts``'s keywords), its training curve beside it as history.csv.
+    save_to: Path | None = None
+    shipped: dict | None = None
+    name: str | None = None    # the network's name in its facts (default: the fold's)
 
 
 @dataclass(frozen=True)
@@ -99,9 +106,13 @@ def train_fold(task: FoldTask) -> FoldResult:
         started = time.perf_counter()
         arch, loss = task.variant.split("-")
         data = assemble(task.clips, task.subsets, FeatureStore(task.features))
-        bundle, history = train_variant(f"cv {task.variant} {task.protocol} fold {task.fold}", arch, loss,
+        bundle, history = train_variant(task.name or f"cv {task.variant} {task.protocol} fold {task.fold}", arch, loss,
                                         task.settings, task.architectures, task.normalisation,
                                         data["train"], data["val"])
+        if task.save_to is not None:
+            bundle.facts = shipped_facts(bundle.facts, **(task.shipped or {}))
+            bundle.save(task.save_to)
+            write_csv(task.save_to / HISTORY_FILE, history.round(6))
         test = data["test"]
         probabilities = bundle.predict_proba(test.features, test.n_frames)
         predicted = probabilities.argmax(axis=1)

@@ -3,15 +3,17 @@ MLflow run: stage track)."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .corpus import EMOTIONS
 from .dataset import Subset
+from .model_files import replicate_folder, replicate_seeds
 from .networks import Bundle
 from .protocols import LEAKY, LEAKY_WARNING
-from .scoring import EvaluateParams, confusion, listener_reference, scored_with_intervals
+from .scoring import EvaluateParams, classification_metrics, confusion, listener_reference, scored_with_intervals
 
 log = logging.getLogger(__name__)
 
@@ -40,3 +42,29 @@ def evaluate(bundle: Bundle, test: Subset, settings: EvaluateParams, recognition
     samples = pd.DataFrame({"clip": test.clips["clip"], "actual": [EMOTIONS[i] for i in actual],
                             "predicted": [EMOTIONS[i] for i in predicted]})
     return metrics, samples, confusion(actual, predicted)
+
+
+def evaluate_replicates(model: Path, test: Subset, named_seed: int) -> tuple[dict, pd.DataFrame] | None:
+    """Every seed's network under ``model``/replicates scored on ``test``: per seed UAR, accuracy and
+    epochs, their mean and standard deviation over seeds (the training run's spread), and the
+    per-seed predictions (columns seed, clip, actual, predicted). None where ``model`` has no
+    replicates (a copied, shipped model: its twin has them)."""
+    seeds = replicate_seeds(model)
+    if not seeds:
+        return None
+    per_seed, tables = {}, []
+    for seed in seeds:
+        bundle = Bundle.load(replicate_folder(model, seed))
+        predicted = bundle.predict_proba(test.features, test.n_frames).argmax(axis=1)
+        scores = classification_metrics(test.labels, predicted)
+        per_seed[str(seed)] = {"uar": scores["uar"], "accuracy": scores["accuracy"],
+                               "epochs_run": bundle.facts["epochs_run"]}
+        tables.append(pd.DataFrame({"seed": seed, "clip": test.clips["clip"],
+                                    "actual": [EMOTIONS[i] for i in test.labels],
+                                    "predicted": [EMOTIONS[i] for i in predicted]}))
+    summary: dict = {"seeds": seeds, "named_seed": named_seed, "per_seed": per_seed}
+    for score in ("uar", "accuracy"):
+        values = np.array([r[score] for r in per_seed.values()])
+        summary[f"{score}_mean"] = float(values.mean())
+        summary[f"{score}_std"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+    return summary, pd.concat(tables, ignore_index=True)

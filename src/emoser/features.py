@@ -1,6 +1,8 @@
-"""The networks' features: MFCCs plus a per-frame log-energy row, cut or zero-padded to a fixed
-number of frames (stage features). Noise reduction here only with ``features.denoise`` (the report's per-clip
-order); by default augment has denoised each recording once, before making its copies.
+"""The networks' features: MFCCs plus an energy row, cut or zero-padded to a fixed number of frames
+(stage features). The energy row is per-frame log energy (``features.energy: log``, the default) or,
+as in the student report, the clip's mean power repeated over its frames (``mean_power``). Noise
+reduction here only with ``features.denoise`` (the report's per-clip order); by default augment has
+denoised each recording once, before making its copies.
 
 The stage stores features *before* normalisation: normalisation statistics may only come
 from the training set, which the split decides later, so they are fitted in ``train`` and
@@ -34,7 +36,10 @@ class FeatureParams(Section):
     hop_length: int = Field(ge=1)
     frames: int = Field(ge=1)
     denoise: bool
-    normalisation: Literal["utterance", "train", "none"]
+    energy: Literal["log", "mean_power"]
+    # applied in train: z-score per utterance, with the training set's statistics, none, or (the report's
+    # librosa.util.normalize) each row of each clip scaled by its largest magnitude
+    normalisation: Literal["utterance", "train", "none", "peak"]
     jobs: int
 
 
@@ -63,9 +68,12 @@ def extract(signal: np.ndarray, sample_rate: int, params: FeatureParams) -> tupl
         signal = denoise(signal, sample_rate)
     mfcc = librosa.feature.mfcc(y=signal, sr=sample_rate, n_mfcc=params.n_mfcc, n_fft=params.n_fft,
                                 hop_length=params.hop_length)
-    rms = librosa.feature.rms(y=signal, frame_length=params.n_fft, hop_length=params.hop_length)
-    log_energy = np.log(rms**2 + _TINY)
-    return fit_frames(np.vstack([mfcc, log_energy]), params.frames)
+    if params.energy == "mean_power":     # the report: one number per clip, repeated over its frames
+        energy = np.full((1, mfcc.shape[1]), np.mean(signal.astype(np.float64) ** 2), dtype=np.float32)
+    else:
+        rms = librosa.feature.rms(y=signal, frame_length=params.n_fft, hop_length=params.hop_length)
+        energy = np.log(rms**2 + _TINY)
+    return fit_frames(np.vstack([mfcc, energy]), params.frames)
 
 
 def extract_file(path: Path, sample_rate: int, params: FeatureParams) -> tuple[np.ndarray, int]:

@@ -121,6 +121,13 @@ def log_network_run(name: str, key: str, tracking_uri: str, experiment: str) -> 
                             for end in ("low", "high")})
         mlflow.log_metrics({f"test_recall_{c}": v["recall"] for c, v in metrics["per_class"].items()})
         mlflow.log_metrics({"epochs_run": metrics["epochs_run"], "best_epoch": metrics["best_epoch"]})
+        if replicates := metrics.get("replicates"):   # every seed's test UAR as a step, and their spread
+            for i, scores in enumerate(replicates["per_seed"].values()):
+                mlflow.log_metrics({"seed_test_uar": scores["uar"], "seed_test_accuracy": scores["accuracy"]},
+                                   step=i + 1)
+            mlflow.log_metrics({"seeds_test_uar_mean": replicates["uar_mean"],
+                                "seeds_test_uar_std": replicates["uar_std"]})
+            mlflow.set_tag("seeds", ",".join(map(str, replicates["seeds"])))
         for figure in ("confusion.png", "history.png"):
             mlflow.log_artifact(str(paths.PLOTS / name / figure), artifact_path="figures")
         mlflow.log_artifact(str(paths.PLOTS / name / "confusion.csv"), artifact_path="predictions")

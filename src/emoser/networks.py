@@ -37,8 +37,8 @@ def build_cnn(n_features: int, n_frames: int, n_classes: int, p: CnnParams) -> k
     inputs = keras.Input((n_features, n_frames), name="features")
     x = layers.Reshape((n_features, n_frames, 1))(inputs)
     for filters in p.filters:
-        x = layers.Conv2D(filters, p.kernel, padding="same", activation="relu")(x)
-        x = layers.MaxPooling2D(2, padding="same")(x)
+        x = layers.Conv2D(filters, p.kernel, padding=p.padding, activation="relu")(x)
+        x = layers.MaxPooling2D(2, padding=p.padding)(x)
     x = layers.Flatten()(x)
     x = layers.Dense(p.dense, activation="relu")(x)
     x = layers.Dropout(p.dropout)(x)
@@ -57,7 +57,10 @@ def _chunked_input(n_features: int, n_frames: int, chunks: int) -> tuple[keras.K
 
 def _lstm_head(inputs: keras.KerasTensor, chunk_vectors: keras.KerasTensor, n_classes: int, p: CnnLstmParams
                ) -> keras.Model:
-    x = layers.LSTM(p.lstm_units)(chunk_vectors)
+    units = (p.lstm_units,) if isinstance(p.lstm_units, int) else p.lstm_units
+    x = chunk_vectors
+    for i, n in enumerate(units):      # stacked: every LSTM but the last hands on its whole sequence
+        x = layers.LSTM(n, return_sequences=i < len(units) - 1)(x)
     x = layers.Dense(p.dense, activation="relu")(x)
     x = layers.Dropout(p.dropout)(x)
     outputs = layers.Dense(n_classes, activation="softmax", name="emotion")(x)

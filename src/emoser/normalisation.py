@@ -23,7 +23,8 @@ def fit_normaliser(features: np.ndarray, n_frames: np.ndarray) -> dict[str, np.n
 
 def normalise(features: np.ndarray, n_frames: np.ndarray, mode: str,
               stats: dict[str, np.ndarray] | None = None) -> np.ndarray:
-    """Normalise per row: per utterance, with train statistics, or not at all; padding stays 0."""
+    """Normalise per row: per utterance, with train statistics, not at all, or (``peak``, the report's
+    ``librosa.util.normalize``) each row of each clip divided by its largest magnitude; padding stays 0."""
     mask = frame_mask(n_frames, features.shape[2])[:, None, :]
     if mode == "none":
         out = features
@@ -36,6 +37,10 @@ def normalise(features: np.ndarray, n_frames: np.ndarray, mode: str,
         mean = (features * mask).sum(axis=2, keepdims=True) / count
         std = np.sqrt((((features - mean) ** 2) * mask).sum(axis=2, keepdims=True) / count)
         out = (features - mean) / (std + 1e-8)
+    elif mode == "peak":
+        import librosa  # only here: the served networks' other modes need no librosa
+
+        out = librosa.util.normalize(features, norm=np.inf, axis=2)   # zero padding never raises a peak
     else:
         raise ValueError(f"unknown normalisation {mode!r}")
     return (out * mask).astype(np.float32)

@@ -21,6 +21,13 @@ CV_PREDICTIONS = CV / "trained.csv"
 OURS_PREDICTIONS = CV / "ours.csv"
 OURS_ABLATION = CV / "ours_ablation.csv"      # ours: LOSO probabilities of each ablation row
 OURS_CALIBRATION = CV / "ours_calibration.csv"  # calibrate: raw and in-fold calibrated probabilities
+# Each summary as its stage writes it, DVC-cached (a stage with a `cache: false` output loses DVC's run
+# cache: DVC PR #8738), and the git-tracked copy stage report publishes for reviews and `git diff`.
+CV_SUMMARY = CV / "trained.json"            # cv
+BASELINE_SUMMARY = CV / "baselines.json"    # baselines
+OURS_SUMMARY = CV / "ours.json"             # ours
+ABLATION_SUMMARY = CV / "ablation.json"     # ours
+CALIBRATION_SUMMARY = CV / "calibration.json"  # calibrate
 REPORTS = Path("reports")               # report: results.md, headline.md and the figures
 REPORT = REPORTS / "results.md"
 HEADLINE = REPORTS / "headline.md"       # the README's results table
@@ -29,4 +36,10 @@ OURS_MODEL = MODELS / "ours"           # ours: our model fitted on every recordi
 SERVED_MODEL = MODELS / "served"       # package: our model as arrays + its temperature, for predict and MLflow
 METRICS = Path("metrics")
 CALIBRATION = METRICS / "calibration.json"   # calibrate: ECE, NLL, Brier; the served model's temperature
+# stage report copies each DVC-cached summary (left) to its git-tracked place (right), byte for byte
+PUBLISHED = {CV_SUMMARY: METRICS / "cv.json", BASELINE_SUMMARY: METRICS / "baselines.json",
+             OURS_SUMMARY: METRICS / "ours.json", ABLATION_SUMMARY: METRICS / "ablation.json",
+             CALIBRATION_SUMMARY: CALIBRATION}
 PLOTS = Path("plots")
+PRESETS = Path("presets")                # params presets (emoser.presets): NAME.yaml
+PRESET_RESULTS = PRESETS / "results"     # recorded runs of them: NAME-<split protocol>.json (in git)

@@ -51,7 +51,8 @@ def predict_signal(bundle: Bundle, signal: np.ndarray, rate: int) -> np.ndarray:
     from .features import FeatureParams, extract
 
     sample_rate = bundle.facts["sample_rate"]
-    params = FeatureParams.model_validate(bundle.facts["features"])
+    # a network saved before features.energy existed used per-frame log energy
+    params = FeatureParams.model_validate({"energy": "log", **bundle.facts["features"]})
     if rate != sample_rate:   # as librosa.load(sr=...) in training
         signal = librosa.resample(signal, orig_sr=rate, target_sr=sample_rate, res_type="soxr_hq")
     if bundle.facts.get("params", {}).get("augment.denoise", False):   # trained on denoised recordings

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import calibration, paths
-from .comparison import NOISE, compare_tables
+from .comparison import FOLDS, NOISE, SEEDS, compare_folds, compare_replicates, compare_tables, holm, verdicts
 from .corpus import EMOTIONS, LABEL_BY_EMOTION
 from .errors import EmoserError
 from .figures import confusion_grid, curves_figure, reliability_figure, save_figure
@@ -24,7 +24,7 @@ from .folds import CvParams
 from .fusion import FUSED, SMILE_ENSEMBLE, UNWEIGHTED, VOICE, member_name
 from .fusion import MODEL as OURS
 from .protocols import LEAKY
-from .results import headline_metrics, headline_scores, prediction_table
+from .results import headline_metrics, headline_scores, prediction_table, recorded_presets, replicate_table
 from .results_page import BROWSE, build_page, page_data, stored_probabilities
 from .scoring import EvaluateParams, confusion
 from .speaker_standardisation import SPEAKER_STANDARDISED
@@ -263,41 +263,142 @@ def comparison_pairs(predictions: pd.DataFrame, headline: dict) -> list[tuple[st
     return pairs
 
 
-def pairwise_section(predictions: pd.DataFrame, headline: dict, evaluate: EvaluateParams) -> str:
-    """Paired tests on the same test recordings (``emoser.comparison``), and what they say about
-    the seed report's "cross-entropy is more effective than MSE"."""
-    rows, loss_verdicts = [], []
+def _pair_test(part: pd.DataFrame, runs: pd.DataFrame, a: str, b: str, evaluate: EvaluateParams) -> dict:
+    """A vs B by the test that fits them (``emoser.comparison``): hold-out networks by their seeds,
+    cross-validated networks by their folds (paired), deterministic models by the recordings."""
+    args = (evaluate.bootstrap_resamples, evaluate.seed, evaluate.ci_level)
+    pick_a, pick_b = part[part["model"] == a], part[part["model"] == b]
+    kind = pick_b["kind"].iloc[0]
+    runs_a, runs_b = runs[runs["model"] == a], runs[runs["model"] == b]
+    if kind == "network" and min(runs_a["seed"].nunique(), runs_b["seed"].nunique()) >= 2:
+        recordings = compare_tables(pick_a, pick_b, *args)
+        return {**compare_replicates(runs_a, runs_b, *args), "mcnemar": recordings.get("mcnemar")}
+    if kind == "trained" and pick_a["fold"].nunique() >= 2:
+        return compare_folds(pick_a, pick_b, *args)
+    return compare_tables(pick_a, pick_b, *args)
+
+
+def pairwise_section(predictions: pd.DataFrame, runs: pd.DataFrame, headline: dict, evaluate: EvaluateParams
+                     ) -> str:
+    """Paired tests on the same test recordings (``emoser.comparison``), each at the level its models'
+    noise lives at, Holm-adjusted over the table; and what they say about the seed report's
+    "cross-entropy is more effective than MSE"."""
+    tests = []
     for protocol, question, a, b in comparison_pairs(predictions, headline):
-        part = predictions[predictions["protocol"] == protocol]
-        result = compare_tables(part[part["model"] == a], part[part["model"] == b], evaluate.bootstrap_resamples,
-                                evaluate.seed, evaluate.ci_level)
+        result = _pair_test(predictions[predictions["protocol"] == protocol],
+                            runs[runs["protocol"] == protocol] if len(runs) else runs, a, b, evaluate)
+        tests.append((protocol, question, a, b, result))
+    if not tests:
+        return "This run has no pair of models scored on the same recordings."
+    judged = [i for i, t in enumerate(tests) if "uar" in t[4]]
+    adjusted = dict(zip(judged, holm([tests[i][4]["p"] for i in judged])))
+    judged_verdicts = dict(zip(judged, verdicts([tests[i][4]["uar"]["difference"] for i in judged],
+                                                [tests[i][4]["p"] for i in judged], 1 - evaluate.ci_level)))
+    rows, loss_verdicts, widths = [], [], []
+    for i, (protocol, question, a, b, result) in enumerate(tests):
         if "uar" not in result:
-            rows.append([protocol, question, _model_label(a), _model_label(b), "—", "—", "—", "—", result["verdict"]])
+            rows.append([protocol, question, _model_label(a), _model_label(b), *["—"] * 6, result["verdict"]])
             continue
-        uar, acc, mcnemar = result["uar"], result["accuracy"], result["mcnemar"]
-        rows.append([protocol, question, _model_label(a), _model_label(b), f"{uar['base']:.3f}", f"{uar['head']:.3f}",
-                     f"{uar['difference']:+.3f} [{uar['low']:+.3f}, {uar['high']:+.3f}]",
-                     f"{acc['difference']:+.3f}; p = {mcnemar['p']:.3g} "
-                     f"({mcnemar['only_base_right']} / {mcnemar['only_head_right']})",
-                     f"**{result['verdict']}**" if result["verdict"] != NOISE else result["verdict"]])
+        uar, acc, mcnemar, verdict = result["uar"], result["accuracy"], result.get("mcnemar"), judged_verdicts[i]
+        level_of = result["level_of"]
+        if level_of == SEEDS:
+            over = f"{SEEDS} ({result['runs'][0]} + {result['runs'][1]} runs)"
+            widths.append((uar["high"] - uar["low"]) / 2)
+        elif level_of == FOLDS:
+            over = f"{FOLDS} ({result['folds']}, paired)"
+        else:
+            over = level_of
+        figures = (f"{uar['base']:.3f} ± {uar['base_std']:.3f}", f"{uar['head']:.3f} ± {uar['head_std']:.3f}") \
+            if level_of == SEEDS else (f"{uar['base']:.3f}", f"{uar['head']:.3f}")
+        rows.append([protocol, question, _model_label(a), _model_label(b), *figures,
+                     f"{uar['difference']:+.3f} [{uar['low']:+.3f}, {uar['high']:+.3f}]", over,
+                     f"{acc['difference']:+.3f}" + (f"; p = {mcnemar['p']:.3g} ({mcnemar['only_base_right']} / "
+                                                    f"{mcnemar['only_head_right']})" if mcnemar else ""),
+                     f"{result['p']:.3g} ({adjusted[i]:.3g})",
+                     f"**{verdict}**" if verdict != NOISE else verdict])
         if "cross-entropy vs MSE" in question:
             loss_verdicts.append(f"{question.split(':')[0]} under {protocol}: B − A = {uar['difference']:+.3f} "
-                                 f"[{uar['low']:+.3f}, {uar['high']:+.3f}], McNemar p = {mcnemar['p']:.3g} "
-                                 f"→ {result['verdict']}")
-    if not rows:
-        return "This run has no pair of models scored on the same recordings."
+                                 f"[{uar['low']:+.3f}, {uar['high']:+.3f}] over {over}, Holm-adjusted p = "
+                                 f"{adjusted[i]:.3g} → {verdict}")
     level = f"{100 * evaluate.ci_level:.0f} %"
-    text = [f"Each row scores A and B on the same test recordings. UAR B − A: paired percentile bootstrap "
-            f"over recordings ({evaluate.bootstrap_resamples} resamples, {level} interval of the difference). "
-            "Accuracy: the difference and an exact McNemar test on the recordings exactly one of them got right "
-            "(counts: only A / only B right). Verdict from the UAR interval: better / worse when it excludes 0, "
-            "else within noise. Rows are not corrected for multiple comparisons.", "",
-            _table(["protocol", "question", "A", "B", "UAR A", "UAR B", f"UAR B − A [{level}]",
-                    "accuracy B − A; McNemar p (only A / only B)", "verdict"], rows)]
+    text = [f"Each row scores A and B on the same test recordings, with the {level} interval of UAR B − A at the "
+            "level its models' noise lives at ('interval over'). *recordings*: deterministic models; a paired "
+            f"percentile bootstrap over recordings ({evaluate.bootstrap_resamples} resamples). *seeds + "
+            "recordings*: hold-out networks, each a training procedure run with several seeds (`train.replicates`; "
+            "UAR as mean ± standard deviation over seeds): the difference of the seeds' means, its variance the "
+            "spread over seeds plus a paired bootstrap over recordings, Student's t. *folds*: "
+            "cross-validated networks, each fold a training run on both sides: a paired t over per-fold UAR "
+            "differences. Accuracy: the difference, and for paired recordings an exact McNemar test (only A / "
+            "only B right; a network's named seed). p: the test's two-sided p-value and, in brackets, "
+            f"Holm-adjusted over this table's rows; verdict better / worse when the adjusted p is below "
+            f"{1 - evaluate.ci_level:.2g}, else within noise.", "",
+            _table(["protocol", "question", "A", "B", "UAR A", "UAR B", f"UAR B − A [{level}]", "interval over",
+                    "accuracy B − A; McNemar p (only A / only B)", "p (Holm)", "verdict"], rows)]
+    if widths:
+        n = int(predictions[predictions["kind"] == "network"].groupby(["protocol", "model"]).size().max())
+        text += ["", f"**What {n} test recordings and {int(runs.groupby('model')['seed'].nunique().min())} seeds "
+                 f"per network can settle:** the hold-out intervals above are ±{min(widths):.3f} to "
+                 f"±{max(widths):.3f} UAR wide, so a difference between two training procedures smaller than about "
+                 f"{min(widths):.2f} cannot be told from a reseed here; more seeds narrow the training part "
+                 "(1/√seeds), more test recordings the other. Cross-validation scores every recording once and "
+                 "pairs by fold: where a question matters, ask it there (`cv.variants`)."]
     if loss_verdicts:
         text += ["", "**The seed report's claim, \"cross-entropy is more effective than MSE\"**: "
                  + "; ".join(loss_verdicts) + "."]
     return "\n".join(text)
+
+
+def preset_section(study: dict[str, dict], split_protocol: str, runs: list[dict]) -> str:
+    """The recorded runs of presets (``emoser.presets``: the student report's own configuration) beside
+    this run's defaults: each variant's hold-out UAR over seeds."""
+    if not runs:
+        return ("No preset run recorded (`dvc exp run $(emoser preset report)`, then `emoser preset report "
+                "--record`).")
+    columns = [(f"defaults, {split_protocol} split (this run)", {v: m for v, m in study.items()})]
+    for run in runs:
+        leaky = " [LEAKY: inflated]" if run["split_protocol"] == "leaky" else ""
+        columns.append((f"preset `{run['preset']}`, {run['split_protocol']} split{leaky}", run["variants"]))
+
+    def cell(m: dict | None) -> str:
+        if not m:
+            return "—"
+        replicates = m.get("replicates", m)
+        spread = (f"{replicates['uar_mean']:.3f} ± {replicates['uar_std']:.3f} ({len(replicates['seeds'])} seeds); "
+                  if "uar_mean" in replicates else "")
+        return f"{spread}named seed {m['uar']:.3f} [{m['uar_ci']['low']:.3f}, {m['uar_ci']['high']:.3f}]"
+
+    rows = [[_model_label(v), *[cell(variants.get(v)) for _, variants in columns]] for v in VARIANTS]
+    overrides = runs[0]["overrides"]
+    return ("The student report's own features and networks, as the params preset `presets/report.yaml` "
+            "(every difference from params.yaml and why: README, and the file's comments): "
+            + ", ".join(f"`{k}: {json.dumps(v)}`" for k, v in overrides.items())
+            + ". Run once per split with `dvc exp run $(emoser preset report) [-S split.protocol=leaky]` and "
+            "recorded by `emoser preset report --record` (`presets/results/`): a recorded run, not rebuilt by "
+            "`dvc repro`. Hold-out UAR, mean ± standard deviation over seeds, and the named seed's with its "
+            "95 % interval.\n\n" + _table(["model", *[title for title, _ in columns]], rows))
+
+
+def seed_spread_table(study: dict[str, dict]) -> str:
+    """Each hold-out network's UAR over its seeds: the named seed's (what ships and what the tables
+    above show), the seeds' mean ± standard deviation and range."""
+    rows = []
+    for variant, metrics in study.items():
+        replicates = metrics.get("replicates")
+        if not replicates:
+            continue
+        uars = [r["uar"] for r in replicates["per_seed"].values()]
+        epochs = [r["epochs_run"] for r in replicates["per_seed"].values()]
+        rows.append([_model_label(variant), f"{metrics['uar']:.3f} (seed {replicates['named_seed']})",
+                     f"{replicates['uar_mean']:.3f} ± {replicates['uar_std']:.3f}", f"{min(uars):.3f}–{max(uars):.3f}",
+                     ", ".join(f"{s}: {u:.3f}" for s, u in zip(replicates["seeds"], uars)),
+                     f"{min(epochs)}–{max(epochs)}"])
+    if not rows:
+        return "No hold-out network was trained with more than one seed (`train.replicates: 1`)."
+    return ("The same network and data, only the training seed changed (initial weights, shuffling, and through "
+            "them early stopping). This spread is what a single training run cannot tell apart from a change of "
+            "method; reviews and the paired tests judge hold-out networks by it.\n\n"
+            + _table(["model", "UAR, named seed", "UAR over seeds: mean ± std", "range", "per seed",
+                      "epochs run"], rows))
 
 
 def calibration_section(summary: dict, table: pd.DataFrame, figures: Path) -> str:
@@ -407,6 +508,14 @@ def build_report(split_protocol: str, cv_params: CvParams, evaluate: EvaluatePar
         "",
         scores_table(scores, "accuracy", listeners),
         "",
+        "## Spread over training runs: seeds (hold-out)",
+        "",
+        seed_spread_table(study),
+        "",
+        "## The student report's own configuration (preset)",
+        "",
+        preset_section(study, split_protocol, recorded_presets()),
+        "",
         "## Spread over folds",
         "",
         fold_table(scores),
@@ -425,7 +534,7 @@ def build_report(split_protocol: str, cv_params: CvParams, evaluate: EvaluatePar
           if calibration.METRICS.exists() else []),
         "## Paired tests: is B better than A on the same recordings?",
         "",
-        pairwise_section(predictions_all, metrics, evaluate),
+        pairwise_section(predictions_all, replicate_table(), metrics, evaluate),
         "",
     ]
     class_block = cv.get("loso") or baselines.get("loso") or ours.get("loso")

@@ -4,11 +4,15 @@ headline metrics a change or noise?
     emoser review main                 # main -> the workspace (run `dvc repro` first)
     emoser review main my-branch --out review/
 
-For every protocol x model on both sides: UAR and accuracy base -> head, the paired bootstrap
-interval of the difference and an exact McNemar test on the same test recordings, and a verdict
-(``emoser.comparison``); rows whose test recordings differ are "not comparable". Then
-``dvc params diff``, the stages whose dvc.lock entry changed, and the confusion matrices before /
-after side by side.
+For every protocol x model on both sides: UAR and accuracy base -> head, the interval of the
+difference at the level that model's noise lives at, and a verdict (``emoser.comparison``):
+deterministic models (SVMs, ours) by a paired bootstrap over the same test recordings (and an exact
+McNemar test); trained networks as procedures, by their replicates: hold-out networks by their seeds
+(training runs + recordings), cross-validated ones by their folds, paired by fold. Verdicts come
+from Holm-adjusted p-values over the changed rows, so a reseed or a rebuild on another CPU comes out
+clean in at least 95 % of reviews as a whole. Rows whose test recordings differ are "not
+comparable"; a network with one training run on a side is not judged. Then ``dvc params diff``,
+the stages whose dvc.lock entry changed, and the confusion matrices before / after side by side.
 
 Each side's files come from the workspace, or for a revision from git (metrics and the hold-out
 networks' predictions are in git) or, for DVC-tracked predictions (data/cv/*.csv), the DVC cache
@@ -29,13 +33,26 @@ import pandas as pd
 import yaml
 
 from . import paths
-from .comparison import BETTER, NOISE, NOT_COMPARABLE, WORSE, compare_tables
+from .comparison import (
+    BETTER,
+    FOLDS,
+    NOISE,
+    NOT_COMPARABLE,
+    ONE_RUN,
+    SEEDS,
+    WORSE,
+    compare_folds,
+    compare_replicates,
+    compare_tables,
+    holm,
+    verdicts,
+)
 from .config import Section, load_params
 from .corpus import EMOTIONS, LABEL_BY_EMOTION
 from .errors import EmoserError
 from .figures import confusion_grid, save_figure
 from .files import atomic_path
-from .results import SCORES, headline_metrics, prediction_table, workspace
+from .results import SCORES, headline_metrics, prediction_table, replicate_table, workspace
 from .runtime import entry_point
 from .scoring import EvaluateParams, confusion
 
@@ -155,11 +172,46 @@ def _interval_verdict(b: dict, h: dict) -> str:
     return NOISE + INTERVALS_ONLY
 
 
+def _pick(table: pd.DataFrame, protocol: str, model: str) -> pd.DataFrame:
+    return table[(table["protocol"] == protocol) & (table["model"] == model)]
+
+
+def _test_row(pick_b: pd.DataFrame, pick_h: pd.DataFrame, runs_b: pd.DataFrame, runs_h: pd.DataFrame,
+              settings: EvaluateParams) -> dict:
+    """The comparison that fits the row's model: replicates for a hold-out network (seeds), folds for
+    a cross-validated network, recordings for a deterministic model."""
+    args = (settings.bootstrap_resamples, settings.seed, settings.ci_level)
+    kind = pick_h["kind"].iloc[0]
+    if kind == "network":
+        recordings = compare_tables(pick_b, pick_h, *args)
+        if recordings["verdict"] == NOT_COMPARABLE:
+            return recordings
+        seeds_b, seeds_h = runs_b["seed"].nunique(), runs_h["seed"].nunique()
+        if min(seeds_b, seeds_h) >= 2:
+            return {**compare_replicates(runs_b, runs_h, *args), "mcnemar": recordings["mcnemar"]}
+        return {**recordings, "verdict": ONE_RUN, "p": np.nan,
+                "reason": f"{seeds_b or 1} / {seeds_h or 1} training runs: one run cannot tell a change from a reseed"}
+    if kind == "trained" and pick_b["fold"].nunique() >= 2:
+        return compare_folds(pick_b, pick_h, *args)
+    return compare_tables(pick_b, pick_h, *args)
+
+
+def _level(result: dict) -> str:
+    level = result.get("level_of", "")
+    if level == SEEDS:
+        return f"{SEEDS} ({result['runs'][0]} / {result['runs'][1]} runs)"
+    if level == FOLDS:
+        return f"{FOLDS} ({result['folds']}, per-fold UAR)"
+    return level
+
+
 def compare(base: Side, head: Side, settings: EvaluateParams) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """One row per protocol x model on both sides: figures, paired test, verdict, changed or not.
-    Also returns both sides' prediction tables."""
+    """One row per protocol x model on both sides: figures, the test that fits the model, changed or
+    not, and the verdict from Holm-adjusted p-values over the changed rows. Also returns both sides'
+    prediction tables."""
     base_metrics, head_metrics = headline_metrics(base), headline_metrics(head)
     base_pred, head_pred = prediction_table(base), prediction_table(head)
+    base_runs, head_runs = replicate_table(base), replicate_table(head)
     rows = []
     for protocol, models in head_metrics.items():
         for model, h in models.items():
@@ -167,30 +219,43 @@ def compare(base: Side, head: Side, settings: EvaluateParams) -> tuple[pd.DataFr
             if b is None:
                 continue
             row = {"protocol": protocol, "model": model, **{f"base_{k}": b[k] for k in SCORES},
-                   **{f"head_{k}": h[k] for k in SCORES}, "changed": any(b[k] != h[k] for k in SCORES)}
-            pick_b = base_pred[(base_pred["protocol"] == protocol) & (base_pred["model"] == model)]
-            pick_h = head_pred[(head_pred["protocol"] == protocol) & (head_pred["model"] == model)]
+                   **{f"head_{k}": h[k] for k in SCORES}, "changed": any(b[k] != h[k] for k in SCORES),
+                   "p": np.nan, "level": ""}
+            pick_b, pick_h = _pick(base_pred, protocol, model), _pick(head_pred, protocol, model)
             if len(pick_b) and len(pick_h):
-                result = compare_tables(pick_b, pick_h, settings.bootstrap_resamples, settings.seed,
-                                        settings.ci_level)
+                runs_b, runs_h = _pick(base_runs, protocol, model), _pick(head_runs, protocol, model)
+                result = _test_row(pick_b, pick_h, runs_b, runs_h, settings)
                 row["verdict"] = result["verdict"]
                 row["reason"] = result.get("reason", "")
                 row["changed"] = row["changed"] or result["verdict"] == NOT_COMPARABLE
                 if "uar" in result:
                     row.update({"uar_diff": result["uar"]["difference"], "uar_diff_low": result["uar"]["low"],
-                                "uar_diff_high": result["uar"]["high"],
+                                "uar_diff_high": result["uar"]["high"], "uar_base": result["uar"]["base"],
+                                "uar_head": result["uar"]["head"],
                                 "accuracy_diff": result["accuracy"]["difference"],
                                 "mcnemar_p": result["mcnemar"]["p"],
                                 "only_base": result["mcnemar"]["only_base_right"],
-                                "only_head": result["mcnemar"]["only_head_right"]})
+                                "only_head": result["mcnemar"]["only_head_right"], "p": result["p"],
+                                "level": _level(result)})
                     row["changed"] = row["changed"] or bool(result["mcnemar"]["only_base_right"]
                                                             or result["mcnemar"]["only_head_right"])
+                    if result.get("level_of") == SEEDS:   # another seed's predictions moved, the named one's not
+                        row["changed"] = row["changed"] or not runs_b.reset_index(drop=True).equals(
+                            runs_h.reset_index(drop=True))
             else:
                 row["verdict"], row["reason"] = _interval_verdict(b, h), "predictions unreachable"
             if not row["changed"]:
                 row["verdict"] = "unchanged"
             rows.append(row)
-    return pd.DataFrame(rows), base_pred, head_pred
+    table = pd.DataFrame(rows)
+    if len(table):
+        judged = table["changed"] & table["p"].notna()
+        table["p_holm"] = np.nan
+        if judged.any():
+            table.loc[judged, "p_holm"] = holm(table.loc[judged, "p"])
+            table.loc[judged, "verdict"] = verdicts(table.loc[judged, "uar_diff"], table.loc[judged, "p"],
+                                                    1 - settings.ci_level)
+    return table, base_pred, head_pred
 
 
 def _fmt(x, spec: str = ".3f") -> str:
@@ -198,17 +263,25 @@ def _fmt(x, spec: str = ".3f") -> str:
 
 
 def _table_rows(table: pd.DataFrame) -> list[str]:
-    lines = ["| protocol | model | UAR base → head | UAR head − base [paired 95 % CI] | accuracy base → head | "
-             "McNemar p (only base / only head right) | verdict |", "|---|---|---|---|---|---|---|"]
+    lines = ["| protocol | model | UAR base → head | UAR head − base [95 % CI] | interval over | "
+             "accuracy base → head | McNemar p (only base / only head right) | p (Holm) | verdict |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in table.to_dict("records"):
         paired = (f"{r['uar_diff']:+.3f} [{r['uar_diff_low']:+.3f}, {r['uar_diff_high']:+.3f}]"
                   if not pd.isna(r.get("uar_diff", np.nan)) else r.get("reason") or "—")
+        if r["verdict"] == ONE_RUN:
+            paired += f" ({r['reason']})"
+        seeds = str(r.get("level", "")).startswith(SEEDS)
+        uar = (f"{r['uar_base']:.3f} → {r['uar_head']:.3f} (seeds' mean)" if seeds
+               else f"{r['base_uar']:.3f} → {r['head_uar']:.3f}")
         mcnemar = (f"{_fmt(r['mcnemar_p'], '.3g')} ({int(r['only_base'])} / {int(r['only_head'])})"
                    if not pd.isna(r.get("mcnemar_p", np.nan)) else "—")
+        p = (f"{_fmt(r['p'], '.3g')} ({_fmt(r['p_holm'], '.3g')})" if not pd.isna(r.get("p_holm", np.nan))
+             else "—")
         verdict = r["verdict"] if r["verdict"] in (NOISE, "unchanged") else f"**{r['verdict']}**"
-        lines.append(f"| {r['protocol']} | {r['model']} | {r['base_uar']:.3f} → {r['head_uar']:.3f} | {paired} | "
+        lines.append(f"| {r['protocol']} | {r['model']} | {uar} | {paired} | {r.get('level') or '—'} | "
                      f"{r['base_accuracy']:.3f} → {r['head_accuracy']:.3f} (n={int(r['head_n'])}) | {mcnemar} | "
-                     f"{verdict} |")
+                     f"{p} | {verdict} |")
     return lines
 
 
@@ -240,6 +313,8 @@ def write_review(base: Side, head: Side, settings: EvaluateParams, out_dir: Path
     else:
         counts = changed["verdict"].str.replace(INTERVALS_ONLY, "", regex=False).value_counts()
         summary = ", ".join(f"{counts.get(v, 0)} {v}" for v in (BETTER, WORSE, NOISE, NOT_COMPARABLE))
+        if counts.get(ONE_RUN):
+            summary += f", {counts[ONE_RUN]} {ONE_RUN}"
         lines += [f"**{len(changed)} of {len(table)} protocol × model rows changed: {summary}.**", "",
                   "## Changed figures", "", *_table_rows(changed), ""]
     unchanged = table[~table["changed"]] if len(table) else table
@@ -248,13 +323,21 @@ def write_review(base: Side, head: Side, settings: EvaluateParams, out_dir: Path
                   "</details>", ""]
     level = f"{100 * settings.ci_level:.0f} %"
     resamples = settings.bootstrap_resamples
-    lines += ["How to read it: both sides' predictions of the **same test recordings** are paired. The interval "
-              f"is a paired percentile bootstrap of UAR(head) − UAR(base) over recordings ({resamples}"
-              f" resamples, {level}); McNemar's exact test counts the recordings exactly one side got right. "
-              "Verdict: better / worse when the UAR interval excludes 0, else within noise; 'not comparable' when "
-              "the sides score different recordings; '(intervals only)' when a side's predictions were "
-              "unreachable and only the two sides' own intervals could be compared (non-overlap = change). "
-              "Rows are not corrected for multiple comparisons.", ""]
+    lines += ["How to read it: both sides' predictions of the **same test recordings** are paired, and each row's "
+              f"{level} interval of UAR(head) − UAR(base) counts the noise its model has ('interval over'). "
+              f"*recordings*: a deterministic model (SVMs, ours); a paired percentile bootstrap over recordings "
+              f"({resamples} resamples). *seeds + recordings*: a hold-out network judged as a training procedure "
+              "by its replicates (train.replicates seeds per side): the difference of the seeds' mean UAR, its "
+              "variance the spread over seeds plus a paired bootstrap over recordings, Student's t. "
+              "*folds*: a cross-validated network, every fold its own training run on both sides: a paired t over "
+              "the per-fold UAR differences (the 'UAR base → head' column stays the pooled figure). McNemar's "
+              "exact test counts the recordings exactly one side got right (the named seed's, for a network). "
+              "Verdict: better / worse when the **Holm-adjusted** p over the changed rows is below "
+              f"{1 - settings.ci_level:.2g} (family-wise: a reseed or a rebuild on another CPU is called clean in "
+              f"at least {level} of reviews), else within noise; 'not comparable' when the sides score different "
+              f"recordings; '{ONE_RUN}' for a network with one training run on a side (train.replicates: 1, or "
+              "a revision before replicates); '(intervals only)' when a side's predictions were unreachable and "
+              "only the two sides' own intervals could be compared (non-overlap = change).", ""]
     lines += ["## Parameters (`dvc params diff`)", "", params_diff(base, head), ""]
     stages = changed_stages(base.lock(), head.lock())
     lines += ["## Stages whose dvc.lock entry changed", "",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from .config import Section
 
@@ -26,6 +26,7 @@ class ModelParams(Section):
 class CnnParams(Section):
     filters: tuple[int, ...] = Field(min_length=1)
     kernel: int = Field(ge=1)
+    padding: Literal["same", "valid"]   # of every convolution and pooling (the report: valid)
     dense: int = Field(ge=1)
     dropout: float = Field(ge=0, lt=1)
 
@@ -34,9 +35,17 @@ class CnnLstmParams(Section):
     chunks: int = Field(ge=1)
     filters: tuple[int, ...] = Field(min_length=1)
     kernel: int = Field(ge=1)
-    lstm_units: int = Field(ge=1)
+    lstm_units: int | tuple[int, ...]   # one LSTM, or a stack of them (the report: [128, 128])
     dense: int = Field(ge=1)
     dropout: float = Field(ge=0, lt=1)
+
+
+    @field_validator("lstm_units")
+    @classmethod
+    def _positive(cls, units):
+        if any(u < 1 for u in ((units,) if isinstance(units, int) else units)) or units == ():
+            raise ValueError("lstm_units: a positive number of units, or a list of them (stacked LSTMs)")
+        return units
 
 
 class ArchitectureParams(Section):
@@ -58,3 +67,14 @@ class TrainParams(Section):
     learning_rate: float = Field(gt=0)
     patience: int = Field(ge=0)
     seed: int
+    replicates: int = Field(ge=1, le=100)
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        """The hold-out networks' training seeds: ``seed`` (the named one, shipped) and the next
+        ``replicates - 1``. A reseed (``-S train.seed=...``) gives another set of replicates."""
+        return tuple(self.seed + i for i in range(self.replicates))
+
+
+# train's keys that change what one training run does: cv trains one run per fold, so not ``replicates``
+TRAINING_KEYS = ("epochs", "batch_size", "learning_rate", "patience", "seed")

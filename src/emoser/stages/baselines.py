@@ -1,6 +1,6 @@
 """Stage baselines: SVMs on openSMILE functionals (``baselines.models``), with and without speaker
 standardisation, under the hold-out split and every leak-free cv protocol, on the same folds as
-the networks -> metrics/baselines.json, data/cv/baselines.csv.
+the networks -> data/cv/baselines.json (published by report as metrics/baselines.json), data/cv/baselines.csv.
 
     python -m emoser.stages.baselines
 """
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     predictions = run_baselines(manifest, functionals, table, params.baselines.models,
                                 params.baselines.speaker_standardisation, params.baselines.jobs)
     summary = summarise_recordings(predictions, manifest, params.evaluate, params.split.protocol)
-    publish(summary, predictions, paths.BASELINE_PREDICTIONS, paths.METRICS / "baselines.json")
+    publish(summary, predictions, paths.BASELINE_PREDICTIONS, paths.BASELINE_SUMMARY)
 
 
 if __name__ == "__main__":

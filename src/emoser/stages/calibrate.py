@@ -1,6 +1,7 @@
 """Stage calibrate: how well our model's probabilities are calibrated under LOSO, before and after
 temperature scaling fitted inside the folds (emoser.calibration) -> data/cv/ours_calibration.csv,
-metrics/calibration.json (with the served model's temperature, read by stage package).
+data/cv/calibration.json (with the served model's temperature, read by stage package; stage report
+publishes it as metrics/calibration.json).
 
     python -m emoser.stages.calibrate
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from emoser import paths
-from emoser.calibration import METRICS, TABLE, run_calibration, summarise
+from emoser.calibration import TABLE, run_calibration, summarise
 from emoser.config import Section, load_params
 from emoser.files import write_csv, write_json
 from emoser.functionals import Functionals
@@ -34,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     calibration = run_calibration(manifest, functionals, embeddings, table, params.ours, params.ours.calibration,
                                   params.ours.jobs)
     write_csv(TABLE, calibration)
-    write_json(METRICS, summarise(calibration, params.ours.calibration))
+    write_json(paths.CALIBRATION_SUMMARY, summarise(calibration, params.ours.calibration))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Stage cv: the trained variants in ``cv.variants`` under every protocol in ``cv.protocols``
-(same code as train/evaluate), pooled and per-fold scores -> metrics/cv.json, data/cv/trained.csv
+(same code as train/evaluate), pooled and per-fold scores -> data/cv/trained.json (published by report
+as metrics/cv.json), data/cv/trained.csv
 (their MLflow runs: stage track). Every fold's training is a task for ``compute``: here, local worker
 processes, one per GPU, or a Dask cluster (the same predictions wherever it runs).
 
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     summary = summarise_recordings(predictions, manifest, params.evaluate)
     if LEAKY in summary:
         summary[LEAKY]["warning"] = LEAKY_WARNING
-    publish(summary, predictions, paths.CV_PREDICTIONS, paths.METRICS / "cv.json")
+    publish(summary, predictions, paths.CV_PREDICTIONS, paths.CV_SUMMARY)
 
 
 if __name__ == "__main__":

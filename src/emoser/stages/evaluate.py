@@ -1,6 +1,11 @@
 """Stage evaluate: score one trained network on its test set -> metrics/NAME.json, plots/NAME/
 (confusion matrix, training curves, per-recording predictions). MLflow: stage track.
 
+Where models/NAME has replicates (one network per seed of ``train.seeds``), every seed is scored
+too: metrics/NAME.json's ``replicates`` (each seed's UAR and accuracy, their mean and spread) and
+plots/NAME/replicates.csv (each seed's predictions, what reviews pair). The git-tracked files here
+(metrics, plots) are written by this cheap stage, not by train: so train keeps DVC's run cache.
+
     python -m emoser.stages.evaluate --name model
 """
 from __future__ import annotations
@@ -14,9 +19,10 @@ from emoser import paths
 from emoser.config import Section, load_params
 from emoser.corpus import EMOTIONS
 from emoser.dataset import load_subsets
-from emoser.evaluation import evaluate
+from emoser.evaluation import evaluate, evaluate_replicates
 from emoser.figures import confusion_figure, history_figure, save_figure
 from emoser.files import read_manifest, write_csv, write_json
+from emoser.model_files import HISTORY_FILE, REPLICATES_FILE
 from emoser.networks import Bundle
 from emoser.runtime import entry_point
 from emoser.scoring import EvaluateParams
@@ -39,7 +45,15 @@ def main(argv: list[str] | None = None) -> None:
     recognition = read_manifest().set_index("utterance")["recognition"]
     metrics, samples, counts = evaluate(bundle, test, params.evaluate, recognition)
     plot_dir = paths.PLOTS / args.name
-    history = pd.read_csv(plot_dir / "history.csv")
+    history = pd.read_csv(paths.MODELS / args.name / HISTORY_FILE)
+    replicates = evaluate_replicates(paths.MODELS / args.name, test, bundle.facts["params"]["train.seed"])
+    if replicates is not None:
+        metrics["replicates"], per_seed = replicates
+        write_csv(plot_dir / REPLICATES_FILE, per_seed)
+        log.info("%s: UAR over %d seeds %.3f ± %.3f (range %.3f–%.3f)", args.name, len(per_seed["seed"].unique()),
+                 metrics["replicates"]["uar_mean"], metrics["replicates"]["uar_std"],
+                 min(r["uar"] for r in metrics["replicates"]["per_seed"].values()),
+                 max(r["uar"] for r in metrics["replicates"]["per_seed"].values()))
     tag = " [LEAKY: inflated]" if metrics["leaky"] else ""
     title = (f"{args.name}: {metrics['arch']}, {metrics['loss']} loss, {metrics['protocol']} split{tag}\n"
              f"accuracy {metrics['accuracy']:.3f}  UAR {metrics['uar']:.3f} "
@@ -48,6 +62,7 @@ def main(argv: list[str] | None = None) -> None:
     save_figure(confusion_figure(counts, EMOTIONS, title), figures["confusion"])
     save_figure(history_figure(history, title), figures["history"])
     write_csv(plot_dir / "confusion.csv", samples)
+    write_csv(plot_dir / HISTORY_FILE, history)
     write_json(paths.METRICS / f"{args.name}.json", metrics)
     log.info("%s: accuracy %.3f, UAR %.3f on %d test clips (%s)", args.name, metrics["accuracy"],
              metrics["uar"], metrics["test_size"], metrics["protocol"])

@@ -1,6 +1,7 @@
 """Stage ours: our model (a ComParE feature-count ensemble fused with a pretrained voice encoder),
 scored like the baselines on the same folds, with its LOSO ablation; and the model fitted on every
-recording for predict -> metrics/ours.json, metrics/ablation.json, data/cv/ours*.csv, models/ours/.
+recording for predict -> data/cv/ours.json, data/cv/ablation.json (published by report as metrics/),
+data/cv/ours*.csv, models/ours/.
 
     python -m emoser.stages.ours
 """
@@ -39,13 +40,13 @@ def main(argv: list[str] | None = None) -> None:
     summary = summarise_recordings(predictions, manifest, params.evaluate, params.split.protocol)
     settings = params.evaluate
     write_csv(paths.OURS_ABLATION, ablation)
-    write_json(paths.METRICS / "ablation.json",
+    write_json(paths.ABLATION_SUMMARY,
                summarise_ablation(ablation, settings.bootstrap_resamples, settings.seed, settings.ci_level))
     facts = {"model": MODEL, "feature_set": params.ours.feature_set, "emotions": list(EMOTIONS),
              "window_s": float(manifest["duration"].max()), "recordings": len(manifest),
              "params": params.ours.model_dump(mode="json", include={"feature_counts", "C", "embedding_weight"})}
     FusionModel.fit(functionals, embeddings, manifest["label"].to_numpy(), params.ours, facts).save(paths.OURS_MODEL)
-    publish(summary, predictions, paths.OURS_PREDICTIONS, paths.METRICS / "ours.json")
+    publish(summary, predictions, paths.OURS_PREDICTIONS, paths.OURS_SUMMARY)
 
 
 if __name__ == "__main__":

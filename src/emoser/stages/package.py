@@ -1,4 +1,4 @@
-"""Stage package: our model (models/ours) with its calibration temperature (metrics/calibration.json)
+"""Stage package: our model (models/ours) with its calibration temperature (data/cv/calibration.json)
 as plain arrays for serving -> models/served/ (emoser.export; read by emoser.served: what
 ``emoser predict`` and the MLflow model answer with).
 
@@ -12,7 +12,6 @@ import json
 import numpy as np
 
 from emoser import paths
-from emoser.calibration import METRICS
 from emoser.export import encoder_arrays, facts, model_arrays
 from emoser.files import atomic_path, write_json
 from emoser.fusion import FusionModel
@@ -24,7 +23,7 @@ from emoser.served import ARRAYS, FACTS, FOLDER
 def main(argv: list[str] | None = None) -> None:
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
     model = FusionModel.load(paths.OURS_MODEL)
-    temperature = json.loads(METRICS.read_text())["served_temperature"]
+    temperature = json.loads(paths.CALIBRATION_SUMMARY.read_text())["served_temperature"]
     FOLDER.mkdir(parents=True, exist_ok=True)
     with atomic_path(FOLDER / ARRAYS) as tmp, open(tmp, "wb") as out:
         np.savez(out, **{**model_arrays(model), **encoder_arrays()})  # type: ignore[arg-type]

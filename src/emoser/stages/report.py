@@ -2,12 +2,17 @@
 reports/headline.md, the results table the README shows (copied between its markers), and
 metrics/headline.json, per protocol x model: UAR, accuracy, intervals, n (the metrics DVC diffs).
 
+First it publishes the cached summaries of cv, baselines, ours and calibrate (data/cv/*.json) as
+their git-tracked copies in metrics/ (``paths.PUBLISHED``), byte for byte: those stages then have no
+`cache: false` output and keep DVC's run cache (going back to a setting restores them, no retraining).
+
     python -m emoser.stages.report
 """
 from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 from pathlib import Path
 
 from emoser import paths
@@ -35,6 +40,10 @@ class Params(Section):
 def main(argv: list[str] | None = None) -> None:
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
     params = load_params(Params)
+    for source, target in paths.PUBLISHED.items():
+        if source.exists():
+            with atomic_path(target) as tmp:
+                shutil.copyfile(source, tmp)
     page, headline, metrics = build_report(params.split.protocol, params.cv, params.evaluate)
     write_json(HEADLINE_METRICS, metrics)
     for path, text in ((paths.REPORT, page), (paths.HEADLINE, headline + "\n")):

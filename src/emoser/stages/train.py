@@ -1,9 +1,15 @@
-"""Stage train: one network, named by arch and loss (the four variants are one code path)
--> models/NAME/ and plots/NAME/history.csv.
+"""Stage train: one network, named by arch and loss (the four variants are one code path), trained
+once per seed of ``train.seeds`` (replicates) -> models/NAME/ (the named seed ``train.seed``'s network
+and its history.csv) and models/NAME/replicates/seed-S/ (every seed's).
 
     python -m emoser.stages.train --name study/cnn-mse --arch cnn --loss mse
     python -m emoser.stages.train --name model                       # the shipped model: model.arch/loss
     python -m emoser.stages.train --name model --copy-of study/cnn-cce
+
+Each replicate is a training task for ``compute`` (as cv's folds: here, worker processes, GPUs or
+Dask; the same bytes wherever it ran). What ships (models/NAME, and so ``emoser predict --model
+models/model``) is the network of the named seed ``train.seed``; the other seeds are the evidence
+that reviews and the report judge the training procedure by (stage evaluate scores every one).
 
 The shipped model is always one of the study's four variants, trained by the same code from the
 same params and seed, so it has the same bytes: the pipeline copies it (``--copy-of``, checked
@@ -12,6 +18,7 @@ to be that variant) instead of training the same network twice, without starting
 from __future__ import annotations
 
 import argparse
+import logging
 import shutil
 
 from pydantic import model_validator
@@ -20,11 +27,10 @@ from emoser import paths
 from emoser.audio import AudioParams
 from emoser.augmentation import AugmentParams
 from emoser.config import Section, flatten, load_params
-from emoser.dataset import load_subsets
 from emoser.errors import EmoserError
 from emoser.features import FeatureParams
-from emoser.files import atomic_path, write_csv
-from emoser.model_files import copy_saved, read_facts
+from emoser.files import read_clips, read_split
+from emoser.model_files import REPLICATES, copy_saved, read_facts, replicate_folder
 from emoser.parallel import ComputeParams
 from emoser.runtime import entry_point
 from emoser.splitting import SplitParams
@@ -34,6 +40,7 @@ from emoser.variants import ARCHS, LOSSES, ArchitectureParams, ModelParams, Trai
 # upstream of it and its own. Not fetch (where the corpus came from is machine-specific; its checksum
 # is in dvc.lock), nor model.* (the variant's arch and loss are recorded as such), nor what comes after.
 MODEL_PARAM_SECTIONS = ("audio", "augment", "features", "split", "train", "architectures")
+log = logging.getLogger(__name__)
 
 
 class Params(Section):
@@ -63,31 +70,48 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     params = load_params(Params)
     arch, loss = args.arch or params.model.arch, args.loss or params.model.loss
-    made_from = {k: v for k, v in flatten(params).items() if k.split(".")[0] in MODEL_PARAM_SECTIONS}
+    # a run's own params: not train.replicates (how many runs), which changes no run
+    made_from = {k: v for k, v in flatten(params).items()
+                 if k.split(".")[0] in MODEL_PARAM_SECTIONS and k != "train.replicates"}
     if args.copy_of:
         copy_trained(args.copy_of, args.name, arch, loss, made_from)
         return
-    from emoser.training import shipped_facts, train_variant, use_threads  # TensorFlow: only to train
+    train_replicates(args.name, arch, loss, params, made_from)
 
-    use_threads(params.compute.threads_per_task)
-    data = load_subsets(("train", "val"))
-    bundle, history = train_variant(args.name, arch, loss, params.train, params.architectures,
-                                    params.features.normalisation, data["train"], data["val"])
-    bundle.facts = shipped_facts(bundle.facts, params.audio.sample_rate, params.features.model_dump(),
-                                 params.split.protocol, made_from)
-    bundle.save(paths.MODELS / args.name)
-    write_csv(paths.PLOTS / args.name / "history.csv", history.round(6))
+
+def train_replicates(name: str, arch: str, loss: str, params: Params, made_from: dict) -> None:
+    """One training task per seed of ``train.seeds``, each saved to models/NAME/replicates/seed-S/;
+    then the named seed's network copied to models/NAME/ (what ships). Stale replicates are removed."""
+    from emoser.crossval import FoldTask, run_folds  # TensorFlow: only to train
+
+    folder = paths.MODELS / name
+    split = read_split().set_index("clip")["subset"]
+    clips = read_clips()
+    shipped = {"sample_rate": params.audio.sample_rate, "features": params.features.model_dump(),
+               "protocol": params.split.protocol}
+    tasks = [FoldTask(f"{arch}-{loss}", params.split.protocol, f"seed {seed}", clips, split,
+                      paths.FEATURES.resolve(), params.train.model_copy(update={"seed": seed}), params.architectures,
+                      params.features.normalisation, params.compute.threads_per_task,
+                      save_to=replicate_folder(folder, seed).resolve(),
+                      shipped={**shipped, "params": {**made_from, "train.seed": seed}}, name=name)
+             for seed in params.train.seeds]
+    if (folder / REPLICATES).exists():
+        shutil.rmtree(folder / REPLICATES)
+    results = run_folds(tasks, params.compute)
+    for seed, result in zip(params.train.seeds, results):
+        log.info("%s seed %d: %d epochs, %.0f s on %s", name, seed, int(result.predictions["epochs_run"].iloc[0]),
+                 result.seconds, result.ran_on)
+    copy_saved(replicate_folder(folder, params.train.seed), folder)
 
 
 def copy_trained(source: str, name: str, arch: str, loss: str, made_from: dict) -> None:
-    """models/SOURCE as models/NAME (and its history), once its facts say it is this (arch, loss)."""
+    """models/SOURCE's network (the named seed's) as models/NAME, once its facts say it is this
+    (arch, loss). Its replicates stay with the source (stage evaluate and reviews read them there)."""
     facts = read_facts(paths.MODELS / source)
     if (facts["arch"], facts["loss"]) != (arch, loss):
         raise EmoserError(f"--copy-of {source}: that model is {facts['arch']}-{facts['loss']}, not {arch}-{loss}")
     # params as this stage would record them (the source's may predate a change to another variant's section)
     copy_saved(paths.MODELS / source, paths.MODELS / name, name=name, params=made_from)
-    with atomic_path(paths.PLOTS / name / "history.csv") as tmp:
-        shutil.copyfile(paths.PLOTS / source / "history.csv", tmp)
 
 
 if __name__ == "__main__":

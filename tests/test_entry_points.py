@@ -289,6 +289,9 @@ def test_features_refuse_a_clip_shorter_than_one_fft_frame(tmp_path):
     ("cv", "cv.variants", ["cnn-hinge"], "cv.variants"),
     ("train", "train.epocs", 3, "train.epocs"),
     ("cv", "features.frames", 151, "multiple of"),
+    # the tiny params' 9 rows x 20 frames cannot pass the default 3 `valid` CNN blocks (the report's padding)
+    ("train", "architectures.cnn", {"filters": [4, 8, 16], "kernel": 3, "padding": "valid", "dense": 8,
+                                    "dropout": 0.1}, "leave nothing of 9 feature rows x 20 frames"),
     ("features", "features.denoise", True, "denoise each recording once"),
 ])
 def test_each_stage_validates_its_params_before_reading_data(tmp_path, stage, key, value, message):

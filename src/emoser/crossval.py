@@ -6,7 +6,8 @@ code as the hold-out ``train``/``evaluate`` stages. Every fold is an independent
 (``FoldTask`` -> ``train_fold``), run where ``compute`` says (``emoser.parallel.run_tasks``):
 here, in local worker processes, one per GPU, or on a Dask cluster. A task seeds itself and sets
 its own thread count, so its predictions do not depend on where or after what it ran. Models of
-the folds are not kept.
+the folds are not kept. Stage train runs its hold-out replicates (one network per seed) as the same
+tasks, with ``save_to`` set: those networks are kept.
 """
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ from .scoring import EvaluateParams
 from .splitting import SplitParams
 from .svm_baselines import BaselineParams, BaselinesParams
 from .tracking import MlflowParams
-from .variants import ArchitectureParams, CnnLstmParams, CnnParams, ModelParams, TrainParams, check_frames_fit_chunks
+from .variants import ArchitectureParams, CnnLstmParams, CnnParams, ModelParams, TrainParams, check_networks_fit
 
 __all__ = ["Params", "load_all", "main", "ParamsError", "flatten", "FetchParams", "AudioParams", "AugmentParams",
            "FeatureParams", "SplitParams", "ModelParams", "TrainParams", "ArchitectureParams", "CnnParams",
@@ -51,7 +51,7 @@ class Params(Section):
     @model_validator(mode="after")
     def _across_sections(self):
         check_denoise_once(self.augment.denoise, self.features.denoise)
-        check_frames_fit_chunks(self.features.frames, self.architectures)
+        check_networks_fit(self.features.n_mfcc + 1, self.features.frames, self.architectures)
         return self
 
 

@@ -60,6 +60,23 @@ def check_frames_fit_chunks(frames: int, architectures: ArchitectureParams) -> N
         raise ValueError(f"features.frames ({frames}) must be a multiple of architectures.cnn_lstm.chunks ({chunks})")
 
 
+def check_networks_fit(rows: int, frames: int, architectures: ArchitectureParams) -> None:
+    """Both networks can take ``rows`` feature rows x ``frames`` frames: the CNN-LSTM's chunks divide
+    the frames, and the CNN's `valid` blocks (each a k x k convolution, then 2 x 2 pooling) leave at
+    least one row and one frame. Raise ValueError naming the keys, before any data is read."""
+    check_frames_fit_chunks(frames, architectures)
+    cnn = architectures.cnn
+    if cnn.padding != "valid":
+        return
+    left_rows, left_frames = rows, frames
+    for _ in cnn.filters:
+        left_rows, left_frames = (left_rows - cnn.kernel + 1) // 2, (left_frames - cnn.kernel + 1) // 2
+    if min(left_rows, left_frames) < 1:
+        raise ValueError(f"architectures.cnn: {len(cnn.filters)} `valid` blocks ({cnn.kernel}x{cnn.kernel} "
+                         f"convolution, 2x2 pooling) leave nothing of {rows} feature rows x {frames} frames "
+                         "(features.n_mfcc + 1, features.frames): use padding: same, fewer filters or more frames")
+
+
 class TrainParams(Section):
     """Shared by every trained model."""
     epochs: int = Field(ge=1)

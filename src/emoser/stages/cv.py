@@ -24,7 +24,7 @@ from emoser.predictions import PREDICTION_COLUMNS, publish, summarise_recordings
 from emoser.protocols import LEAKY, LEAKY_WARNING
 from emoser.runtime import entry_point
 from emoser.scoring import EvaluateParams
-from emoser.variants import ArchitectureParams, TrainParams, check_frames_fit_chunks
+from emoser.variants import ArchitectureParams, TrainParams, check_networks_fit
 
 
 class Params(Section):
@@ -37,7 +37,7 @@ class Params(Section):
 
     @model_validator(mode="after")
     def _frames_fit_chunks(self):
-        check_frames_fit_chunks(self.features.frames, self.architectures)
+        check_networks_fit(self.features.n_mfcc + 1, self.features.frames, self.architectures)
         return self
 
 

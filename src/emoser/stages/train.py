@@ -1,6 +1,6 @@
 """Stage train: one network, named by arch and loss (the four variants are one code path), trained
-once per seed of ``train.seeds`` (replicates) -> models/NAME/ (the named seed ``train.seed``'s network
-and its history.csv) and models/NAME/replicates/seed-S/ (every seed's).
+once per seed (``train.replicates`` seeds from ``train.seed``: replicates) -> models/NAME/ (the named
+seed ``train.seed``'s network and its history.csv) and models/NAME/replicates/seed-S/ (every seed's).
 
     python -m emoser.stages.train --name study/cnn-mse --arch cnn --loss mse
     python -m emoser.stages.train --name model                       # the shipped model: model.arch/loss
@@ -34,7 +34,7 @@ from emoser.model_files import REPLICATES, copy_saved, read_facts, replicate_fol
 from emoser.parallel import ComputeParams
 from emoser.runtime import entry_point
 from emoser.splitting import SplitParams
-from emoser.variants import ARCHS, LOSSES, ArchitectureParams, ModelParams, TrainParams, check_frames_fit_chunks
+from emoser.variants import ARCHS, LOSSES, ArchitectureParams, ModelParams, TrainParams, check_networks_fit
 
 # The params a trained model depends on, recorded in its bundle (and logged to MLflow): the stages
 # upstream of it and its own. Not fetch (where the corpus came from is machine-specific; its checksum
@@ -55,7 +55,7 @@ class Params(Section):
 
     @model_validator(mode="after")
     def _frames_fit_chunks(self):
-        check_frames_fit_chunks(self.features.frames, self.architectures)
+        check_networks_fit(self.features.n_mfcc + 1, self.features.frames, self.architectures)
         return self
 
 
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def train_replicates(name: str, arch: str, loss: str, params: Params, made_from: dict) -> None:
-    """One training task per seed of ``train.seeds``, each saved to models/NAME/replicates/seed-S/;
+    """One training task per seed (``TrainParams.seeds``), each saved to models/NAME/replicates/seed-S/;
     then the named seed's network copied to models/NAME/ (what ships). Stale replicates are removed."""
     from emoser.crossval import FoldTask, run_folds  # TensorFlow: only to train
 

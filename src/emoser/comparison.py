@@ -282,6 +282,27 @@ def compare_folds(base: pd.DataFrame, head: pd.DataFrame, resamples: int, seed: 
             "p": folds["p"], "level_of": FOLDS, "folds": folds["folds"], "verdict": folds["verdict"]}
 
 
+def compare_models(base: pd.DataFrame, head: pd.DataFrame, base_runs: pd.DataFrame, head_runs: pd.DataFrame,
+                   resamples: int, seed: int, level: float = 0.95) -> dict:
+    """Base vs head by the test that fits the model (``kind`` of the prediction tables): a hold-out
+    network over its seeds (``base_runs``/``head_runs``: replicate tables; one run on a side is not
+    judged), a cross-validated network over its folds, a deterministic model over the recordings."""
+    args = (resamples, seed, level)
+    kind = head["kind"].iloc[0]
+    if kind == "network":
+        recordings = compare_tables(base, head, *args)
+        if recordings["verdict"] == NOT_COMPARABLE:
+            return recordings
+        seeds_b, seeds_h = base_runs["seed"].nunique(), head_runs["seed"].nunique()
+        if min(seeds_b, seeds_h) >= 2:
+            return {**compare_replicates(base_runs, head_runs, *args), "mcnemar": recordings["mcnemar"]}
+        return {**recordings, "verdict": ONE_RUN, "p": np.nan,
+                "reason": f"{seeds_b or 1} / {seeds_h or 1} training runs: one run cannot tell a change from a reseed"}
+    if kind == "trained" and base["fold"].nunique() >= 2:
+        return compare_folds(base, head, *args)
+    return compare_tables(base, head, *args)
+
+
 def _keyed(table: pd.DataFrame) -> pd.DataFrame:
     nth = table.groupby("utterance", sort=False).cumcount().astype(str)
     return table.set_index(table["utterance"].astype(str) + "#" + nth).sort_index()

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import calibration, paths
-from .comparison import FOLDS, NOISE, SEEDS, compare_folds, compare_replicates, compare_tables, holm, verdicts
+from .comparison import FOLDS, NOISE, SEEDS, compare_models, holm, verdicts
 from .corpus import EMOTIONS, LABEL_BY_EMOTION
 from .errors import EmoserError
 from .figures import confusion_grid, curves_figure, reliability_figure, save_figure
@@ -263,21 +263,6 @@ def comparison_pairs(predictions: pd.DataFrame, headline: dict) -> list[tuple[st
     return pairs
 
 
-def _pair_test(part: pd.DataFrame, runs: pd.DataFrame, a: str, b: str, evaluate: EvaluateParams) -> dict:
-    """A vs B by the test that fits them (``emoser.comparison``): hold-out networks by their seeds,
-    cross-validated networks by their folds (paired), deterministic models by the recordings."""
-    args = (evaluate.bootstrap_resamples, evaluate.seed, evaluate.ci_level)
-    pick_a, pick_b = part[part["model"] == a], part[part["model"] == b]
-    kind = pick_b["kind"].iloc[0]
-    runs_a, runs_b = runs[runs["model"] == a], runs[runs["model"] == b]
-    if kind == "network" and min(runs_a["seed"].nunique(), runs_b["seed"].nunique()) >= 2:
-        recordings = compare_tables(pick_a, pick_b, *args)
-        return {**compare_replicates(runs_a, runs_b, *args), "mcnemar": recordings.get("mcnemar")}
-    if kind == "trained" and pick_a["fold"].nunique() >= 2:
-        return compare_folds(pick_a, pick_b, *args)
-    return compare_tables(pick_a, pick_b, *args)
-
-
 def pairwise_section(predictions: pd.DataFrame, runs: pd.DataFrame, headline: dict, evaluate: EvaluateParams
                      ) -> str:
     """Paired tests on the same test recordings (``emoser.comparison``), each at the level its models'
@@ -285,18 +270,21 @@ def pairwise_section(predictions: pd.DataFrame, runs: pd.DataFrame, headline: di
     "cross-entropy is more effective than MSE"."""
     tests = []
     for protocol, question, a, b in comparison_pairs(predictions, headline):
-        result = _pair_test(predictions[predictions["protocol"] == protocol],
-                            runs[runs["protocol"] == protocol] if len(runs) else runs, a, b, evaluate)
+        part = predictions[predictions["protocol"] == protocol]
+        in_protocol = runs[runs["protocol"] == protocol] if len(runs) else runs
+        result = compare_models(part[part["model"] == a], part[part["model"] == b],
+                                in_protocol[in_protocol["model"] == a], in_protocol[in_protocol["model"] == b],
+                                evaluate.bootstrap_resamples, evaluate.seed, evaluate.ci_level)
         tests.append((protocol, question, a, b, result))
     if not tests:
         return "This run has no pair of models scored on the same recordings."
-    judged = [i for i, t in enumerate(tests) if "uar" in t[4]]
+    judged = [i for i, t in enumerate(tests) if "uar" in t[4] and not np.isnan(t[4]["p"])]
     adjusted = dict(zip(judged, holm([tests[i][4]["p"] for i in judged])))
     judged_verdicts = dict(zip(judged, verdicts([tests[i][4]["uar"]["difference"] for i in judged],
                                                 [tests[i][4]["p"] for i in judged], 1 - evaluate.ci_level)))
     rows, loss_verdicts, widths = [], [], []
     for i, (protocol, question, a, b, result) in enumerate(tests):
-        if "uar" not in result:
+        if i not in judged:
             rows.append([protocol, question, _model_label(a), _model_label(b), *["—"] * 6, result["verdict"]])
             continue
         uar, acc, mcnemar, verdict = result["uar"], result["accuracy"], result.get("mcnemar"), judged_verdicts[i]

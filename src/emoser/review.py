@@ -41,9 +41,7 @@ from .comparison import (
     ONE_RUN,
     SEEDS,
     WORSE,
-    compare_folds,
-    compare_replicates,
-    compare_tables,
+    compare_models,
     holm,
     verdicts,
 )
@@ -176,26 +174,6 @@ def _pick(table: pd.DataFrame, protocol: str, model: str) -> pd.DataFrame:
     return table[(table["protocol"] == protocol) & (table["model"] == model)]
 
 
-def _test_row(pick_b: pd.DataFrame, pick_h: pd.DataFrame, runs_b: pd.DataFrame, runs_h: pd.DataFrame,
-              settings: EvaluateParams) -> dict:
-    """The comparison that fits the row's model: replicates for a hold-out network (seeds), folds for
-    a cross-validated network, recordings for a deterministic model."""
-    args = (settings.bootstrap_resamples, settings.seed, settings.ci_level)
-    kind = pick_h["kind"].iloc[0]
-    if kind == "network":
-        recordings = compare_tables(pick_b, pick_h, *args)
-        if recordings["verdict"] == NOT_COMPARABLE:
-            return recordings
-        seeds_b, seeds_h = runs_b["seed"].nunique(), runs_h["seed"].nunique()
-        if min(seeds_b, seeds_h) >= 2:
-            return {**compare_replicates(runs_b, runs_h, *args), "mcnemar": recordings["mcnemar"]}
-        return {**recordings, "verdict": ONE_RUN, "p": np.nan,
-                "reason": f"{seeds_b or 1} / {seeds_h or 1} training runs: one run cannot tell a change from a reseed"}
-    if kind == "trained" and pick_b["fold"].nunique() >= 2:
-        return compare_folds(pick_b, pick_h, *args)
-    return compare_tables(pick_b, pick_h, *args)
-
-
 def _level(result: dict) -> str:
     level = result.get("level_of", "")
     if level == SEEDS:
@@ -224,7 +202,8 @@ def compare(base: Side, head: Side, settings: EvaluateParams) -> tuple[pd.DataFr
             pick_b, pick_h = _pick(base_pred, protocol, model), _pick(head_pred, protocol, model)
             if len(pick_b) and len(pick_h):
                 runs_b, runs_h = _pick(base_runs, protocol, model), _pick(head_runs, protocol, model)
-                result = _test_row(pick_b, pick_h, runs_b, runs_h, settings)
+                result = compare_models(pick_b, pick_h, runs_b, runs_h, settings.bootstrap_resamples,
+                                        settings.seed, settings.ci_level)
                 row["verdict"] = result["verdict"]
                 row["reason"] = result.get("reason", "")
                 row["changed"] = row["changed"] or result["verdict"] == NOT_COMPARABLE

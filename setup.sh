@@ -40,10 +40,10 @@ template=.dvc/plots/offline.html
 if [ ! -f "$template" ]; then
   if command -v npm >/dev/null 2>&1; then
     packages=$(mktemp -d)
-    specs=$(.venv/bin/python -c 'from emoser.offline_plots import NPM_SPECS; print(NPM_SPECS)')
+    specs=$(.venv/bin/python -c 'from emoser.reporting.offline_plots import NPM_SPECS; print(NPM_SPECS)')
     # shellcheck disable=SC2086  # $specs is a list of package specs
     (cd "$packages" && npm pack --silent $specs >/dev/null)
-    .venv/bin/python -m emoser.offline_plots "$packages" "$template"
+    .venv/bin/python -m emoser.reporting.offline_plots "$packages" "$template"
     rm -rf "$packages"
   else
     echo "setup.sh: npm not found; 'dvc plots show' will load Vega from a CDN (install Node.js/npm and rerun" \

@@ -45,13 +45,14 @@ import noisereduce  # noqa: E402
 import numpy as np
 import pandas as pd
 
-from emoser import paths
-from emoser.audio import load_audio
-from emoser.augmentation import apply_copy, augment_corpus, plan_copies
-from emoser.corpus import EMOTIONS
-from emoser.dataset import FeatureStore, Subset, load_subsets, write_features
-from emoser.features import extract, extract_each, fit_frames
-from emoser.networks import (  # TensorFlow and Keras as emoser imports them (start-up notices silenced)
+from emoser.audio.augmentation import apply_copy, augment_corpus, plan_copies
+from emoser.audio.io import load_audio
+from emoser.core import paths
+from emoser.corpora.emodb import EMOTIONS
+from emoser.features.dataset import FeatureStore, Subset, load_subsets, write_features
+from emoser.features.frames import extract, extract_each, fit_frames
+from emoser.features.normalisation import normalise
+from emoser.models.networks.architectures import (  # TF and Keras, start-up notices silenced
     Bundle,
     build_cnn_lstm_time_distributed,
     build_model,
@@ -59,12 +60,11 @@ from emoser.networks import (  # TensorFlow and Keras as emoser imports them (st
     keras,
     tf,
 )
-from emoser.normalisation import normalise
-from emoser.params import load_all as load_params
-from emoser.served import ARRAYS
-from emoser.served import FOLDER as SERVED
-from emoser.training import batches
-from emoser.variants import ARCHS
+from emoser.models.networks.training import batches
+from emoser.params.file import load_all as load_params
+from emoser.params.networks import ARCHS
+from emoser.serving.served import ARRAYS
+from emoser.serving.served import FOLDER as SERVED
 
 
 def peak_rss_mb() -> float:
@@ -166,7 +166,8 @@ def straightforward_model(arch: str, params, n_features: int, n_frames: int) -> 
 
 def epoch_seconds(arch: str, params, train: Subset, ours: bool) -> tuple[float, keras.Model]:
     """Seconds of one training epoch, after a first one that includes tracing: ours streams its batches
-    from the features folder (emoser.training.batches); the straightforward run has numpy arrays in memory."""
+    from the features folder (emoser.models.networks.training.batches); the straightforward run has
+    numpy arrays in memory."""
     keras.utils.set_random_seed(params.train.seed)
     n_features, n_frames = train.store.shape[1:]
     mode = params.features.normalisation
@@ -267,8 +268,8 @@ def fresh_clone(into: Path) -> Path:
 OURS_PREDICT_S = """
 import sys, time
 from pathlib import Path
-from emoser.fusion import FusionModel
-from emoser.predict import OursPredictor, read_recording
+from emoser.models.classical.fusion import FusionModel
+from emoser.serving.predict import OursPredictor, read_recording
 predictor = OursPredictor(FusionModel.load(Path(sys.argv[1])))
 for _ in range(20):
     started = time.perf_counter()
@@ -301,7 +302,7 @@ def served_figures(folder: Path, wavs: list[Path]) -> dict:
     import socket
     import urllib.request
 
-    cli = [sys.executable, "-m", "emoser.predict", "--model", str(folder), "--csv"]
+    cli = [sys.executable, "-m", "emoser.serving.predict", "--model", str(folder), "--csv"]
     one = float(np.median([shell_seconds(cli + [str(wavs[0])]) for _ in range(3)]))
     batch = shell_seconds(cli + [str(w) for w in wavs])
     figures = {"predict_cli_one_file_s": one, "predict_cli_files_per_s": (len(wavs) - 1) / max(batch - one, 1e-9),
@@ -468,8 +469,8 @@ def main(argv=None) -> dict:
 
         train = load_subsets(("train",))["train"]
         peak = results["machine"]["matmul_gflops"]
-        # The straightforward runs first, with TensorFlow's defaults; then op determinism, as emoser.training
-        # trains (TensorFlow cannot turn it off again in the same process).
+        # The straightforward runs first, with TensorFlow's defaults; then op determinism, as
+        # emoser.models.networks.training trains (TensorFlow cannot turn it off again in the same process).
         plain = {arch: epoch_seconds(arch, params, train, ours=False)[0] for arch in ARCHS}
         tf.config.experimental.enable_op_determinism()
         for arch in ARCHS:
@@ -492,7 +493,7 @@ def main(argv=None) -> dict:
         hot["predict_ms"] = median_ms(predict_network)
         print(f"predict one 2-s clip (load, features, network): {hot['predict_ms']:.1f} ms median", flush=True)
         if (paths.OURS_MODEL / "ours.joblib").is_file():
-            # In its own process: openSMILE cannot start after TensorFlow (emoser.opensmile_features.extractor).
+            # In its own process: openSMILE cannot start after TensorFlow (emoser.features.opensmile.extractor).
             timed = subprocess.run([sys.executable, "-c", OURS_PREDICT_S, str(paths.OURS_MODEL), str(wav)],
                                    capture_output=True, text=True, check=True)
             hot["predict_ours_ms"] = warm_median_ms([float(v) for v in timed.stdout.split()])

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from emoser.corpus import EMOTION_BY_LETTER
+from emoser.corpora.emodb import EMOTION_BY_LETTER
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -103,9 +103,9 @@ assert set(LETTERS) == set(EMOTION_BY_LETTER)
 @pytest.fixture(scope="session")
 def tiny(tmp_path_factory):
     """(folder, manifest, {feature set: functionals}) of 56 one-second tones, with real openSMILE."""
-    from emoser.fetching import build_manifest
-    from emoser.functionals import OPENSMILE_SETS
-    from emoser.opensmile_features import extract
+    from emoser.corpora.fetching import build_manifest
+    from emoser.features.opensmile import extract
+    from emoser.params.opensmile import OPENSMILE_SETS
 
     root = tmp_path_factory.mktemp("functionals")
     corpus = make_corpus(root / "corpus", speakers=("03", "08", "09", "10"), texts=("a01", "a02"),
@@ -119,8 +119,9 @@ def tiny(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_inputs(tiny):
     """(manifest, fold table, ComParE functionals, voice encoder statistics) of the tiny corpus."""
-    from emoser.folds import CvParams, make_folds
-    from emoser.voice_encoder import extract as extract_embeddings
+    from emoser.features.voice_encoder import extract as extract_embeddings
+    from emoser.params.cv import CvParams
+    from emoser.protocols.folds import make_folds
 
     root, manifest, functionals = tiny
     files = [root / "corpus" / "wav" / name for name in manifest["file"]]

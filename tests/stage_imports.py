@@ -2,6 +2,7 @@
 
     python tests/stage_imports.py            # per stage: the src/ deps dvc.yaml must list
     python tests/stage_imports.py --rerun    # per module: the stages that rerun when it changes
+    python tests/stage_imports.py --deps     # per stage: the shortest deps list (whole folders where it can)
 
 Every import counts, also one inside a function (it runs when that code path does). A package's
 ``__init__.py`` counts when it holds code (over 200 bytes, as ../shared/tools/stage_deps.py reads it).
@@ -87,8 +88,34 @@ def stage_modules(dvc_yaml: Path = REPO / "dvc.yaml") -> dict[str, str]:
     return out
 
 
+def _code_files(path: str) -> list[str]:
+    """The Python files a dep names: the file, or every ``.py`` file under a folder."""
+    full = REPO / path
+    if full.is_dir():
+        return sorted(f.relative_to(REPO).as_posix() for f in full.rglob("*.py"))
+    return [path]
+
+
 def listed_code(stage: dict) -> list[str]:
-    return sorted(d for d in stage.get("deps", []) if isinstance(d, str) and d.startswith("src/"))
+    """The project code a stage's deps cover (folders expanded to their files; small ``__init__.py``
+    files, docstrings only, are left out as ``needed_files`` leaves them out)."""
+    listed = {f for d in stage.get("deps", []) if isinstance(d, str) and d.startswith("src/") for f in _code_files(d)}
+    return sorted(f for f in listed if not (f.endswith("__init__.py") and (REPO / f).stat().st_size <= 200))
+
+
+def shortest_deps(module: str) -> list[str]:
+    """``needed_files`` written as dvc.yaml should list them: a whole folder where the stage needs every
+    file in it (and in its sub-folders), else the files one by one."""
+    needed = set(needed_files(module))
+    folders = sorted({str(Path(f).parent) for f in needed}, key=lambda d: d.count("/"))
+    chosen: list[str] = []
+    for folder in folders:
+        if any(folder == c or folder.startswith(c + "/") for c in chosen) or folder == "src/emoser":
+            continue
+        if set(listed_code({"deps": [folder]})) <= needed:
+            chosen.append(folder)
+    covered = {f for c in chosen for f in _code_files(c)}
+    return sorted(chosen) + sorted(needed - covered)
 
 
 def rerun_table() -> dict[str, list[str]]:
@@ -101,7 +128,10 @@ def rerun_table() -> dict[str, list[str]]:
 
 
 if __name__ == "__main__":
-    if "--rerun" in sys.argv:
+    if "--deps" in sys.argv:
+        for stage, module in stage_modules().items():
+            print(f"{stage}: {', '.join(shortest_deps(module))}")
+    elif "--rerun" in sys.argv:
         for path, stages in rerun_table().items():
             print(f"{path}: {', '.join(stages)}")
     else:

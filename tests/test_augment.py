@@ -3,10 +3,10 @@ import pandas as pd
 import soundfile as sf
 
 from conftest import make_corpus
-from emoser.audio import denoise, load_audio
-from emoser.augmentation import apply_copy, augment_corpus, plan_copies
-from emoser.fetching import build_manifest
-from emoser.params import AugmentParams
+from emoser.audio.augmentation import apply_copy, augment_corpus, plan_copies
+from emoser.audio.io import denoise, load_audio
+from emoser.corpora.fetching import build_manifest
+from emoser.params.augment import AugmentParams
 
 PARAMS = AugmentParams(seed=7, pitch_copies=3, pitch_semitones=3.0, stretch_copies=3,
                        stretch_rates=(0.8, 1.2), denoise=False, jobs=1)
@@ -73,3 +73,19 @@ def test_denoising_before_augmenting_makes_every_copy_from_the_denoised_recordin
         written, rate = sf.read(tmp_path / "out" / "wav" / f"{copy.clip}.wav", dtype="float32")
         assert rate == 8000
         np.testing.assert_allclose(written, apply_copy(clean, 8000, copy), atol=1e-6)
+
+
+def test_load_audio_gives_librosa_loads_samples_without_librosa(tmp_path):
+    # emoser.audio.io.load_audio (soundfile + soxr) must give exactly what librosa.load(sr=...) gives:
+    # every committed feature was made with librosa.load.
+    import librosa
+    import soundfile as sf
+
+    rng = np.random.default_rng(3)
+    for rate, channels, target in ((44100, 2, 16000), (22050, 1, 16000), (16000, 1, 16000), (8000, 2, 22050)):
+        path = tmp_path / f"{rate}-{channels}.wav"
+        sf.write(path, (rng.standard_normal((rate // 3, channels)) * 0.1).astype(np.float32), rate)
+        ours = load_audio(path, target)
+        theirs, _ = librosa.load(path, sr=target, mono=True, res_type="soxr_hq", dtype=np.float32)
+        assert ours.dtype == theirs.dtype == np.float32
+        np.testing.assert_array_equal(ours, theirs)

@@ -4,13 +4,14 @@ import sys
 
 import numpy as np
 
-from emoser.corpus import EMOTIONS
-from emoser.folds import make_folds
-from emoser.functionals import Functionals
-from emoser.params import BaselineParams, CvParams
-from emoser.scoring import summarise_predictions
-from emoser.speaker_standardisation import SPEAKER_STANDARDISED, speaker_standardise
-from emoser.svm_baselines import run_baselines
+from emoser.corpora.emodb import EMOTIONS
+from emoser.evaluation.scoring import summarise_predictions
+from emoser.features.functionals import Functionals
+from emoser.models.classical.speaker_standardisation import SPEAKER_STANDARDISED, speaker_standardise
+from emoser.models.classical.svm import run_baselines
+from emoser.params.baselines import BaselineParams
+from emoser.params.cv import CvParams
+from emoser.protocols.folds import make_folds
 
 
 def test_speaker_standardise_uses_each_speakers_own_statistics():
@@ -59,8 +60,8 @@ def test_baselines_on_a_tiny_corpus(tiny):
 
 
 def test_opensmile_after_tensorflow_is_a_clear_error_not_a_crash(tmp_path):
-    code = ("import tensorflow\nfrom emoser.errors import EmoserError\n"
-            "from emoser.opensmile_features import extractor\n"
+    code = ("import tensorflow\nfrom emoser.core.errors import EmoserError\n"
+            "from emoser.features.opensmile import extractor\n"
             "try:\n    extractor('eGeMAPSv02')\nexcept EmoserError as exc:\n    print('refused:', exc)\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]

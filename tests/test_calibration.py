@@ -3,7 +3,8 @@ and the in-fold procedure on the tiny corpus (no test label shapes its own tempe
 import numpy as np
 import pytest
 
-from emoser.calibration import (
+from emoser.corpora.emodb import EMOTIONS
+from emoser.models.classical.calibration import (
     CALIBRATED,
     RAW,
     brier_score,
@@ -17,8 +18,7 @@ from emoser.calibration import (
     scaled,
     summarise,
 )
-from emoser.corpus import EMOTIONS
-from emoser.fusion import CalibrationParams, OursParams
+from emoser.params.ours import CalibrationParams, OursParams
 
 
 def test_ece_reliability_nll_and_brier_by_hand():

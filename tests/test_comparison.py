@@ -1,4 +1,4 @@
-"""Paired tests (emoser.comparison): exact values where they are known, and what pairing buys."""
+"""Paired tests (emoser.evaluation.comparison): exact values where they are known, and what pairing buys."""
 from __future__ import annotations
 
 from math import comb
@@ -8,13 +8,13 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from emoser.comparison import (
+from emoser.corpora.emodb import EMOTIONS
+from emoser.evaluation.comparison import (
     BETTER,
     NOISE,
     NOT_COMPARABLE,
     SEEDS,
     WORSE,
-    _scores,
     compare_replicates,
     compare_tables,
     fold_comparison,
@@ -24,8 +24,7 @@ from emoser.comparison import (
     replicate_comparison,
     verdicts,
 )
-from emoser.corpus import EMOTIONS
-from emoser.scoring import bootstrap_intervals
+from emoser.evaluation.scoring import bootstrap_intervals, resampled_scores
 
 
 def test_mcnemar_exact_p_values():
@@ -149,7 +148,7 @@ def test_a_reseed_with_large_training_noise_stays_within_noise_in_95_percent_of_
         for _ in range(ROWS):
             difficulty = rng.normal(0, 1.5, N)
             base, head = (_procedure(rng, actual, difficulty, 0.0, 0.5) for _ in range(2))
-            spreads.append(np.std([_scores(actual, r, np.arange(N)[None], 7)["uar"][0] for r in base], ddof=1))
+            spreads.append(np.std([resampled_scores(actual, r, np.arange(N)[None], 7)["uar"][0] for r in base], ddof=1))
             result = replicate_comparison(actual, base, head, resamples=200, seed=1)
             differences.append(result["uar"]["difference"])
             p_values.append(result["p"])

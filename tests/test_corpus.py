@@ -3,7 +3,7 @@ import math
 import pytest
 
 from conftest import SHARED_EMODB
-from emoser.corpus import EMOTIONS, LABEL_BY_EMOTION, parse_listener_test, parse_name, read_listener_test
+from emoser.corpora.emodb import EMOTIONS, LABEL_BY_EMOTION, parse_listener_test, parse_name, read_listener_test
 
 
 def test_parse_name_reads_every_field():

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from emoser.dataset import ARRAY, FeatureStore, Subset, write_features
-from emoser.errors import EmoserError
+from emoser.core.errors import EmoserError
+from emoser.features.dataset import ARRAY, FeatureStore, Subset, write_features
 
 SHAPE = (4, 12)
 
@@ -54,9 +54,9 @@ def test_a_cut_short_array_and_a_failed_write_are_clear(tmp_path):
 
 
 def test_streamed_batches_equal_the_in_memory_pipeline(tmp_path):
-    from emoser.corpus import EMOTIONS
-    from emoser.normalisation import normalise
-    from emoser.training import batches, keras, tf
+    from emoser.corpora.emodb import EMOTIONS
+    from emoser.features.normalisation import normalise
+    from emoser.models.networks.training import batches, keras, tf
 
     store, features, n_frames, clips = _store(tmp_path / "features", n=45)
     chosen = np.array([5, 1, 44, 20, 9, 30, 12, 2, 40, 33, 17] * 3)[:30]

@@ -1,8 +1,8 @@
-"""dvc.yaml and emoser.paths name the same files, and every stage runs an emoser module."""
+"""dvc.yaml and emoser.core.paths name the same files, and every stage runs an emoser module."""
 import yaml
 
 from conftest import REPO
-from emoser import paths
+from emoser.core import paths
 
 
 def _stages():

@@ -4,8 +4,15 @@ import pytest
 import soundfile as sf
 
 from conftest import tone
-from emoser.errors import EmoserError
-from emoser.voice_encoder import MIN_VOICED_S, extract, layer_statistics, load_encoder, prepare, statistic_names
+from emoser.core.errors import EmoserError
+from emoser.features.voice_encoder import (
+    MIN_VOICED_S,
+    extract,
+    layer_statistics,
+    load_encoder,
+    prepare,
+    statistic_names,
+)
 
 
 @pytest.fixture(scope="module")

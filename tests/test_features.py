@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 
 from conftest import tone
-from emoser.errors import EmoserError
-from emoser.features import extract, fit_frames
-from emoser.normalisation import fit_normaliser, normalise
-from emoser.params import FeatureParams
+from emoser.core.errors import EmoserError
+from emoser.features.frames import extract, fit_frames
+from emoser.features.normalisation import fit_normaliser, normalise
+from emoser.params.features import FeatureParams
 
 PARAMS = FeatureParams(n_mfcc=13, n_fft=512, hop_length=256, frames=40, denoise=True, energy="log",
                        normalisation="utterance", jobs=1)

@@ -5,8 +5,8 @@ import zipfile
 import pytest
 
 from conftest import SHARED_EMODB, make_corpus, zip_folder
-from emoser.errors import EmoserError
-from emoser.fetching import build_manifest, download, fetch, safe_extract
+from emoser.core.errors import EmoserError
+from emoser.corpora.fetching import build_manifest, download, fetch, safe_extract
 
 MB = 2**20
 
@@ -125,3 +125,40 @@ def test_real_corpus_manifest(tmp_path):
     assert report["utterances"] == 535 and report["speakers"] == 10
     assert report["per_emotion"] == {"anger": 127, "boredom": 81, "disgust": 46, "fear": 69,
                                      "happiness": 71, "sadness": 62, "neutral": 79}
+
+
+class _BusyOnce(http.server.BaseHTTPRequestHandler):
+    """503 on the first request (a busy server), the archive from then on."""
+    archive: bytes = b""
+    calls = 0
+
+    def do_GET(self):
+        type(self).calls += 1
+        if type(self).calls == 1:
+            self.send_response(503)
+            self.send_header("Retry-After", "0")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(self.archive)))
+        self.end_headers()
+        self.wfile.write(self.archive)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_busy_server_is_asked_again_and_a_missing_file_is_one_clear_error(tmp_path, http_serve):
+    from urllib3.util import Retry
+
+    zip_folder(make_corpus(tmp_path / "c"), tmp_path / "download.zip")
+    _BusyOnce.archive, _BusyOnce.calls = (tmp_path / "download.zip").read_bytes(), 0
+    url = http_serve(tmp_path, handler=_BusyOnce) + "/download.zip"
+    fast = Retry(total=2, backoff_factor=0, status_forcelist=(503,), allowed_methods={"GET"})
+    download(url, tmp_path / "dl" / "download.zip", timeout_s=5, max_bytes=100 * MB, retries=fast)
+    assert _BusyOnce.calls == 2 and (tmp_path / "dl" / "download.zip").read_bytes() == _BusyOnce.archive
+    missing = http_serve(tmp_path) + "/nothing.zip"
+    with pytest.raises(EmoserError, match=r"cannot download .*/nothing.zip: HTTP 404"):
+        download(missing, tmp_path / "dl2" / "download.zip", timeout_s=5, max_bytes=100 * MB, retries=fast)
+    assert not (tmp_path / "dl2" / "download.zip").exists()

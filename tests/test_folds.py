@@ -2,9 +2,9 @@
 import pandas as pd
 import pytest
 
-from emoser.corpus import EMOTIONS, SPEAKERS
-from emoser.folds import make_folds
-from emoser.params import CvParams
+from emoser.corpora.emodb import EMOTIONS, SPEAKERS
+from emoser.params.cv import CvParams
+from emoser.protocols.folds import make_folds
 
 
 def _clips(speakers=SPEAKERS, texts=("a01", "a02", "b01"), copies=2) -> pd.DataFrame:

@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from emoser.scoring import listener_reference
+from emoser.evaluation.scoring import listener_reference
 
 
 def test_listener_reference_on_exactly_the_test_clips():

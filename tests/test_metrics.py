@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from emoser.scoring import (
+from emoser.evaluation.scoring import (
     classification_metrics,
     confusion,
     cross_validation_summary,
@@ -40,14 +40,14 @@ def test_absent_class_does_not_count_in_uar():
 
 
 def test_bootstrap_perfect_predictions_have_no_spread():
-    from emoser.scoring import bootstrap_intervals
+    from emoser.evaluation.scoring import bootstrap_intervals
     y = np.array([0, 1, 2, 0, 1, 2])
     ci = bootstrap_intervals(y, y, 3, resamples=200, seed=0)
     assert ci == {"accuracy": {"low": 1.0, "high": 1.0}, "uar": {"low": 1.0, "high": 1.0}}
 
 
 def test_bootstrap_interval_matches_the_binomial_width():
-    from emoser.scoring import bootstrap_intervals
+    from emoser.evaluation.scoring import bootstrap_intervals
     rng = np.random.default_rng(3)
     y_true = rng.integers(0, 4, 400)
     y_pred = np.where(rng.random(400) < 0.6, y_true, (y_true + 1) % 4)
@@ -63,7 +63,7 @@ def test_bootstrap_interval_matches_the_binomial_width():
 
 
 def test_bootstrap_narrows_with_more_test_items():
-    from emoser.scoring import bootstrap_intervals
+    from emoser.evaluation.scoring import bootstrap_intervals
     small_true, small_pred = np.tile([0, 1], 10), np.tile([0, 0], 10)
     big_true, big_pred = np.tile([0, 1], 500), np.tile([0, 0], 500)
     small = bootstrap_intervals(small_true, small_pred, 2, 1000, 0)["accuracy"]

@@ -3,8 +3,14 @@ import time
 import keras
 import numpy as np
 
-from emoser.networks import STEPS_PER_EXECUTION, Bundle, build_cnn_lstm_time_distributed, build_model, compile_model
-from emoser.params import ArchitectureParams
+from emoser.models.networks.architectures import (
+    STEPS_PER_EXECUTION,
+    Bundle,
+    build_cnn_lstm_time_distributed,
+    build_model,
+    compile_model,
+)
+from emoser.params.networks import ArchitectureParams
 
 ARCH = ArchitectureParams.model_validate({
     "cnn": {"filters": [4, 8], "kernel": 3, "padding": "same", "dense": 16, "dropout": 0.1},
@@ -98,12 +104,12 @@ def test_a_saved_network_is_copied_with_new_facts_without_tensorflow(tmp_path):
 
     import pytest
 
-    from emoser.model_files import copy_saved
+    from emoser.models.networks.saved import copy_saved
 
     model = build_model("cnn", "cce", 14, 30, ARCH, 1e-3)
     Bundle(model, "utterance", {"mean": np.ones(14, dtype="float32")},
            {"arch": "cnn", "name": "study/cnn-cce", "params": {"train.seed": 1}}).save(tmp_path / "twin")
-    code = ("import sys\nfrom pathlib import Path\nfrom emoser.model_files import copy_saved\n"
+    code = ("import sys\nfrom pathlib import Path\nfrom emoser.models.networks.saved import copy_saved\n"
             "copy_saved(Path(sys.argv[1]), Path(sys.argv[2]), name='model', params={'train.seed': 2})\n"
             "assert not [m for m in sys.modules if m.startswith(('tensorflow', 'keras'))], 'TensorFlow loaded'\n")
     subprocess.run([sys.executable, "-c", code, str(tmp_path / "twin"), str(tmp_path / "model")], check=True)

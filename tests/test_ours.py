@@ -9,8 +9,9 @@ import pytest
 import soundfile as sf
 from sklearn.linear_model import LogisticRegression
 
-from emoser.corpus import EMOTIONS
-from emoser.fusion import (
+from emoser.corpora.emodb import EMOTIONS
+from emoser.evaluation.scoring import summarise_predictions
+from emoser.models.classical.fusion import (
     FUSED,
     SMILE_ENSEMBLE,
     UNWEIGHTED,
@@ -22,9 +23,8 @@ from emoser.fusion import (
     run_ours,
     summarise_ablation,
 )
-from emoser.params import OursParams
-from emoser.scoring import summarise_predictions
-from emoser.speaker_standardisation import SPEAKER_STANDARDISED
+from emoser.models.classical.speaker_standardisation import SPEAKER_STANDARDISED
+from emoser.params.ours import OursParams
 
 
 def _informative(rows: int, seed: int):
@@ -136,7 +136,8 @@ def test_predict_serves_our_model_from_the_features_it_was_trained_on(tiny, tiny
     files = [root / "corpus" / "wav" / manifest["file"][i] for i in picked]
     signal, rate = sf.read(files[1], dtype="float32")
     sf.write(tmp_path / "long.wav", np.tile(signal, 3), rate)            # 3 s: scored in 1-s windows
-    result = subprocess.run([sys.executable, "-m", "emoser.predict", "--model", str(tmp_path / "ours"), "--json",
+    result = subprocess.run([sys.executable, "-m", "emoser.serving.predict", "--model", str(tmp_path / "ours"),
+                             "--json",
                              *map(str, files), str(tmp_path / "long.wav")], capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, result.stderr

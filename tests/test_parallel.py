@@ -64,10 +64,10 @@ def _fold_tasks(folder, threads=1):
     import numpy as np
     import pandas as pd
 
-    from emoser.corpus import EMOTIONS
-    from emoser.crossval import fold_tasks
-    from emoser.dataset import write_features
-    from emoser.variants import ArchitectureParams, TrainParams
+    from emoser.corpora.emodb import EMOTIONS
+    from emoser.features.dataset import write_features
+    from emoser.models.networks.crossval import fold_tasks
+    from emoser.params.networks import ArchitectureParams, TrainParams
 
     rng = np.random.default_rng(0)
     rows = [(f"{s}{e}{k}", s, e, i) for s in ("03", "08", "09") for i, e in enumerate(EMOTIONS) for k in range(3)]
@@ -89,7 +89,7 @@ def _fold_tasks(folder, threads=1):
 
 
 def _compute(**changes):
-    from emoser.parallel import ComputeParams
+    from emoser.params.compute import ComputeParams
     return ComputeParams(**{"scheduler": None, "connect_timeout_s": 30, "threads_per_task": 1, "tasks": 1,
                             **changes})
 
@@ -100,18 +100,18 @@ def test_fold_trainings_on_worker_processes_and_a_dask_cluster_match_a_serial_ru
     import numpy as np
     import tensorflow as tf
 
-    from emoser.crossval import run_folds
+    from emoser.models.networks.tasks import run_trainings
 
     tasks = _fold_tasks(tmp_path / "features")[:2]
     # TensorFlow already runs in this process with its own thread count (as after other tests, or in a
     # notebook): a serial run trains each fold in a new process with the task's count, not here with
     # other numerics.
     tf.constant(1.0) + 1
-    with caplog.at_level(logging.INFO, logger="emoser.crossval"):
-        here = run_folds(tasks, _compute(tasks=1))                       # one after another, from this process
+    with caplog.at_level(logging.INFO, logger="emoser.models.networks.tasks"):
+        here = run_trainings(tasks, _compute(tasks=1))                       # one after another, from this process
     assert "cannot switch to 1: cv cnn-cce loso fold 08 trains in a new process" in caplog.text, caplog.text
-    spawned = run_folds(tasks, _compute(tasks=2))                        # two local worker processes
-    dask = run_folds(tasks, _compute(scheduler=cluster.scheduler_address))   # the LocalCluster's workers
+    spawned = run_trainings(tasks, _compute(tasks=2))                        # two local worker processes
+    dask = run_trainings(tasks, _compute(scheduler=cluster.scheduler_address))   # the LocalCluster's workers
     workers = set(cluster.scheduler_info["workers"])
     assert {r.ran_on for r in dask} <= workers, ([r.ran_on for r in dask], workers)
     assert len({r.ran_on for r in spawned}) == 2 and all(" pid " in r.ran_on for r in spawned)
@@ -127,7 +127,7 @@ def test_a_training_task_refuses_a_thread_count_it_cannot_have(tmp_path):
     run with other numerics."""
     import subprocess
     import sys
-    code = ("from emoser.training import use_threads\nimport tensorflow as tf\nuse_threads(1)\n"
+    code = ("from emoser.models.networks.training import use_threads\nimport tensorflow as tf\nuse_threads(1)\n"
             "tf.constant(1.0) + 1\nuse_threads(1)\nuse_threads(2)\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode != 0

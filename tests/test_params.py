@@ -5,8 +5,8 @@ import pytest
 import yaml
 
 from conftest import REPO
-from emoser.params import ParamsError, flatten
-from emoser.params import load_all as load_params
+from emoser.core.config import ParamsError, flatten
+from emoser.params.file import load_all as load_params
 
 
 def _write(tmp_path: Path, change) -> Path:
@@ -22,6 +22,32 @@ def test_repository_params_are_valid():
     assert params.split.train + params.split.val + params.split.test == pytest.approx(1)
     assert params.model.arch in ("cnn", "cnn_lstm")
     assert "architectures.cnn_lstm.lstm_units" in flatten(params)
+    # the same keys and values from the file as read (stage track logs summaries' params this way)
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    validated = flatten(params)
+    assert len(flatten(raw)) > 60 and all(validated[key] == value for key, value in flatten(raw).items())
+    assert flatten({"a": {"b": [1, 2], "c": {"d": None}}, "e": {}}) == {"a.b": [1, 2], "a.c.d": None}
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("train.epochs", True, "train.epochs: expected int, got True (YAML reads yes/no/on/off as true/false)"),
+    ("compute.tasks", "4", "compute.tasks: expected int, got the text '4'"),
+    ("architectures.cnn_lstm.lstm_units", "64", "architectures.cnn_lstm.lstm_units: expected int or list, got the text"),
+    ("ours.feature_counts", [1000, "all", "5"], "ours.feature_counts.2: expected 'all' or int, got the text '5'"),
+    ("augment.stretch_rates", [0.8, True], "augment.stretch_rates.1: expected float, got True"),
+    ("fetch.sha256", 5, "fetch.sha256: expected str, got 5"),
+    ("train.epochs", 0, "train.epochs: Input should be greater than or equal to 1"),
+])
+def test_strict_mode_names_the_key_the_kind_it_takes_and_what_it_got(tmp_path, key, value, message):
+    def change(raw):
+        section, *rest = key.split(".")
+        place = raw[section]
+        for part in rest[:-1]:
+            place = place[part]
+        place[rest[-1]] = value
+    with pytest.raises(ParamsError) as err:
+        load_params(_write(tmp_path, change))
+    assert message in str(err.value), str(err.value)
 
 
 @pytest.mark.parametrize("change, message", [

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from conftest import REPO, make_corpus, zip_folder
-from emoser.readme import results_block
+from emoser.reporting.readme import results_block
 from stage_imports import rerun_table
 
 pytestmark = pytest.mark.e2e
@@ -182,11 +182,12 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     served = json.loads((repo / "models/ours/model.json").read_text())
     assert served["recordings"] == 49 and served["params"]["embedding_weight"] == 0.5
     wav = next((repo / "data/raw/wav").glob("*.wav"))
-    out = _run([sys.executable, "-m", "emoser.predict", "--model", "models/ours", "--json", str(wav)], repo, env)
+    out = _run([sys.executable, "-m", "emoser.serving.predict", "--model", "models/ours", "--json", str(wav)],
+               repo, env)
     predicted = json.loads(next(line for line in out.splitlines() if line.startswith("{")))
     assert abs(sum(predicted["probabilities"].values()) - 1) < 1e-3
     # By default the served model (stage package): the same fusion, calibrated, numpy only
-    out = _run([sys.executable, "-m", "emoser.predict", "--json", str(wav)], repo, env)
+    out = _run([sys.executable, "-m", "emoser.serving.predict", "--json", str(wav)], repo, env)
     default = json.loads(next(line for line in out.splitlines() if line.startswith("{")))
     assert default["model"] == "ours" and default["emotion"] == predicted["emotion"]
     calibration = json.loads((repo / "metrics/calibration.json").read_text())
@@ -273,8 +274,8 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     # Stages cannot go stale: a comment added to a module makes `dvc status` name exactly the stages
     # that import it (tests/stage_imports.py reads the same from the source).
     reruns = rerun_table()
-    for module in ("src/emoser/scoring.py", "src/emoser/augmentation.py", "src/emoser/fusion.py",
-                   "src/emoser/runtime.py"):
+    for module in ("src/emoser/evaluation/scoring.py", "src/emoser/audio/augmentation.py",
+                   "src/emoser/models/classical/fusion.py", "src/emoser/core/runtime.py"):
         path = repo / module
         original = path.read_text()
         path.write_text(original + "\n# touched by the test\n")
@@ -297,7 +298,7 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     rows = [line for line in diff.splitlines() if line.startswith("| metrics/")]
     assert rows and all(line.startswith("| metrics/headline.json | holdout.model.") for line in rows), diff
     assert len(rows) <= 60
-    review = _run([sys.executable, "-m", "emoser.review", "HEAD", "--out", "review"], repo, env)
+    review = _run([sys.executable, "-m", "emoser.reporting.review", "HEAD", "--out", "review"], repo, env)
     assert "| holdout | model |" in review
     _assert_reviewed_change(repo / "review/review.md")
 
@@ -414,7 +415,7 @@ def test_pull_request_review_script(workspace):
         params = yaml.safe_load((clone / "params.yaml").read_text())
         params["model"]["loss"] = "mse"
         (clone / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-        with (clone / "src/emoser/reporting.py").open("a") as f:
+        with (clone / "src/emoser/reporting/report.py").open("a") as f:
             f.write("\n# A comment changes no result.\n")
 
     # One pull request (a fresh clone each costs minutes): a param change and a comment in a module.

@@ -9,12 +9,13 @@ import pytest
 import soundfile as sf
 
 from conftest import SHARED_EMODB, tone
-from emoser.audio import denoise, load_audio
-from emoser.corpus import EMOTIONS
-from emoser.networks import Bundle, build_model
-from emoser.params import ArchitectureParams, FeatureParams
-from emoser.predict import predict_file, windows
-from emoser.speech import DEFAULT_MIN_SPEECH_S, voiced_seconds
+from emoser.audio.io import denoise, load_audio
+from emoser.audio.speech import DEFAULT_MIN_SPEECH_S, voiced_seconds
+from emoser.corpora.emodb import EMOTIONS
+from emoser.models.networks.architectures import Bundle, build_model
+from emoser.params.features import FeatureParams
+from emoser.params.networks import ArchitectureParams
+from emoser.serving.predict import predict_file, windows
 
 FEATURES = FeatureParams(n_mfcc=8, n_fft=256, hop_length=128, frames=20, denoise=False, energy="log",
                          normalisation="utterance", jobs=1)
@@ -33,7 +34,7 @@ def _model(folder):
 
 
 def _predict(*args):
-    return subprocess.run([sys.executable, "-m", "emoser.predict", *map(str, args)], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "emoser.serving.predict", *map(str, args)], capture_output=True,
                           text=True, timeout=300)
 
 

@@ -12,12 +12,12 @@ import pytest
 import yaml
 
 from conftest import REPO, tone
-from emoser.errors import EmoserError
-from emoser.features import extract
-from emoser.normalisation import normalise
-from emoser.params import ArchitectureParams, FeatureParams
-from emoser.presets import apply, load_preset, record, set_args
-from emoser.variants import VARIANTS
+from emoser.core.errors import EmoserError
+from emoser.features.frames import extract
+from emoser.features.normalisation import normalise
+from emoser.params.features import FeatureParams
+from emoser.params.networks import VARIANTS, ArchitectureParams
+from emoser.params.presets import apply, load_preset, record, set_args
 
 PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
 
@@ -49,7 +49,7 @@ def test_a_bad_preset_is_one_line_naming_the_key(tmp_path):
     (tmp_path / "presets/typo.yaml").write_text("architectures.cnn.filterz: [8]\n")
     (tmp_path / "presets/wrong.yaml").write_text("features.energy: loud\n")
     for name, message in (("typo", "presets/typo.yaml: architectures.cnn.filterz: params.yaml has no such key"),
-                          ("wrong", "features.energy: Input should be 'log' or 'mean_power'"),
+                          ("wrong", "features.energy: expected 'log' or 'mean_power', got the text 'loud'"),
                           ("missing", "no preset 'missing' (presets/missing.yaml does not exist; presets: typo, "
                                       "wrong)")):
         done = _emoser(tmp_path, "preset", name)
@@ -89,7 +89,7 @@ def test_the_report_energy_row_and_peak_scaling():
 
 
 def test_the_report_networks_valid_cnn_and_two_stacked_lstms():
-    from emoser.networks import build_model, keras
+    from emoser.models.networks.architectures import build_model, keras
 
     report = apply(PARAMS, load_preset("report", REPO / "presets"))
     architectures = ArchitectureParams.model_validate(report["architectures"])

@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emoser.corpus import EMOTION_BY_LETTER, SENTENCE_BY_TEXT, SPEAKERS, parse_listener_test, parse_name
-from emoser.params import SplitParams
+from emoser.corpora.emodb import EMOTION_BY_LETTER, SENTENCE_BY_TEXT, SPEAKERS, parse_listener_test, parse_name
+from emoser.params.split import SplitParams
 
 valid_names = st.builds(lambda s, t, e, v: f"{s}{t}{e}{v}.wav", st.sampled_from(SPEAKERS),
                         st.sampled_from(sorted(SENTENCE_BY_TEXT)), st.sampled_from(sorted(EMOTION_BY_LETTER)),

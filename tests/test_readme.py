@@ -7,8 +7,8 @@ import re
 import pytest
 
 from conftest import REPO
-from emoser.errors import EmoserError
-from emoser.readme import RESULTS_END, RESULTS_START, results_block, update_results
+from emoser.core.errors import EmoserError
+from emoser.reporting.readme import RESULTS_END, RESULTS_START, results_block, update_results
 
 README = REPO / "README.md"
 

@@ -1,7 +1,7 @@
 """The report's data-driven text: the numbers it quotes are the ones in the scores."""
 import pandas as pd
 
-from emoser.reporting import CV_TITLES, headline, leak_paragraph
+from emoser.reporting.report import CV_TITLES, headline, leak_paragraph
 
 
 def _row(model, protocol, uar, kind="trained"):

@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from conftest import REPO
-from emoser.corpus import EMOTIONS
-from emoser.scoring import scored_with_intervals, summarise_predictions
+from emoser.corpora.emodb import EMOTIONS
+from emoser.evaluation.scoring import scored_with_intervals, summarise_predictions
 
 EVALUATE = {"bootstrap_resamples": 300, "ci_level": 0.95, "seed": 0}
 ENV = {**os.environ, "PYTHONPATH": str(REPO / "src"), "DVC_NO_ANALYTICS": "1", "GIT_AUTHOR_NAME": "t",
@@ -95,7 +95,7 @@ def test_a_real_improvement_is_better_with_its_paired_interval(repo):
     improved[wrong] = actual[wrong]
     _write_results(root, improved, actual, improved, names, _reseeded(np.random.default_rng(5), improved, actual))
     (root / "params.yaml").write_text(yaml.safe_dump({"evaluate": EVALUATE, "model": {"loss": "mse"}}))
-    done = _run([sys.executable, "-m", "emoser.review", "main"], root)
+    done = _run([sys.executable, "-m", "emoser.reporting.review", "main"], root)
     text = (root / "review/review.md").read_text()
     assert done.stdout.strip() == text.strip()
     assert text.startswith("# Review: main (")
@@ -115,19 +115,19 @@ def test_a_real_improvement_is_better_with_its_paired_interval(repo):
 
 def test_nothing_changed_and_a_changed_test_set(repo):
     root, actual, predicted, names = repo
-    done = _run([sys.executable, "-m", "emoser.review", "main", "--out", "out"], root)
+    done = _run([sys.executable, "-m", "emoser.reporting.review", "main", "--out", "out"], root)
     assert "**No metric changed** (2 protocol × model rows compared" in done.stdout
     assert "No parameter changed." in done.stdout and "## Stages whose dvc.lock entry changed\n\nNone." in done.stdout
     moved = [*names[:-1], "99z999"]      # another recording in the test set: a changed split
     _write_results(root, predicted, actual, predicted, moved)
-    text = _run([sys.executable, "-m", "emoser.review", "main"], root).stdout
+    text = _run([sys.executable, "-m", "emoser.reporting.review", "main"], root).stdout
     row = next(line for line in text.splitlines() if line.startswith("| holdout | model |"))
     assert "different test recordings (1 only in base, 1 only in head)" in row and "**not comparable**" in row
 
 
 def test_bad_revision_is_one_line_and_exit_2(repo):
     root = repo[0]
-    done = _run([sys.executable, "-m", "emoser.review", "no-such-branch"], root, check=False)
+    done = _run([sys.executable, "-m", "emoser.reporting.review", "no-such-branch"], root, check=False)
     assert done.returncode == 2
     assert done.stderr.strip() == "emoser review: error: unknown git revision 'no-such-branch'"
     assert not (root / "review").exists()
@@ -139,12 +139,12 @@ def test_a_reseed_is_within_noise_and_one_training_run_is_not_judged(repo):
     runs = _reseeded(rng, predicted, actual)
     other = _reseeded(rng, runs[1], actual)      # another seed set: the named seed's predictions move too
     _write_results(root, other[0], actual, predicted, names, other)
-    text = _run([sys.executable, "-m", "emoser.review", "main"], root).stdout
+    text = _run([sys.executable, "-m", "emoser.reporting.review", "main"], root).stdout
     row = next(line for line in text.splitlines() if line.startswith("| holdout | model |"))
     assert "| within noise |" in row and "seeds + recordings (3 / 3 runs)" in row, row
     assert "1 of 2 protocol × model rows changed: 0 better, 0 worse, 1 within noise" in text
     # one training run on the head side (train.replicates: 1): no verdict on a network from one run
     _write_results(root, other[0], actual, predicted, names, other[:1])
-    text = _run([sys.executable, "-m", "emoser.review", "main"], root).stdout
+    text = _run([sys.executable, "-m", "emoser.reporting.review", "main"], root).stdout
     row = next(line for line in text.splitlines() if line.startswith("| holdout | model |"))
     assert "**not judged (one training run)**" in row and "3 / 1 training runs" in row, row

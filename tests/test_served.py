@@ -15,12 +15,13 @@ import pytest
 import soundfile as sf
 
 from conftest import SHARED_EMODB, tone
-from emoser import export, served
-from emoser.calibration import scaled
-from emoser.corpus import EMOTIONS
-from emoser.fusion import FusionModel, OursParams
-from emoser.recordings import resample
-from emoser.speech import VoiceActivity
+from emoser.audio.io import resample
+from emoser.audio.speech import VoiceActivity
+from emoser.corpora.emodb import EMOTIONS
+from emoser.models.classical.calibration import scaled
+from emoser.models.classical.fusion import FusionModel
+from emoser.params.ours import OursParams
+from emoser.serving import export, served
 
 PARAMS = OursParams(feature_set="ComParE_2016", feature_counts=(100, "all"), C=0.1, embedding_weight=0.5,
                     speaker_standardisation=(False,), ablation=False, jobs=2,
@@ -61,8 +62,8 @@ def check_each_step(*files: str) -> None:
     import webrtcvad
     from resemblyzer.audio import wav_to_mel_spectrogram
 
-    from emoser.opensmile_features import extractor, functionals_of
-    from emoser.voice_encoder import layer_statistics, load_encoder, prepare
+    from emoser.features.opensmile import extractor, functionals_of
+    from emoser.features.voice_encoder import layer_statistics, load_encoder, prepare
 
     smile, reference = served.Smile("ComParE_2016"), extractor("ComParE_2016")
     encoder = load_encoder()
@@ -110,7 +111,7 @@ def test_the_served_model_is_our_model_calibrated(tiny, models):
 
 
 def check_served_model(root: str, *files: str) -> None:
-    from emoser.predict import OursPredictor
+    from emoser.serving.predict import OursPredictor
 
     root_path = Path(root)
     model = FusionModel.load(root_path / "ours")
@@ -133,7 +134,7 @@ def check_served_model(root: str, *files: str) -> None:
 
 
 def _predict_json(*args) -> list[dict]:
-    result = subprocess.run([sys.executable, "-m", "emoser.predict", "--json", *map(str, args)],
+    result = subprocess.run([sys.executable, "-m", "emoser.serving.predict", "--json", *map(str, args)],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     return [json.loads(line) for line in result.stdout.splitlines()]
@@ -163,7 +164,7 @@ def _post(url: str, body: dict) -> dict:
 def test_mlflow_models_serve_answers_as_the_cli(tiny, models, tmp_path):
     import mlflow
 
-    from emoser import mlflow_model
+    from emoser.serving import mlflow_model
 
     _, root = models
     mlflow.pyfunc.save_model(str(tmp_path / "pyfunc"), python_model=mlflow_model.__file__,

@@ -3,9 +3,9 @@ import itertools
 import pandas as pd
 import pytest
 
-from emoser.corpus import EMOTIONS, SPEAKERS
-from emoser.params import SplitParams
-from emoser.splitting import assign_subsets
+from emoser.corpora.emodb import EMOTIONS, SPEAKERS
+from emoser.params.split import SplitParams
+from emoser.protocols.split import assign_subsets
 
 
 def _clips(copies: int = 6) -> pd.DataFrame:

@@ -7,7 +7,7 @@
     emoser review BASE [HEAD] [--out DIR]          # pull-request report: change or noise?
     emoser preset NAME [--record]                  # a named params preset as `dvc exp run` arguments
 
-``python -m emoser.stages.<stage>`` and ``python -m emoser.predict`` keep working; dvc.yaml uses
+``python -m emoser.stages.<stage>`` and ``python -m emoser.serving.predict`` keep working; dvc.yaml uses
 them. The command imports only the module it runs.
 """
 from __future__ import annotations
@@ -17,8 +17,9 @@ import sys
 
 STAGES = ("fetch", "augment", "features", "split", "train", "evaluate", "folds", "opensmile", "embeddings",
           "baselines", "ours", "cv", "report", "track")
-TOOLS = {"predict": "emoser.predict", "params": "emoser.params", "review": "emoser.review", "preset": "emoser.presets",
-         "offline-plots": "emoser.offline_plots"}
+TOOLS = {"predict": "emoser.serving.predict", "params": "emoser.params.file", "review": "emoser.reporting.review",
+         "preset": "emoser.params.presets",
+         "offline-plots": "emoser.reporting.offline_plots"}
 
 
 def main(argv: list[str] | None = None) -> None:

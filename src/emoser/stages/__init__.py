@@ -1,1 +1,2 @@
-"""The pipeline stages: one thin entry-point module per dvc.yaml stage (see CONTRIBUTING.md)."""
+"""The pipeline's entry points, one per dvc.yaml stage: read params, call the library, write outputs.
+May import: any but another stage."""

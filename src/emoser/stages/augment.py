@@ -8,13 +8,15 @@ from __future__ import annotations
 import argparse
 import logging
 
-from emoser import paths
-from emoser.audio import AudioParams
-from emoser.augmentation import AugmentParams, augment_corpus
-from emoser.config import Section, load_params
-from emoser.files import atomic_dir, read_manifest
-from emoser.parallel import ComputeParams, compute_backend
-from emoser.runtime import entry_point
+from emoser.audio.augmentation import augment_corpus
+from emoser.compute.backend import compute_backend
+from emoser.core import paths
+from emoser.core.config import Section, load_params
+from emoser.core.files import atomic_dir, read_manifest
+from emoser.core.runtime import entry_point
+from emoser.params.audio import AudioParams
+from emoser.params.augment import AugmentParams
+from emoser.params.compute import ComputeParams
 
 log = logging.getLogger(__name__)
 

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import argparse
 
-from emoser import paths
-from emoser.config import Section, load_params
-from emoser.folds import CvParams
-from emoser.functionals import Functionals
-from emoser.predictions import load_recordings_and_folds, publish, summarise_recordings
-from emoser.runtime import entry_point
-from emoser.scoring import EvaluateParams
-from emoser.splitting import SplitParams
-from emoser.svm_baselines import BaselinesParams, run_baselines
+from emoser.core import paths
+from emoser.core.config import Section, load_params
+from emoser.core.runtime import entry_point
+from emoser.evaluation.predictions import load_recordings_and_folds, publish, summarise_recordings
+from emoser.features.functionals import Functionals
+from emoser.models.classical.svm import run_baselines
+from emoser.params.baselines import BaselinesParams
+from emoser.params.cv import CvParams
+from emoser.params.evaluate import EvaluateParams
+from emoser.params.split import SplitParams
 
 
 class Params(Section):

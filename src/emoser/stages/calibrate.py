@@ -1,5 +1,5 @@
 """Stage calibrate: how well our model's probabilities are calibrated under LOSO, before and after
-temperature scaling fitted inside the folds (emoser.calibration) -> data/cv/ours_calibration.csv,
+temperature scaling fitted inside the folds (emoser.models.classical.calibration) -> data/cv/ours_calibration.csv,
 data/cv/calibration.json (with the served model's temperature, read by stage package; stage report
 publishes it as metrics/calibration.json).
 
@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import argparse
 
-from emoser import paths
-from emoser.calibration import TABLE, run_calibration, summarise
-from emoser.config import Section, load_params
-from emoser.files import write_csv, write_json
-from emoser.functionals import Functionals
-from emoser.fusion import OursParams
-from emoser.predictions import load_recordings_and_folds
-from emoser.runtime import entry_point
-from emoser.splitting import SplitParams
+from emoser.core import paths
+from emoser.core.config import Section, load_params
+from emoser.core.files import write_csv, write_json
+from emoser.core.runtime import entry_point
+from emoser.evaluation.predictions import load_recordings_and_folds
+from emoser.features.functionals import Functionals
+from emoser.models.classical.calibration import TABLE, run_calibration, summarise
+from emoser.params.ours import OursParams
+from emoser.params.split import SplitParams
 
 
 class Params(Section):

@@ -13,18 +13,18 @@ import argparse
 import pandas as pd
 from pydantic import model_validator
 
-from emoser import paths
-from emoser.config import Section, load_params
-from emoser.crossval import cross_validate, fold_tasks
-from emoser.features import FeatureParams
-from emoser.files import read_clips, read_folds, read_manifest
-from emoser.folds import CvParams
-from emoser.parallel import ComputeParams
-from emoser.predictions import PREDICTION_COLUMNS, publish, summarise_recordings
-from emoser.protocols import LEAKY, LEAKY_WARNING
-from emoser.runtime import entry_point
-from emoser.scoring import EvaluateParams
-from emoser.variants import ArchitectureParams, TrainParams, check_networks_fit
+from emoser.core import paths
+from emoser.core.config import Section, load_params
+from emoser.core.files import read_clips, read_folds, read_manifest
+from emoser.core.runtime import entry_point
+from emoser.evaluation.predictions import PREDICTION_COLUMNS, publish, summarise_recordings
+from emoser.models.networks.crossval import cross_validate, fold_tasks
+from emoser.params.compute import ComputeParams
+from emoser.params.cv import CvParams
+from emoser.params.evaluate import EvaluateParams
+from emoser.params.features import FeatureParams
+from emoser.params.networks import ArchitectureParams, TrainParams, check_networks_fit
+from emoser.protocols.names import LEAKY, LEAKY_WARNING
 
 
 class Params(Section):

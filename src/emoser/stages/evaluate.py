@@ -15,17 +15,17 @@ import logging
 
 import pandas as pd
 
-from emoser import paths
-from emoser.config import Section, load_params
-from emoser.corpus import EMOTIONS
-from emoser.dataset import load_subsets
-from emoser.evaluation import evaluate, evaluate_replicates
-from emoser.figures import confusion_figure, history_figure, save_figure
-from emoser.files import read_manifest, write_csv, write_json
-from emoser.model_files import HISTORY_FILE, REPLICATES_FILE
-from emoser.networks import Bundle
-from emoser.runtime import entry_point
-from emoser.scoring import EvaluateParams
+from emoser.core import paths
+from emoser.core.config import Section, load_params
+from emoser.core.files import read_manifest, write_csv, write_json
+from emoser.core.runtime import entry_point
+from emoser.corpora.emodb import EMOTIONS
+from emoser.features.dataset import load_subsets
+from emoser.models.networks.architectures import Bundle
+from emoser.models.networks.evaluation import evaluate, evaluate_replicates
+from emoser.models.networks.saved import HISTORY_FILE, REPLICATES_FILE
+from emoser.params.evaluate import EvaluateParams
+from emoser.reporting.figures import confusion_figure, history_figure, save_figure
 
 log = logging.getLogger(__name__)
 

@@ -12,15 +12,17 @@ import logging
 import numpy as np
 from pydantic import model_validator
 
-from emoser import paths
-from emoser.audio import AudioParams
-from emoser.augmentation import AugmentParams
-from emoser.config import Section, load_params
-from emoser.dataset import write_features
-from emoser.features import FeatureParams, check_denoise_once, extract_each
-from emoser.files import read_clips
-from emoser.parallel import ComputeParams, compute_backend
-from emoser.runtime import entry_point
+from emoser.compute.backend import compute_backend
+from emoser.core import paths
+from emoser.core.config import Section, load_params
+from emoser.core.files import read_clips
+from emoser.core.runtime import entry_point
+from emoser.features.dataset import write_features
+from emoser.features.frames import extract_each
+from emoser.params.audio import AudioParams
+from emoser.params.augment import AugmentParams
+from emoser.params.compute import ComputeParams
+from emoser.params.features import FeatureParams, check_denoise_once
 
 log = logging.getLogger(__name__)
 

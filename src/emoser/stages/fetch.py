@@ -8,10 +8,11 @@ from __future__ import annotations
 import argparse
 import logging
 
-from emoser import paths
-from emoser.config import Section, load_params
-from emoser.fetching import FetchParams, fetch
-from emoser.runtime import entry_point
+from emoser.core import paths
+from emoser.core.config import Section, load_params
+from emoser.core.runtime import entry_point
+from emoser.corpora.fetching import fetch
+from emoser.params.fetch import FetchParams
 
 log = logging.getLogger(__name__)
 

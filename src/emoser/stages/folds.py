@@ -7,11 +7,12 @@ from __future__ import annotations
 import argparse
 import logging
 
-from emoser import paths
-from emoser.config import Section, load_params
-from emoser.files import read_clips, write_csv
-from emoser.folds import CvParams, make_folds
-from emoser.runtime import entry_point
+from emoser.core import paths
+from emoser.core.config import Section, load_params
+from emoser.core.files import read_clips, write_csv
+from emoser.core.runtime import entry_point
+from emoser.params.cv import CvParams
+from emoser.protocols.folds import make_folds
 
 log = logging.getLogger(__name__)
 

@@ -10,14 +10,15 @@ import logging
 
 import numpy as np
 
-from emoser import paths
-from emoser.config import JobsOnly, Section, load_params
-from emoser.errors import EmoserError
-from emoser.files import atomic_dir, original_recordings
-from emoser.functionals import OPENSMILE_SETS
-from emoser.opensmile_features import extract
-from emoser.parallel import ComputeParams, compute_backend
-from emoser.runtime import entry_point
+from emoser.compute.backend import compute_backend
+from emoser.core import paths
+from emoser.core.config import JobsOnly, Section, load_params
+from emoser.core.errors import EmoserError
+from emoser.core.files import atomic_dir, original_recordings
+from emoser.core.runtime import entry_point
+from emoser.features.opensmile import extract
+from emoser.params.compute import ComputeParams
+from emoser.params.opensmile import OPENSMILE_SETS
 
 log = logging.getLogger(__name__)
 

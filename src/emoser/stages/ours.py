@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import argparse
 
-from emoser import paths
-from emoser.config import Section, load_params
-from emoser.corpus import EMOTIONS
-from emoser.files import write_csv, write_json
-from emoser.folds import CvParams
-from emoser.functionals import Functionals
-from emoser.fusion import MODEL, FusionModel, OursParams, run_ours, summarise_ablation
-from emoser.predictions import load_recordings_and_folds, publish, summarise_recordings
-from emoser.runtime import entry_point
-from emoser.scoring import EvaluateParams
-from emoser.splitting import SplitParams
+from emoser.core import paths
+from emoser.core.config import Section, load_params
+from emoser.core.files import write_csv, write_json
+from emoser.core.runtime import entry_point
+from emoser.corpora.emodb import EMOTIONS
+from emoser.evaluation.predictions import load_recordings_and_folds, publish, summarise_recordings
+from emoser.features.functionals import Functionals
+from emoser.models.classical.fusion import MODEL, FusionModel, run_ours, summarise_ablation
+from emoser.params.cv import CvParams
+from emoser.params.evaluate import EvaluateParams
+from emoser.params.ours import OursParams
+from emoser.params.split import SplitParams
 
 
 class Params(Section):

@@ -1,5 +1,5 @@
 """Stage package: our model (models/ours) with its calibration temperature (data/cv/calibration.json)
-as plain arrays for serving -> models/served/ (emoser.export; read by emoser.served: what
+as plain arrays for serving -> models/served/ (emoser.serving.export; read by emoser.serving.served: what
 ``emoser predict`` and the MLflow model answer with).
 
     python -m emoser.stages.package
@@ -11,12 +11,12 @@ import json
 
 import numpy as np
 
-from emoser import paths
-from emoser.export import encoder_arrays, facts, model_arrays
-from emoser.files import atomic_path, write_json
-from emoser.fusion import FusionModel
-from emoser.runtime import entry_point
-from emoser.served import ARRAYS, FACTS, FOLDER
+from emoser.core import paths
+from emoser.core.files import atomic_path, write_json
+from emoser.core.runtime import entry_point
+from emoser.models.classical.fusion import FusionModel
+from emoser.serving.export import encoder_arrays, facts, model_arrays
+from emoser.serving.served import ARRAYS, FACTS, FOLDER
 
 
 @entry_point

@@ -15,16 +15,16 @@ import logging
 import shutil
 from pathlib import Path
 
-from emoser import paths
-from emoser.config import Section, load_params
-from emoser.files import atomic_path, write_json
-from emoser.folds import CvParams
-from emoser.readme import update_results
-from emoser.reporting import build_report
-from emoser.results import HEADLINE_METRICS
-from emoser.runtime import entry_point
-from emoser.scoring import EvaluateParams
-from emoser.splitting import SplitParams
+from emoser.core import paths
+from emoser.core.config import Section, load_params
+from emoser.core.files import atomic_path, write_json
+from emoser.core.runtime import entry_point
+from emoser.params.cv import CvParams
+from emoser.params.evaluate import EvaluateParams
+from emoser.params.split import SplitParams
+from emoser.reporting.readme import update_results
+from emoser.reporting.report import build_report
+from emoser.reporting.results import HEADLINE_METRICS
 
 log = logging.getLogger(__name__)
 README = Path("README.md")

@@ -10,11 +10,12 @@ import logging
 
 import pandas as pd
 
-from emoser import paths
-from emoser.config import Section, load_params
-from emoser.files import read_clips, write_csv
-from emoser.runtime import entry_point
-from emoser.splitting import SplitParams, assign_subsets, summarise
+from emoser.core import paths
+from emoser.core.config import Section, load_params
+from emoser.core.files import read_clips, write_csv
+from emoser.core.runtime import entry_point
+from emoser.params.split import SplitParams
+from emoser.protocols.split import assign_subsets, summarise
 
 log = logging.getLogger(__name__)
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 import argparse
 import logging
 
-from emoser.config import Section, load_params, read_raw
-from emoser.mlflow_runs import SYNCED, sync
-from emoser.runtime import entry_point
-from emoser.tracking import MlflowParams, resolve_tracking_uri
+from emoser.core.config import Section, load_params, read_raw
+from emoser.core.runtime import entry_point
+from emoser.params.mlflow import MlflowParams
+from emoser.tracking.runs import SYNCED, sync
+from emoser.tracking.store import resolve_tracking_uri
 
 log = logging.getLogger(__name__)
 

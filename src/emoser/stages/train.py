@@ -23,18 +23,18 @@ import shutil
 
 from pydantic import model_validator
 
-from emoser import paths
-from emoser.audio import AudioParams
-from emoser.augmentation import AugmentParams
-from emoser.config import Section, flatten, load_params
-from emoser.errors import EmoserError
-from emoser.features import FeatureParams
-from emoser.files import read_clips, read_split
-from emoser.model_files import REPLICATES, copy_saved, read_facts, replicate_folder
-from emoser.parallel import ComputeParams
-from emoser.runtime import entry_point
-from emoser.splitting import SplitParams
-from emoser.variants import ARCHS, LOSSES, ArchitectureParams, ModelParams, TrainParams, check_networks_fit
+from emoser.core import paths
+from emoser.core.config import Section, flatten, load_params
+from emoser.core.errors import EmoserError
+from emoser.core.files import read_clips, read_split
+from emoser.core.runtime import entry_point
+from emoser.models.networks.saved import REPLICATES, copy_saved, read_facts, replicate_folder
+from emoser.params.audio import AudioParams
+from emoser.params.augment import AugmentParams
+from emoser.params.compute import ComputeParams
+from emoser.params.features import FeatureParams
+from emoser.params.networks import ARCHS, LOSSES, ArchitectureParams, ModelParams, TrainParams, check_networks_fit
+from emoser.params.split import SplitParams
 
 # The params a trained model depends on, recorded in its bundle (and logged to MLflow): the stages
 # upstream of it and its own. Not fetch (where the corpus came from is machine-specific; its checksum
@@ -82,14 +82,14 @@ def main(argv: list[str] | None = None) -> None:
 def train_replicates(name: str, arch: str, loss: str, params: Params, made_from: dict) -> None:
     """One training task per seed (``TrainParams.seeds``), each saved to models/NAME/replicates/seed-S/;
     then the named seed's network copied to models/NAME/ (what ships). Stale replicates are removed."""
-    from emoser.crossval import FoldTask, run_folds  # TensorFlow: only to train
+    from emoser.models.networks.tasks import TrainingTask, run_trainings  # TensorFlow: only to train
 
     folder = paths.MODELS / name
     split = read_split().set_index("clip")["subset"]
     clips = read_clips()
     shipped = {"sample_rate": params.audio.sample_rate, "features": params.features.model_dump(),
                "protocol": params.split.protocol}
-    tasks = [FoldTask(f"{arch}-{loss}", params.split.protocol, f"seed {seed}", clips, split,
+    tasks = [TrainingTask(f"{arch}-{loss}", params.split.protocol, f"seed {seed}", clips, split,
                       paths.FEATURES.resolve(), params.train.model_copy(update={"seed": seed}), params.architectures,
                       params.features.normalisation, params.compute.threads_per_task,
                       save_to=replicate_folder(folder, seed).resolve(),
@@ -97,7 +97,7 @@ def train_replicates(name: str, arch: str, loss: str, params: Params, made_from:
              for seed in params.train.seeds]
     if (folder / REPLICATES).exists():
         shutil.rmtree(folder / REPLICATES)
-    results = run_folds(tasks, params.compute)
+    results = run_trainings(tasks, params.compute)
     for seed, result in zip(params.train.seeds, results):
         log.info("%s seed %d: %d epochs, %.0f s on %s", name, seed, int(result.predictions["epochs_run"].iloc[0]),
                  result.seconds, result.ran_on)

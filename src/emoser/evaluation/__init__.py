@@ -1,0 +1,2 @@
+"""Scoring predictions: metrics with intervals, prediction tables, paired comparisons.
+May import: core, params, corpora, protocols."""

@@ -1,0 +1,6 @@
+"""The openSMILE functional sets stage opensmile extracts: the values ``baselines`` and ``ours``
+may name (no section of its own)."""
+from __future__ import annotations
+
+OPENSMILE_SETS = ("eGeMAPSv02", "ComParE_2016")
+

@@ -1,0 +1,79 @@
+"""The hold-out split: every clip to train, val, test or unused (stage split).
+
+Protocols (``split.protocol``):
+- ``utterance``: original utterances split 70/15/15, stratified by emotion; each
+  augmented copy goes where its source utterance goes, and val/test keep originals only.
+- ``speaker``: the speakers named in params are held out whole for val and test.
+- ``leaky``: the student report's protocol, a random split over all clips *after*
+  augmentation, so copies of one recording sit in train and test. Kept only to show
+  how much that inflates the scores.
+"""
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from emoser.params.split import SplitParams
+from emoser.protocols.names import SUBSETS
+
+log = logging.getLogger(__name__)
+
+
+def _three_way(table: pd.DataFrame, params: SplitParams) -> dict[str, pd.DataFrame]:
+    """Stratified train/val/test split of the rows of ``table`` by emotion."""
+    held_out = params.val + params.test
+    train, rest = train_test_split(table, test_size=held_out, stratify=table["emotion"],
+                                   random_state=params.seed)
+    val, test = train_test_split(rest, test_size=params.test / held_out, stratify=rest["emotion"],
+                                 random_state=params.seed)
+    return {"train": train, "val": val, "test": test}
+
+
+def assign_subsets(clips: pd.DataFrame, params: SplitParams) -> pd.Series:
+    """Subset per clip (index: clip id): 'train', 'val', 'test' or 'unused'."""
+    clips = clips.set_index("clip", drop=False)
+    if params.protocol == "leaky":
+        parts = _three_way(clips, params)
+        subset = pd.Series("unused", index=clips.index)
+        for name, part in parts.items():
+            subset[part.index] = name
+        return subset
+
+    originals = clips[clips["kind"] == "original"].set_index("utterance", drop=False)
+    if params.protocol == "utterance":
+        parts = _three_way(originals, params)
+        side = pd.Series({u: name for name, part in parts.items() for u in part.index})
+    elif params.protocol == "speaker":
+        side = pd.Series("train", index=originals.index)
+        side[originals["speaker"].isin(params.val_speakers)] = "val"
+        side[originals["speaker"].isin(params.test_speakers)] = "test"
+    else:
+        raise ValueError(f"unknown split.protocol {params.protocol!r}")
+
+    return follow_source(clips, side)
+
+
+def follow_source(clips: pd.DataFrame, side: pd.Series) -> pd.Series:
+    """Subset per clip (index: clip id) from ``side``, the subset of each original utterance.
+
+    Every copy goes where its source recording goes; val and test score real recordings
+    only, so copies of val/test utterances are 'unused', never trained on.
+    """
+    clips = clips.set_index("clip", drop=False)
+    subset = clips["utterance"].map(side)
+    if subset.isna().any():
+        missing = sorted(clips.loc[subset.isna(), "utterance"].unique())[:5]
+        raise ValueError(f"no subset for utterances {missing}")
+    subset[(subset != "train") & (clips["kind"] != "original")] = "unused"
+    return subset
+
+
+def summarise(clips: pd.DataFrame, subset: pd.Series) -> dict:
+    table = clips.assign(subset=subset.to_numpy())
+    return {name: {"clips": int((table["subset"] == name).sum()),
+                   "utterances": int(table.loc[table["subset"] == name, "utterance"].nunique()),
+                   "speakers": sorted(table.loc[table["subset"] == name, "speaker"].unique().tolist())}
+            for name in SUBSETS}
+

@@ -1,0 +1,138 @@
+"""One version of the results, as the report stage and ``emoser review`` read it: the headline
+metrics (per protocol x model: UAR, accuracy, their intervals, n) and every model's per-recording
+test predictions.
+
+Both are built through ``read_text(path) -> str | None``, so the same code reads the workspace,
+a git revision or the DVC cache of one (``emoser.reporting.review``).
+"""
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from emoser.core import paths
+from emoser.evaluation.scoring import scored_models
+from emoser.models.networks.saved import REPLICATES_FILE
+from emoser.params.networks import VARIANTS
+from emoser.protocols.names import HOLDOUT, LEAKY
+
+Reader = Callable[[Path], "str | None"]
+HEADLINE_METRICS = paths.METRICS / "headline.json"   # the only file dvc.yaml declares as metrics
+# The evaluated hold-out networks: the shipped model and the report's four variants.
+NETWORKS = ("model", *(f"study/{v}" for v in VARIANTS))
+# Cross-validated and classical predictions: (kind, summary, per-recording predictions).
+SUMMARIES = (("trained", paths.METRICS / "cv.json", paths.CV_PREDICTIONS),
+             ("ours", paths.METRICS / "ours.json", paths.OURS_PREDICTIONS),
+             ("baseline", paths.METRICS / "baselines.json", paths.BASELINE_PREDICTIONS))
+SCORES = ("uar", "uar_low", "uar_high", "accuracy", "accuracy_low", "accuracy_high", "n")
+PREDICTION_COLUMNS = ["protocol", "model", "kind", "fold", "utterance", "emotion", "predicted"]
+REPLICATE_COLUMNS = ["protocol", "model", "seed", "utterance", "emotion", "predicted"]
+
+
+def recorded_presets(folder: Path = paths.PRESET_RESULTS) -> list[dict]:
+    """Every recorded run of a params preset (``emoser preset NAME --record``), in file order."""
+    return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
+
+
+def workspace(path: Path) -> str | None:
+    """The workspace's copy of ``path`` (None if absent)."""
+    return path.read_text() if path.exists() else None
+
+
+def network_model(name: str) -> str:
+    """A hold-out network's model name in the tables: ``model`` or the variant (``cnn-cce``)."""
+    return name.removeprefix("study/")
+
+
+def holdout_protocol(leaky: bool) -> str:
+    """The protocol key of hold-out results: ``holdout``, or ``holdout-leaky`` for the leaky split."""
+    return f"{HOLDOUT}-{LEAKY}" if leaky else HOLDOUT
+
+
+def headline_scores(pooled: dict) -> dict[str, float | int]:
+    """The figures a reviewer compares, from a scored block (``scoring.scored_with_intervals``)."""
+    return {"uar": pooled["uar"], "uar_low": pooled["uar_ci"]["low"], "uar_high": pooled["uar_ci"]["high"],
+            "accuracy": pooled["accuracy"], "accuracy_low": pooled["accuracy_ci"]["low"],
+            "accuracy_high": pooled["accuracy_ci"]["high"], "n": int(pooled["test_size"])}
+
+
+def _json(read_text: Reader, path: Path) -> dict:
+    text = read_text(path)
+    return json.loads(text) if text else {}
+
+
+def twin(metrics: dict) -> str:
+    """The study network a hold-out network's replicates are under: the shipped ``model`` is a copy
+    of its study twin's named seed (stage train), so the twin's seeds are its replicates."""
+    return f"study/{metrics['arch']}-{metrics['loss']}"
+
+
+def replicates_of(name: str, metrics: dict, read_text: Reader) -> dict | None:
+    """A hold-out network's ``replicates`` block (stage evaluate): its own, or its study twin's."""
+    if "replicates" in metrics:
+        return metrics["replicates"]
+    if name == "model":
+        return _json(read_text, paths.METRICS / f"{twin(metrics)}.json").get("replicates")
+    return None
+
+
+def headline_metrics(read_text: Reader = workspace) -> dict[str, dict[str, dict]]:
+    """{protocol: {model: SCORES}} for every evaluated network and every cross-validated,
+    classical and own model. A hold-out network trained with several seeds also has the seeds'
+    count, mean UAR and its standard deviation over seeds (the training run's spread) beside the
+    named seed's figures."""
+    headline: dict[str, dict[str, dict]] = {}
+    for name in NETWORKS:
+        metrics = _json(read_text, paths.METRICS / f"{name}.json")
+        if metrics:
+            scores = headline_scores(metrics)
+            replicates = replicates_of(name, metrics, read_text)
+            if replicates:
+                scores.update(seeds=len(replicates["seeds"]), uar_seed_mean=replicates["uar_mean"],
+                              uar_seed_std=replicates["uar_std"])
+            headline.setdefault(holdout_protocol(metrics["leaky"]), {})[network_model(name)] = scores
+    for _, summary_path, _ in SUMMARIES:
+        for protocol, model, result in scored_models(_json(read_text, summary_path)):
+            headline.setdefault(protocol, {})[model] = headline_scores(result["pooled"])
+    return headline
+
+
+def prediction_table(read_text: Reader = workspace) -> pd.DataFrame:
+    """Every model's test predictions, one row per (protocol, model, recording): PREDICTION_COLUMNS."""
+    tables = []
+    for name in NETWORKS:
+        metrics = _json(read_text, paths.METRICS / f"{name}.json")
+        samples = read_text(paths.PLOTS / name / "confusion.csv")
+        if metrics and samples:
+            table = pd.read_csv(io.StringIO(samples), dtype=str)
+            tables.append(pd.DataFrame({"protocol": holdout_protocol(metrics["leaky"]), "model": network_model(name),
+                                        "kind": "network", "fold": HOLDOUT, "utterance": table["clip"],
+                                        "emotion": table["actual"], "predicted": table["predicted"]}))
+    for kind, _, predictions_path in SUMMARIES:
+        text = read_text(predictions_path)
+        if text:
+            table = pd.read_csv(io.StringIO(text), dtype=str)
+            tables.append(table.assign(kind=kind)[PREDICTION_COLUMNS])
+    return (pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=PREDICTION_COLUMNS))
+
+
+def replicate_table(read_text: Reader = workspace) -> pd.DataFrame:
+    """Every seed's test predictions of each hold-out network trained with replicates (the shipped
+    model's are its study twin's), one row per (protocol, model, seed, item): REPLICATE_COLUMNS."""
+    tables = []
+    for name in NETWORKS:
+        metrics = _json(read_text, paths.METRICS / f"{name}.json")
+        if not metrics:
+            continue
+        source = name if "replicates" in metrics or name != "model" else twin(metrics)
+        text = read_text(paths.PLOTS / source / REPLICATES_FILE)
+        if text:
+            table = pd.read_csv(io.StringIO(text), dtype={"clip": str, "actual": str, "predicted": str})
+            tables.append(pd.DataFrame({"protocol": holdout_protocol(metrics["leaky"]), "model": network_model(name),
+                                        "seed": table["seed"].astype(int), "utterance": table["clip"],
+                                        "emotion": table["actual"], "predicted": table["predicted"]}))
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=REPLICATE_COLUMNS)

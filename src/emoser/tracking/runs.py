@@ -1,0 +1,290 @@
+"""The MLflow store, kept in step with the pipeline's outputs (stage ``track``).
+
+Stages do not log to MLflow themselves: a stage DVC skips (its outputs are already those in
+dvc.lock, as in a fresh clone) would then leave no run. ``sync`` logs, for every evaluated
+network and every cross-validated/classical model, the run the store lacks, and nothing twice:
+each run carries the tag ``emoser_key``, a hash of the outputs it shows, set last (a run cut off
+midway does not count).
+
+- a network (``model``, ``study/<arch>-<loss>``): params, per-epoch curves, test metrics with
+  intervals, the confusion-matrix and history figures, the Keras model with its normaliser;
+- a summary model (cv, ours, baselines) per protocol: params, pooled scores with intervals,
+  each fold's scores as steps;
+- the served model (``models/served``): its calibration, and the model itself as an MLflow pyfunc
+  model registered as ``emoser-ours`` (``mlflow models serve -m models:/emoser-ours/latest``).
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.models import ModelSignature
+from mlflow.types.schema import Schema, TensorSpec
+
+from emoser.core import paths
+from emoser.core.config import flatten
+from emoser.core.files import atomic_path
+from emoser.corpora.emodb import EMOTIONS
+from emoser.evaluation.scoring import scored_models
+from emoser.protocols.names import LEAKY_WARNING
+from emoser.reporting.results import NETWORKS, SUMMARIES
+from emoser.tracking.store import git_commit, use_experiment
+
+log = logging.getLogger(__name__)
+KEY_TAG = "emoser_key"
+SYNCED = Path("mlruns/synced.json")   # stage track's marker, inside the local store (not in git)
+# params.yaml sections that shaped each kind of summary (the networks carry theirs in the model).
+SUMMARY_PARAMS = {"trained": ("cv", "train", "architectures", "features", "evaluate"),
+                  "ours": ("ours", "cv", "split", "evaluate"),
+                  "baseline": ("baselines", "cv", "split", "evaluate")}
+
+
+def _digest(*parts: bytes | str) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        data = part.encode() if isinstance(part, str) else part
+        h.update(len(data).to_bytes(8, "little") + data)
+    return h.hexdigest()[:32]
+
+
+def network_key(name: str, root: Path = Path()) -> str | None:
+    """Hash of what a network's run shows (metrics, curves, every file of the model); None if
+    the network has not been evaluated."""
+    metrics, history = root / paths.METRICS / f"{name}.json", root / paths.PLOTS / name / "history.csv"
+    model = root / paths.MODELS / name
+    if not (metrics.exists() and history.exists() and model.is_dir()):
+        return None
+    files = sorted(p for p in model.rglob("*") if p.is_file())
+    return _digest("network", name, metrics.read_bytes(), history.read_bytes(),
+                   *[x for p in files for x in (str(p.relative_to(model)), p.read_bytes())])
+
+
+def summary_key(kind: str, protocol: str, model: str, result: dict) -> str:
+    return _digest(kind, protocol, model, json.dumps(result, sort_keys=True))
+
+
+def network_signature(network) -> ModelSignature:
+    """What the logged network takes and gives: normalised features (clips, features, frames) ->
+    emotion probabilities."""
+    shape = (-1, *network.input_shape[1:])
+    return ModelSignature(inputs=Schema([TensorSpec(np.dtype("float32"), shape)]),
+                          outputs=Schema([TensorSpec(np.dtype("float32"), (-1, len(EMOTIONS)))]))
+
+
+def log_network_run(name: str, key: str, tracking_uri: str, experiment: str) -> str:
+    """One run for the evaluated network ``name`` (models/NAME, metrics/NAME.json, plots/NAME/)."""
+    from emoser.models.networks.architectures import Bundle  # TensorFlow: only when a network run is missing
+
+    metrics = json.loads((paths.METRICS / f"{name}.json").read_text())
+    history = pd.read_csv(paths.PLOTS / name / "history.csv")
+    bundle = Bundle.load(paths.MODELS / name)
+    protocol = metrics["protocol"]
+    experiment_id = use_experiment(tracking_uri, f"{experiment}/{protocol}")
+    with mlflow.start_run(experiment_id=experiment_id, run_name=name) as run:
+        mlflow.set_tags({"variant": name, "kind": "network", "arch": metrics["arch"], "loss": metrics["loss"],
+                         "protocol": protocol, "leaky": str(metrics["leaky"]).lower(), "git_commit": git_commit(),
+                         "dvc_experiment": os.environ.get("DVC_EXP_NAME", ""),
+                         **({"warning": LEAKY_WARNING} if metrics["leaky"] else {})})
+        # what shaped the model (recorded in it by the train stage), and this variant's own arch and loss
+        mlflow.log_params({k: str(v) for k, v in bundle.facts["params"].items()})
+        mlflow.log_params({"model.arch": metrics["arch"], "model.loss": metrics["loss"]})
+        for row in history.itertuples(index=False):
+            mlflow.log_metrics({k: float(getattr(row, k)) for k in ("loss", "accuracy", "val_loss", "val_accuracy")},
+                               step=int(row.epoch))
+        mlflow.log_metrics({f"test_{k}": float(metrics[k]) for k in ("accuracy", "uar", "macro_f1")})
+        mlflow.log_metrics({f"test_{k}_ci_{end}": metrics[f"{k}_ci"][end] for k in ("accuracy", "uar")
+                            for end in ("low", "high")})
+        mlflow.log_metrics({f"test_recall_{c}": v["recall"] for c, v in metrics["per_class"].items()})
+        mlflow.log_metrics({"epochs_run": metrics["epochs_run"], "best_epoch": metrics["best_epoch"]})
+        if replicates := metrics.get("replicates"):   # every seed's test UAR as a step, and their spread
+            for i, scores in enumerate(replicates["per_seed"].values()):
+                mlflow.log_metrics({"seed_test_uar": scores["uar"], "seed_test_accuracy": scores["accuracy"]},
+                                   step=i + 1)
+            mlflow.log_metrics({"seeds_test_uar_mean": replicates["uar_mean"],
+                                "seeds_test_uar_std": replicates["uar_std"]})
+            mlflow.set_tag("seeds", ",".join(map(str, replicates["seeds"])))
+        for figure in ("confusion.png", "history.png"):
+            mlflow.log_artifact(str(paths.PLOTS / name / figure), artifact_path="figures")
+        mlflow.log_artifact(str(paths.PLOTS / name / "confusion.csv"), artifact_path="predictions")
+        mlflow.log_dict(metrics, "metrics.json")
+        # Requirements are pinned in requirements.txt; MLflow's inference of them is slow and offline-hostile.
+        mlflow.keras.log_model(bundle.network, name="model", pip_requirements=[],
+                               signature=network_signature(bundle.network))
+        mlflow.log_artifact(str(paths.MODELS / name / Bundle.STATS_FILE), artifact_path="model")
+        mlflow.set_tag(KEY_TAG, key)
+        return run.info.run_id
+
+
+def log_summary_run(kind: str, protocol: str, model: str, result: dict, key: str, params: dict[str, str],
+                    tracking_uri: str, experiment: str) -> str:
+    """One run for a cross-validated / classical model under one protocol: pooled scores with
+    intervals, and each fold's scores as steps 1..k (fold names in a tag)."""
+    experiment_id = use_experiment(tracking_uri, f"{experiment}/{protocol}")
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"{model} ({protocol})") as run:
+        mlflow.set_tags({"kind": kind, "variant": model, "protocol": protocol, "git_commit": git_commit(),
+                         "dvc_experiment": os.environ.get("DVC_EXP_NAME", ""), "folds": ",".join(result["folds"])})
+        mlflow.log_params(params)
+        pooled = result["pooled"]
+        mlflow.log_metrics({f"pooled_{k}": pooled[k] for k in ("accuracy", "uar", "macro_f1")})
+        mlflow.log_metrics({f"pooled_{k}_ci_{end}": pooled[f"{k}_ci"][end]
+                            for k in ("accuracy", "uar") for end in ("low", "high")})
+        mlflow.log_metrics({f"fold_mean_{k}": v for k, v in result["fold_mean"].items()})
+        mlflow.log_metrics({f"fold_std_{k}": v for k, v in result["fold_std"].items()})
+        for step, scores in enumerate(result["folds"].values(), start=1):
+            mlflow.log_metrics({f"fold_{k}": scores[k] for k in ("accuracy", "uar", "macro_f1")}, step=step)
+        mlflow.log_dict(result, "summary.json")
+        mlflow.set_tag(KEY_TAG, key)
+        return run.info.run_id
+
+
+def served_key(root: Path = Path()) -> str | None:
+    """Hash of every file of the served model and of its calibration; None before stage package."""
+    from emoser.models.classical.calibration import METRICS
+    from emoser.serving.served import FOLDER
+
+    folder, calibration = root / FOLDER, root / METRICS
+    if not (folder.is_dir() and calibration.exists()):
+        return None
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    return _digest("served", calibration.read_bytes(),
+                   *[x for p in files for x in (str(p.relative_to(folder)), p.read_bytes())])
+
+
+@contextlib.contextmanager
+def _without_type_hint_advice() -> Iterator[None]:
+    """Drop MLflow's advice to add type hints to ``predict`` (for its input validation): requests are
+    checked by emoser.serving.mlflow_model itself, row by row, so the advice is noise in the stage's log.
+    (A warnings filter is not enough: log_model resets them to "once".)"""
+    with warnings.catch_warnings():
+        show = warnings.showwarning
+
+        def shown(message, category, filename, lineno, file=None, line=None):
+            if "Add type hints to the `predict` method" not in str(message):
+                show(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = shown
+        yield
+
+
+@contextlib.contextmanager
+def _no_progress_bars() -> Iterator[None]:
+    """No tqdm bar from MLflow's artifact downloads (log_model validates the model it logged): in a
+    stage's log it is a screen of carriage returns. The user's own setting wins."""
+    name = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+    before = os.environ.get(name)
+    os.environ.setdefault(name, "false")
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+
+
+def log_served_run(key: str, tracking_uri: str, experiment: str) -> str:
+    """The served model's run: its facts and calibration, and the pyfunc model (registered)."""
+    from importlib.metadata import version
+
+    from emoser.models.classical.calibration import CALIBRATED, METRICS, RAW
+    from emoser.models.classical.fusion import MODEL
+    from emoser.serving.served import FACTS, FOLDER
+
+    with _without_type_hint_advice():     # MLflow checks the class as it is defined
+        from emoser.serving import mlflow_model
+
+    facts = json.loads((FOLDER / FACTS).read_text())
+    calibration = json.loads(METRICS.read_text())
+    experiment_id = use_experiment(tracking_uri, f"{experiment}/served")
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"{MODEL} (served)") as run:
+        mlflow.set_tags({"kind": "served", "variant": MODEL, "git_commit": git_commit(),
+                         "dvc_experiment": os.environ.get("DVC_EXP_NAME", "")})
+        mlflow.log_params({"feature_set": facts["feature_set"], "temperature": facts["temperature"],
+                           "recordings": facts["recordings"], "window_s": facts["window_s"],
+                           **{f"ours.{k}": str(v) for k, v in facts["params"].items()}})
+        block = calibration.get(MODEL, {})
+        mlflow.log_metrics({f"{kind}_{k}": block[kind][k] for kind in (RAW, CALIBRATED) if kind in block
+                            for k in ("ece", "nll", "brier")})
+        mlflow.log_dict(calibration, "calibration.json")
+        packages = ("numpy", "pandas", "soundfile", "soxr", "opensmile", "webrtcvad", "mlflow")
+        with _without_type_hint_advice(), _no_progress_bars():
+            mlflow.pyfunc.log_model(name="model", python_model=mlflow_model.__file__,
+                                    artifacts={mlflow_model.ARTIFACT: str(FOLDER)},
+                                    code_paths=[str(Path(__file__).parent)],
+                                    pip_requirements=[f"{p}=={version(p)}" for p in packages],
+                                    registered_model_name=mlflow_model.REGISTERED_NAME)
+        mlflow.set_tag(KEY_TAG, key)
+        return run.info.run_id
+
+
+def logged_keys(tracking_uri: str, experiment: str) -> set[str]:
+    """``emoser_key`` of every finished run in the project's experiments (``experiment/<protocol>``)."""
+    client = mlflow.MlflowClient(tracking_uri)
+    ids = [e.experiment_id for e in client.search_experiments(filter_string=f"name LIKE '{experiment}/%'")]
+    keys: set[str] = set()
+    token = None
+    while ids:
+        page = client.search_runs(ids, filter_string="attributes.status = 'FINISHED'", max_results=1000,
+                                  page_token=token)
+        keys.update(r.data.tags[KEY_TAG] for r in page if KEY_TAG in r.data.tags)
+        token = page.token
+        if not token:
+            break
+    return keys
+
+
+def wanted_runs(raw_params: dict) -> list[dict]:
+    """Every run the outputs in the workspace call for: {key, kind, name, ...}, in pipeline order."""
+    runs: list[dict] = []
+    for name in NETWORKS:
+        key = network_key(name)
+        if key:
+            runs.append({"key": key, "kind": "network", "name": name})
+    for kind, summary_path, _ in SUMMARIES:
+        if not summary_path.exists():
+            continue
+        summary = json.loads(summary_path.read_text())
+        chosen = {section: raw_params[section] for section in SUMMARY_PARAMS[kind] if section in raw_params}
+        params = {key: str(value) for key, value in flatten(chosen).items()}
+        for protocol, model, result in scored_models(summary):
+            runs.append({"key": summary_key(kind, protocol, model, result), "kind": kind,
+                         "name": f"{model} ({protocol})", "protocol": protocol, "model": model,
+                         "result": result, "params": params})
+    key = served_key()
+    if key:
+        runs.append({"key": key, "kind": "served", "name": "ours (served)"})
+    return runs
+
+
+def sync(raw_params: dict, tracking_uri: str, experiment: str, marker: Path) -> tuple[int, int]:
+    """Log each wanted run the store lacks; write ``marker`` (the runs the store now holds for
+    these outputs: deterministic, so DVC's lock does not change). Returns (logged, already there)."""
+    runs = wanted_runs(raw_params)
+    mlflow.set_tracking_uri(tracking_uri)
+    present = logged_keys(tracking_uri, experiment)
+    logged = 0
+    for run in runs:
+        if run["key"] in present:
+            continue
+        if run["kind"] == "network":
+            run_id = log_network_run(run["name"], run["key"], tracking_uri, experiment)
+        elif run["kind"] == "served":
+            run_id = log_served_run(run["key"], tracking_uri, experiment)
+        else:
+            run_id = log_summary_run(run["kind"], run["protocol"], run["model"], run["result"], run["key"],
+                                     run["params"], tracking_uri, experiment)
+        log.info("logged %s (%s): MLflow run %s", run["name"], run["kind"], run_id)
+        present.add(run["key"])
+        logged += 1
+    with atomic_path(marker) as tmp:
+        tmp.write_text(json.dumps({"experiment": experiment,
+                                   "runs": [{"kind": r["kind"], "name": r["name"], KEY_TAG: r["key"]} for r in runs]},
+                                  indent=1) + "\n")
+    return logged, len(runs) - logged

@@ -281,11 +281,10 @@ for _ in range(20):
 SERVE_PYFUNC = """
 import sys
 import mlflow
-from emoser import mlflow_model
-from pathlib import Path
+from emoser.serving import mlflow_model
 mlflow.pyfunc.save_model(sys.argv[2], python_model=mlflow_model.__file__,
                          artifacts={mlflow_model.ARTIFACT: sys.argv[1]},
-                         code_paths=[str(Path(mlflow_model.__file__).parent)], pip_requirements=[])
+                         code_paths=[str(mlflow_model.PACKAGE)], pip_requirements=[])
 """
 
 

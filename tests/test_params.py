@@ -32,7 +32,8 @@ def test_repository_params_are_valid():
 @pytest.mark.parametrize("key, value, message", [
     ("train.epochs", True, "train.epochs: expected int, got True (YAML reads yes/no/on/off as true/false)"),
     ("compute.tasks", "4", "compute.tasks: expected int, got the text '4'"),
-    ("architectures.cnn_lstm.lstm_units", "64", "architectures.cnn_lstm.lstm_units: expected int or list, got the text"),
+    ("architectures.cnn_lstm.lstm_units", "64",
+     "architectures.cnn_lstm.lstm_units: expected int or list, got the text"),
     ("ours.feature_counts", [1000, "all", "5"], "ours.feature_counts.2: expected 'all' or int, got the text '5'"),
     ("augment.stretch_rates", [0.8, True], "augment.stretch_rates.1: expected float, got True"),
     ("fetch.sha256", 5, "fetch.sha256: expected str, got 5"),

@@ -169,7 +169,9 @@ def test_mlflow_models_serve_answers_as_the_cli(tiny, models, tmp_path):
     _, root = models
     mlflow.pyfunc.save_model(str(tmp_path / "pyfunc"), python_model=mlflow_model.__file__,
                              artifacts={mlflow_model.ARTIFACT: str(root / "served")},
-                             code_paths=[str(Path(mlflow_model.__file__).parent)], pip_requirements=[])
+                             code_paths=[str(mlflow_model.PACKAGE)], pip_requirements=[])
+    # the whole package travels with the model (a server without emoser installed imports it from there)
+    assert (tmp_path / "pyfunc" / "code" / "emoser" / "serving" / "mlflow_model.py").is_file()
     noise = tmp_path / "white_noise.wav"
     sf.write(noise, np.random.default_rng(0).uniform(-0.5, 0.5, 16000).astype(np.float32), 16000)
     files = _files(tiny)[:2] + [noise]

@@ -30,6 +30,7 @@ from emoser.serving.classification import classify_recording
 from emoser.serving.served import ServedModel
 
 ARTIFACT = "served"          # the artifact holding models/served
+PACKAGE = Path(__file__).resolve().parents[1]   # the emoser package, logged as the model's code (code_paths)
 REGISTERED_NAME = "emoser-ours"
 
 

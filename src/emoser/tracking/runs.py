@@ -217,7 +217,7 @@ def log_served_run(key: str, tracking_uri: str, experiment: str) -> str:
         with _without_type_hint_advice(), _no_progress_bars():
             mlflow.pyfunc.log_model(name="model", python_model=mlflow_model.__file__,
                                     artifacts={mlflow_model.ARTIFACT: str(FOLDER)},
-                                    code_paths=[str(Path(__file__).parent)],
+                                    code_paths=[str(mlflow_model.PACKAGE)],
                                     pip_requirements=[f"{p}=={version(p)}" for p in packages],
                                     registered_model_name=mlflow_model.REGISTERED_NAME)
         mlflow.set_tag(KEY_TAG, key)

@@ -124,9 +124,9 @@ def ours(manifest: pd.DataFrame, params, scale: int = 1) -> tuple[dict, dict[str
         original_features = dict(zip(store.clips[wanted], store.rows(np.array(wanted))))
         everything = Subset(clips.reset_index(drop=True), store, np.arange(len(store)))
         keras.utils.set_random_seed(params.train.seed)
-        net = build_model("cnn", "cce", f.n_mfcc + 1, f.frames, params.architectures, params.train.learning_rate)
+        net = build_model("cnn", "cce", f.n_mfcc + 1, f.frames, params.architectures, params.train.learning_rate, 7)
         started = time.perf_counter()
-        net.fit(batches(everything, f.normalisation, None, params.train.batch_size, shuffle_seed=0), epochs=1,
+        net.fit(batches(everything, f.normalisation, None, params.train.batch_size, 7, shuffle_seed=0), epochs=1,
                 verbose=0, shuffle=False)
         epoch_s = time.perf_counter() - started
     n = len(clips)
@@ -160,7 +160,7 @@ def straightforward_model(arch: str, params, n_features: int, n_frames: int) -> 
     if arch == "cnn_lstm":
         net = build_cnn_lstm_time_distributed(n_features, n_frames, len(EMOTIONS), params.architectures.cnn_lstm)
     else:
-        net = build_model(arch, "cce", n_features, n_frames, params.architectures, params.train.learning_rate)
+        net = build_model(arch, "cce", n_features, n_frames, params.architectures, params.train.learning_rate, 7)
     return compile_model(net, "cce", params.train.learning_rate, steps_per_execution=1)
 
 
@@ -172,7 +172,7 @@ def epoch_seconds(arch: str, params, train: Subset, ours: bool) -> tuple[float, 
     n_features, n_frames = train.store.shape[1:]
     mode = params.features.normalisation
     if ours:
-        net = build_model(arch, "cce", n_features, n_frames, params.architectures, params.train.learning_rate)
+        net = build_model(arch, "cce", n_features, n_frames, params.architectures, params.train.learning_rate, 7)
     else:
         net = straightforward_model(arch, params, n_features, n_frames)
         x = normalise(train.features, train.n_frames, mode)
@@ -181,7 +181,7 @@ def epoch_seconds(arch: str, params, train: Subset, ours: bool) -> tuple[float, 
     for _ in range(2):
         started = time.perf_counter()
         if ours:
-            net.fit(batches(train, mode, None, params.train.batch_size, shuffle_seed=0), epochs=1, verbose=0,
+            net.fit(batches(train, mode, None, params.train.batch_size, 7, shuffle_seed=0), epochs=1, verbose=0,
                     shuffle=False)   # batches() shuffles
         else:
             net.fit(x, y, batch_size=params.train.batch_size, epochs=1, verbose=0, shuffle=True)

@@ -66,6 +66,18 @@ def make_corpus(folder: Path, speakers=("03", "08", "09", "10", "11", "12", "13"
     return folder
 
 
+def make_ravdess_corpus(folder: Path, actors=(1, 2, 3), seconds: float = 0.5, sample_rate: int = 8000) -> Path:
+    """Write a RAVDESS-layout folder: Actor_XX/03-01-EE-01-01-01-XX.flac, one per actor and emotion code
+    (01..08), with an emotion-dependent pitch as make_corpus's."""
+    for actor in actors:
+        for code in range(1, 9):
+            path = folder / f"Actor_{actor:02d}" / f"03-01-{code:02d}-01-01-01-{actor:02d}.flac"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            sf.write(path, tone(seconds, sample_rate, 110 + 30 * code + 5 * actor, seed=100 * actor + code),
+                     sample_rate, subtype="PCM_16")
+    return folder
+
+
 def zip_folder(folder: Path, archive: Path) -> Path:
     with zipfile.ZipFile(archive, "w") as zf:
         for path in sorted(folder.rglob("*")):

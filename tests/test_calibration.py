@@ -75,7 +75,8 @@ def test_in_fold_calibration_on_the_tiny_corpus(tiny_inputs):
     fold = ours["fold"].iloc[0]
     scrambled = manifest.copy()
     test = (manifest["speaker"] == fold).to_numpy()
-    scrambled.loc[test, "label"] = np.roll(manifest.loc[test, "label"].to_numpy(), 1)
+    for column in ("label", "emotion"):     # the pair moves together: a label names one emotion
+        scrambled.loc[test, column] = np.roll(manifest.loc[test, column].to_numpy(), 1)
     again = run_calibration(scrambled, functionals, embeddings, folds, params, params.calibration, jobs=2)
     before = ours.set_index("fold")["temperature"].groupby(level=0).first()
     after = again[again["model"] == "ours"].set_index("fold")["temperature"].groupby(level=0).first()

@@ -102,3 +102,18 @@ def test_bad_cv_params_are_named():
         _params(variants=("cnn-hinge",))
     with pytest.raises(ValueError, match="protocols"):
         _params(protocols=("loso", "random"))
+
+
+def test_loso_needs_two_recordings_per_speaker_and_two_speakers():
+    from emoser.core.errors import EmoserError
+
+    clips = _clips(speakers=("01", "02"), texts=("a01",), copies=0)
+    lonely = pd.DataFrame([{"clip": "x", "utterance": "x", "speaker": "07", "emotion": "anger", "label": 0,
+                            "kind": "original"}])
+    with pytest.raises(EmoserError, match=r"speaker '07' has only one recording \(x\)"):
+        make_folds(pd.concat([clips, lonely]), _params(protocols=("loso",)))
+    with pytest.raises(EmoserError, match="1 speaker"):
+        make_folds(clips[clips["speaker"] == "01"], _params(protocols=("loso",)))
+    # any speaker ids, any count: RAVDESS-like "01".."24" are not Emo-DB's
+    clips = _clips(speakers=("01", "02"), texts=("a01", "a02", "b01", "b02"), copies=0)
+    assert make_folds(clips, _params(protocols=("loso",)))["fold"].unique().tolist() == ["01", "02"]

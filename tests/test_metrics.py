@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from emoser.corpora.emodb import EMOTIONS
 from emoser.evaluation.scoring import (
     classification_metrics,
     confusion,
@@ -76,7 +77,7 @@ def test_cross_validation_summary_pools_and_spreads():
     y_true = [0, 5, 0, 0, 5, 5]
     y_pred = [0, 5, 0, 0, 0, 0]
     fold = ["a", "a", "b", "b", "b", "b"]
-    summary = cross_validation_summary(y_true, y_pred, fold, resamples=200, seed=0, level=0.95)
+    summary = cross_validation_summary(y_true, y_pred, fold, resamples=200, seed=0, level=0.95, classes=EMOTIONS)
     assert summary["pooled"]["accuracy"] == pytest.approx(4 / 6)
     assert summary["pooled"]["uar"] == pytest.approx((3 / 3 + 1 / 3) / 2)
     assert summary["folds"]["a"] == {"accuracy": 1.0, "uar": 1.0, "macro_f1": 1.0, "test_size": 2}
@@ -97,7 +98,7 @@ def test_summarise_predictions_per_protocol_model_and_listeners():
         "predicted": ["anger", "sadness", "sadness", "sadness", "anger", "anger"],
     })
     recognition = pd.Series({"u1": 90.0, "u2": 70.0})
-    summary = summarise_predictions(table, 100, 0, 0.95, recognition)
+    summary = summarise_predictions(table, EMOTIONS, 100, 0, 0.95, recognition)
     assert list(summary) == ["loso", "kfold"]
     assert summary["loso"]["m1"]["pooled"]["uar"] == 1.0 and summary["loso"]["m2"]["pooled"]["uar"] == 0.5
     assert summary["kfold"]["m1"]["pooled"]["accuracy"] == 0.5

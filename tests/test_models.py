@@ -19,14 +19,14 @@ ARCH = ArchitectureParams.model_validate({
 
 
 def test_cnn_output_is_a_distribution_over_emotions():
-    model = build_model("cnn", "cce", 14, 30, ARCH, 1e-3)
+    model = build_model("cnn", "cce", 14, 30, ARCH, 1e-3, 7)
     out = model.predict(np.random.default_rng(0).normal(size=(3, 14, 30)).astype("float32"), verbose=0)
     assert out.shape == (3, 7)
     assert np.allclose(out.sum(axis=1), 1, atol=1e-5)
 
 
 def test_cnn_lstm_runs_the_lstm_over_time_chunks():
-    model = build_model("cnn_lstm", "mse", 14, 30, ARCH, 1e-3)
+    model = build_model("cnn_lstm", "mse", 14, 30, ARCH, 1e-3, 7)
     lstm = next(layer for layer in model.layers if layer.__class__.__name__ == "LSTM")
     # (batch, time steps, per-chunk embedding): the LSTM's steps are the 5 time chunks, not MFCCs
     assert tuple(lstm.input.shape)[1] == 5
@@ -38,7 +38,7 @@ def test_cnn_lstm_runs_the_lstm_over_time_chunks():
 
 
 def test_time_order_matters_to_the_cnn_lstm():
-    model = build_model("cnn_lstm", "cce", 14, 30, ARCH, 1e-3)
+    model = build_model("cnn_lstm", "cce", 14, 30, ARCH, 1e-3, 7)
     x = np.random.default_rng(1).normal(size=(1, 14, 30)).astype("float32")
     reversed_chunks = x.reshape(1, 14, 5, 6)[:, :, ::-1, :].reshape(1, 14, 30)
     assert not np.allclose(model.predict(x, verbose=0), model.predict(reversed_chunks, verbose=0))
@@ -46,7 +46,7 @@ def test_time_order_matters_to_the_cnn_lstm():
 
 def test_cnn_lstm_is_the_report_time_distributed_network():
     """Same weights, same outputs: the Conv3D form only runs the per-chunk CNN as one convolution."""
-    ours = build_model("cnn_lstm", "cce", 14, 30, ARCH, 1e-3)
+    ours = build_model("cnn_lstm", "cce", 14, 30, ARCH, 1e-3, 7)
     report = build_cnn_lstm_time_distributed(14, 30, 7, ARCH.cnn_lstm)
     assert ours.count_params() == report.count_params()
     rng = np.random.default_rng(2)
@@ -66,7 +66,7 @@ def test_several_steps_per_execution_train_the_same_weights():
     trained = []
     for steps in (1, STEPS_PER_EXECUTION):
         keras.utils.set_random_seed(0)
-        model = build_model("cnn", "cce", 14, 30, ARCH, 1e-3)
+        model = build_model("cnn", "cce", 14, 30, ARCH, 1e-3, 7)
         compile_model(model, "cce", 1e-3, steps_per_execution=steps)
         model.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False)
         trained.append(model.get_weights())
@@ -77,13 +77,13 @@ def test_several_steps_per_execution_train_the_same_weights():
 
 def test_saving_the_same_model_twice_gives_the_same_bytes(tmp_path):
     keras.backend.clear_session()        # layer names restart, as in each training process
-    model = build_model("cnn_lstm", "cce", 14, 30, ARCH, 1e-3)
+    model = build_model("cnn_lstm", "cce", 14, 30, ARCH, 1e-3, 7)
     stats = {"mean": np.zeros(14, dtype="float32")}
     Bundle(model, "train", stats, {"arch": "cnn_lstm"}).save(tmp_path / "a")
     time.sleep(2.1)                      # zip entry times have a 2-s resolution
     # the same weights in new objects (Keras writes ids of shared objects, which are addresses)
     keras.backend.clear_session()
-    again = build_model("cnn_lstm", "cce", 14, 30, ARCH, 1e-3)
+    again = build_model("cnn_lstm", "cce", 14, 30, ARCH, 1e-3, 7)
     again.set_weights(model.get_weights())
     Bundle(again, "train", stats, {"arch": "cnn_lstm"}).save(tmp_path / "b")
     for name in (Bundle.MODEL_FILE, Bundle.STATS_FILE, Bundle.FACTS_FILE):
@@ -106,7 +106,7 @@ def test_a_saved_network_is_copied_with_new_facts_without_tensorflow(tmp_path):
 
     from emoser.models.networks.saved import copy_saved
 
-    model = build_model("cnn", "cce", 14, 30, ARCH, 1e-3)
+    model = build_model("cnn", "cce", 14, 30, ARCH, 1e-3, 7)
     Bundle(model, "utterance", {"mean": np.ones(14, dtype="float32")},
            {"arch": "cnn", "name": "study/cnn-cce", "params": {"train.seed": 1}}).save(tmp_path / "twin")
     code = ("import sys\nfrom pathlib import Path\nfrom emoser.models.networks.saved import copy_saved\n"

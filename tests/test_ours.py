@@ -100,9 +100,9 @@ def test_ours_on_a_tiny_corpus(tiny_inputs):
                                atol=2e-6)
 
     # the tones' pitch depends on the emotion: the model must find it (chance is 1/7)
-    summary = summarise_predictions(predictions, 200, 0, 0.95)
+    summary = summarise_predictions(predictions, EMOTIONS, 200, 0, 0.95)
     assert summary["loso"]["ours" + SPEAKER_STANDARDISED]["pooled"]["uar"] > 0.6
-    scored = summarise_ablation(ablation, 200, 0, 0.95)["loso"]
+    scored = summarise_ablation(ablation, EMOTIONS, 200, 0, 0.95)["loso"]
     assert scored["ours"][FUSED]["uar"] == pytest.approx(summary["loso"]["ours"]["pooled"]["uar"])
     assert set(scored) == {"ours", "ours" + SPEAKER_STANDARDISED} and set(scored["ours"]) == set(rows)
 

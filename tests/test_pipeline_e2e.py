@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import REPO, make_corpus, zip_folder
+from conftest import REPO, make_corpus, make_ravdess_corpus, zip_folder
 from emoser.reporting.readme import results_block
 from stage_imports import rerun_table
 
@@ -58,9 +58,10 @@ def _assert_reviewed_change(path: Path) -> None:
     assert (path.parent / "confusion-holdout-model.png").stat().st_size > 20_000
 
 
-def _tiny_params(url: str) -> dict:
+def _tiny_params(url: str, ravdess: Path) -> dict:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["fetch"]["source"] = url
+    params["corpora"]["ravdess"]["source"] = str(ravdess)    # a further corpus: 3 actors x 6 emotions kept
     params["audio"]["sample_rate"] = 8000
     params["augment"].update(pitch_copies=1, stretch_copies=1, jobs=2)
     params["features"].update(n_mfcc=8, n_fft=256, hop_length=128, frames=20, jobs=2)
@@ -81,6 +82,7 @@ def workspace(tmp_path_factory):
     serve_dir = root / "site"
     serve_dir.mkdir()
     zip_folder(make_corpus(root / "corpus", extra_files={"notes.wav": b"not audio"}), serve_dir / "download.zip")
+    make_ravdess_corpus(root / "ravdess")
     repo = root / "repo"
     repo.mkdir()
     for name in ("dvc.yaml", ".dvcignore", ".gitignore", "README.md"):
@@ -100,7 +102,7 @@ def workspace(tmp_path_factory):
 def test_dvc_repro_end_to_end(workspace, http_serve):
     root, repo, serve_dir, env = workspace
     url = http_serve(serve_dir) + "/download.zip"
-    (repo / "params.yaml").write_text(yaml.safe_dump(_tiny_params(url), sort_keys=False))
+    (repo / "params.yaml").write_text(yaml.safe_dump(_tiny_params(url, root / "ravdess"), sort_keys=False))
     _run(["git", "init", "-q"], repo, env)
     _run(["git", "config", "user.name", "emoser tests"], repo, env)
     _run(["git", "config", "user.email", "tests@emoser.invalid"], repo, env)
@@ -112,7 +114,9 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     for stage in ["fetch", "augment", "features", "split", "train", "evaluate",
                   "study-train@cnn_lstm-mse", "study-evaluate@cnn-cce", "folds", "opensmile", "embeddings",
                   "baselines", "ours", "cv",
-                  "report", "track"]:
+                  "report", "track", "corpus-fetch@ravdess", "corpus-opensmile@ravdess", "corpus-embeddings@ravdess",
+                  "corpus-folds@ravdess", "corpus-baselines@ravdess", "corpus-ours@ravdess", "crosscorpus@ravdess",
+                  "corpora"]:
         assert f"Running stage '{stage}'" in out
     assert "Warning:" not in out, "a warning that means nothing to a user reached the log"
     assert "Downloading artifacts" not in out, "MLflow's progress bar reached the log"
@@ -218,7 +222,22 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     # The one declared metrics file: per protocol x model, UAR and accuracy with intervals and n
     shown = json.loads(_run(["dvc", "metrics", "show", "--json"], repo, env))
     declared = shown[""]["data"]
-    assert list(declared) == ["metrics/headline.json"], list(declared)
+    assert list(declared) == ["metrics/headline.json", "metrics/corpora.json"], list(declared)
+    # The further corpus under LOSO (3 actors, 6 emotions after the map) and both directions across corpora,
+    # over the 6 emotions the two share (boredom: Emo-DB only)
+    corpora = declared["metrics/corpora.json"]["data"]
+    assert set(corpora) == {"ravdess/loso", "emodb→ravdess", "ravdess→emodb"}, set(corpora)
+    for block in corpora.values():
+        assert {"egemaps", "compare", "ours", "ours+spkstd", "compare+spkstd"} <= set(block)
+    assert corpora["ravdess/loso"]["ours"]["pooled"]["test_size"] == 18
+    assert corpora["emodb→ravdess"]["ours"]["pooled"]["test_size"] == 18
+    assert corpora["ravdess→emodb"]["ours"]["pooled"]["test_size"] == 42      # 49 less the 7 of boredom
+    assert corpora["ravdess→emodb"]["emotions"] == ["neutral", "happiness", "sadness", "anger", "fear", "disgust"]
+    page = (repo / "reports/corpora.md").read_text()
+    assert "Emo-DB → RAVDESS" in page and "RAVDESS → Emo-DB" in page
+    assert "18 recordings, 3 speakers, 6 emotions" in page
+    readme = (repo / "README.md").read_text()
+    assert "Emo-DB → RAVDESS" in readme.split("<!-- corpora")[1].split("<!-- /corpora -->")[0]
     headline_metrics = declared["metrics/headline.json"]["data"]
     assert set(headline_metrics) == {"holdout", "loso", "kfold", "leaky"}
     assert set(headline_metrics["holdout"]) == {"model", "cnn-cce", "cnn-mse", "cnn_lstm-cce", "cnn_lstm-mse",

@@ -26,7 +26,7 @@ ARCH = ArchitectureParams.model_validate({
 
 
 def _model(folder):
-    network = build_model("cnn", "cce", 9, 20, ARCH, 1e-3)
+    network = build_model("cnn", "cce", 9, 20, ARCH, 1e-3, 7)
     facts = {"name": "tiny", "arch": "cnn", "loss": "cce", "emotions": list(EMOTIONS), "sample_rate": 8000,
              "features": FEATURES.model_dump(), "protocol": "utterance"}
     Bundle(network, "utterance", None, facts).save(folder)
@@ -129,6 +129,7 @@ def test_no_speech_in_noise_dither_or_a_click():
 
 @pytest.mark.skipif(not SHARED_EMODB.exists(), reason="needs the local Emo-DB copy")
 def test_every_emodb_recording_has_enough_speech():
-    """The default --min-speech refuses no real recording (the threshold was chosen on Emo-DB)."""
+    """The default --min-speech refuses no real recording: every one has at least 0.66 s voiced
+    (tests/test_speech.py checks RAVDESS's 1440)."""
     voiced = [voiced_seconds(*sf.read(f, dtype="float32")) for f in sorted((SHARED_EMODB / "wav").glob("*.wav"))]
-    assert len(voiced) == 535 and min(voiced) > 3 * DEFAULT_MIN_SPEECH_S
+    assert len(voiced) == 535 and min(voiced) > 2 * DEFAULT_MIN_SPEECH_S

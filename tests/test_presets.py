@@ -93,12 +93,12 @@ def test_the_report_networks_valid_cnn_and_two_stacked_lstms():
 
     report = apply(PARAMS, load_preset("report", REPO / "presets"))
     architectures = ArchitectureParams.model_validate(report["architectures"])
-    cnn = build_model("cnn", "cce", 13, 150, architectures, 0.001)
+    cnn = build_model("cnn", "cce", 13, 150, architectures, 0.001, 7)
     convs = [layer for layer in cnn.layers if isinstance(layer, keras.layers.Conv2D)]
     assert [c.filters for c in convs] == [32, 64] and {c.padding for c in convs} == {"valid"}
     assert convs[0].output.shape[1:3] == (11, 148)          # valid: a 3x3 kernel loses a frame on each side
     assert [d.units for d in cnn.layers if isinstance(d, keras.layers.Dense)] == [128, 7]
-    lstm = build_model("cnn_lstm", "cce", 13, 150, architectures, 0.001)
+    lstm = build_model("cnn_lstm", "cce", 13, 150, architectures, 0.001, 7)
     lstms = [layer for layer in lstm.layers if isinstance(layer, keras.layers.LSTM)]
     assert [(layer.units, layer.return_sequences) for layer in lstms] == [(128, True), (128, False)]
     assert lstm.output.shape[1:] == (7,)

@@ -14,7 +14,7 @@ README = REPO / "README.md"
 
 
 def test_readme_is_short():
-    assert len(README.read_text().splitlines()) <= 195   # +the report-vs-defaults table (issue 25)
+    assert len(README.read_text().splitlines()) <= 220   # +the corpora table (issue 27)
 
 
 def test_readme_results_are_the_generated_table():

@@ -35,7 +35,7 @@ def _write_results(repo: Path, predicted: np.ndarray, actual: np.ndarray, cv_pre
     seed's predictions) with its study twin's replicates (``runs``: every seed's, the named first) in
     plots/study/cnn-cce/replicates.csv, and metrics/cv.json (a LOSO summary whose per-recording
     predictions are not available)."""
-    scores = scored_with_intervals(actual, predicted, 300, 0, 0.95)
+    scores = scored_with_intervals(actual, predicted, 300, 0, 0.95, EMOTIONS)
     metrics = {"protocol": "utterance", "leaky": False, "arch": "cnn", "loss": "cce", **scores}
     (repo / "metrics").mkdir(exist_ok=True)
     (repo / "metrics/model.json").write_text(json.dumps(metrics))
@@ -46,7 +46,7 @@ def _write_results(repo: Path, predicted: np.ndarray, actual: np.ndarray, cv_pre
     table = pd.DataFrame({"protocol": "loso", "model": "cnn-cce", "fold": [n[:2] for n in names],
                           "utterance": names, "emotion": [EMOTIONS[i] for i in actual],
                           "predicted": [EMOTIONS[i] for i in cv_predicted]})
-    (repo / "metrics/cv.json").write_text(json.dumps(summarise_predictions(table, 300, 0, 0.95)))
+    (repo / "metrics/cv.json").write_text(json.dumps(summarise_predictions(table, EMOTIONS, 300, 0, 0.95)))
     replicates = repo / "plots/study/cnn-cce/replicates.csv"
     if runs is None:
         replicates.unlink(missing_ok=True)

@@ -80,3 +80,15 @@ def test_same_seed_same_split_other_seed_other_split():
     c = assign_subsets(clips, _params(seed=2))
     assert a.equals(b)
     assert not a.equals(c)
+
+
+def test_speaker_protocol_checks_the_speakers_against_the_corpus():
+    from emoser.core.errors import EmoserError
+
+    with pytest.raises(EmoserError, match=r"split.val_speakers: speaker\(s\) \['07'\] not in the corpus"):
+        assign_subsets(_clips(1), _params(protocol="speaker", val_speakers=["07"]))
+    everyone = [s for s in SPEAKERS if s not in ("10", "09")]
+    with pytest.raises(EmoserError, match="none is left to train on"):
+        assign_subsets(_clips(1), _params(protocol="speaker", val_speakers=everyone))
+    # the utterance protocol ignores the speaker lists, so another corpus need not change them
+    assert set(assign_subsets(_clips(1), _params(val_speakers=["07"]))) == {"train", "val", "test", "unused"}

@@ -26,7 +26,7 @@ def test_every_stage_lists_exactly_the_code_it_imports():
 
 def test_every_stage_runs_its_own_module_in_emoser_stages():
     for name, module in stage_modules().items():
-        assert module == f"emoser.stages.{name.split('@')[0].removeprefix('study-')}" or \
+        assert module == f"emoser.stages.{name.split('@')[0].removeprefix('study-').removeprefix('corpus-')}" or \
             module in ("emoser.stages.train", "emoser.stages.evaluate"), (name, module)
         assert (REPO / "src" / "emoser" / "stages" / f"{module.rsplit('.', 1)[1]}.py").is_file()
 

@@ -2,6 +2,7 @@
 
 dvc.yaml names the same paths; tests/test_dvc_yaml.py checks the two agree.
 """
+from dataclasses import dataclass
 from pathlib import Path
 
 DATA = Path("data")
@@ -35,6 +36,9 @@ MODELS = Path("models")
 OURS_MODEL = MODELS / "ours"           # ours: our model fitted on every recording
 SERVED_MODEL = MODELS / "served"       # package: our model as arrays + its temperature, for predict and MLflow
 METRICS = Path("metrics")
+CORPORA_METRICS = METRICS / "corpora.json"   # corpora: further corpora's LOSO and the cross-corpus scores
+CORPORA_PREDICTIONS = CV / "corpora.csv"      # corpora: their test predictions, for the review's paired tests
+CORPORA_REPORT = REPORTS / "corpora.md"       # corpora: the page
 CALIBRATION = METRICS / "calibration.json"   # calibrate: ECE, NLL, Brier; the served model's temperature
 # stage report copies each DVC-cached summary (left) to its git-tracked place (right), byte for byte
 PUBLISHED = {CV_SUMMARY: METRICS / "cv.json", BASELINE_SUMMARY: METRICS / "baselines.json",
@@ -43,3 +47,45 @@ PUBLISHED = {CV_SUMMARY: METRICS / "cv.json", BASELINE_SUMMARY: METRICS / "basel
 PLOTS = Path("plots")
 PRESETS = Path("presets")                # params presets (emoser.params.presets): NAME.yaml
 PRESET_RESULTS = PRESETS / "results"     # recorded runs of them: NAME-<split protocol>.json (in git)
+
+
+# Further corpora (params ``corpora``): each scored by the classical models under LOSO, and against the
+# main corpus (``fetch``) across corpora. Each has the main corpus's layout under its own root.
+CORPORA = DATA / "corpora"
+
+
+@dataclass(frozen=True)
+class CorpusData:
+    """Where one corpus's stages read and write: the main corpus under data/, corpus NAME under
+    data/corpora/NAME/ (stage ``fetch --corpus NAME`` and the rest)."""
+
+    root: Path
+
+    @property
+    def raw(self) -> Path:
+        return self.root / "raw"
+
+    @property
+    def manifest(self) -> Path:
+        return self.raw / "manifest.csv"
+
+    @property
+    def opensmile(self) -> Path:
+        return self.root / "opensmile"
+
+    @property
+    def voice_encoder(self) -> Path:
+        return self.root / "embeddings" / "voice_encoder.npz"
+
+    @property
+    def folds(self) -> Path:
+        return self.root / "folds.csv"
+
+    @property
+    def cv(self) -> Path:
+        return self.root / "cv"
+
+
+def corpus_data(name: str | None = None) -> CorpusData:
+    """The main corpus's places (``None``) or further corpus ``name``'s."""
+    return CorpusData(DATA if name is None else CORPORA / name)

@@ -1,2 +1,2 @@
-"""What a corpus is: Emo-DB's facts (emotions, speakers, file names, listener test); fetching it.
+"""What a corpus is: its layout (Emo-DB, RAVDESS, a csv table), emotions, label map, manifest; fetching it.
 May import: core."""

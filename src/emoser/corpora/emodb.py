@@ -2,13 +2,16 @@
 
 This module is the one source of truth for labels: every other module takes the
 class order, names and speaker facts from here.
+
+(Emo-DB's own labels. A corpus's emotions in label order, whatever its layout, are its
+manifest's: emoser.corpora.layouts.emotion_order.)
 """
 from __future__ import annotations
 
 import io
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
@@ -41,6 +44,11 @@ SENTENCE_BY_TEXT: dict[str, str] = {
     "b09": "Ich will das eben wegbringen und dann mit Karl was trinken gehen.",
     "b10": "Die wird auf dem Platz sein, wo wir sie immer hinlegen.",
 }
+
+LISTENER_TEST = "erkennung.txt"   # the listener test beside wav/ in the archive
+# The manifest's columns, in this order (stage fetch writes them so; the listener test's may be empty).
+COLUMNS: tuple[str, ...] = ("file", "utterance", "speaker", "sex", "text", "sentence", "emotion", "label", "version",
+                            "sample_rate", "channels", "duration", "recognition", "naturalness")
 
 _NAME = re.compile(r"^(?P<speaker>\d\d)(?P<text>[ab]\d\d)(?P<letter>[A-Z])(?P<version>[a-z])\.wav$")
 
@@ -90,6 +98,28 @@ def parse_name(file_name: str) -> Utterance:
             f"{file_name!r}: unknown emotion letter {letter!r} (Emo-DB has {''.join(EMOTION_BY_LETTER)})"
         )
     return Utterance(file_name, speaker, text, EMOTION_BY_LETTER[letter], version)
+
+
+def manifest_row(file_name: str) -> dict:
+    """The manifest's facts of one file, in COLUMNS order; ValueError as ``parse_name``."""
+    utt = parse_name(file_name)
+    return {"file": utt.file, "utterance": utt.utterance_id, "speaker": utt.speaker, "sex": utt.sex,
+            "text": utt.text, "sentence": utt.sentence, "emotion": utt.emotion, "label": utt.label,
+            "version": utt.version}
+
+
+def archive_member(name: str) -> str | None:
+    """Map an archive member to where it goes in the corpus folder, or None to leave it out.
+
+    The archive holds more (label files, syllable data); only ``wav/*.wav`` and the
+    listener test are taken, at the top level or inside one enclosing folder.
+    """
+    parts = PurePosixPath(name).parts
+    if len(parts) >= 2 and parts[-2] == "wav" and len(parts) <= 3 and name.lower().endswith(".wav"):
+        return f"wav/{parts[-1]}"
+    if parts and parts[-1] == LISTENER_TEST and len(parts) <= 2:
+        return LISTENER_TEST
+    return None
 
 
 def parse_listener_test(raw: bytes, source: str = "erkennung.txt") -> pd.DataFrame:

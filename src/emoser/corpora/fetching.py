@@ -1,5 +1,7 @@
-"""Getting Emo-DB (official URL, a local zip or a local folder): a safe download and extraction,
-every wav checked, and the manifest (stage fetch)."""
+"""Getting a corpus (its official URL, a local zip or folder; for layout csv a table): a safe download
+and extraction, every recording checked, the label map applied, and the manifest (stage fetch).
+
+What the output holds, and the layouts: emoser.corpora.layouts."""
 from __future__ import annotations
 
 import hashlib
@@ -9,6 +11,7 @@ import stat
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -20,11 +23,22 @@ from urllib3.util import Retry
 
 from emoser.core.errors import EmoserError
 from emoser.core.files import atomic_dir, atomic_path, write_json
-from emoser.corpora.emodb import EMOTIONS, parse_name, read_listener_test
+from emoser.corpora.emodb import LISTENER_TEST, read_listener_test
+from emoser.corpora.emodb import archive_member as _wanted_member
+from emoser.corpora.layouts import (
+    RAW_EMOTION,
+    REQUIRED_COLUMNS,
+    Layout,
+    check_label_map,
+    check_manifest,
+    get_layout,
+    map_labels,
+    relabel,
+)
+from emoser.corpora.table import Table, read_table
 
 log = logging.getLogger(__name__)
 
-LISTENER_TEST = "erkennung.txt"
 MIN_DURATION_S = 0.2          # shorter recordings cannot be featurised (the features stage would fail)
 _CHUNK = 1 << 20
 _WORK = ".fetch-work."        # the working folder beside data/raw; a killed run's is removed by the next
@@ -87,23 +101,11 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _wanted_member(name: str) -> str | None:
-    """Map an archive member to where it goes in the corpus folder, or None to leave it out.
-
-    The archive holds more (label files, syllable data); only ``wav/*.wav`` and the
-    listener test are taken, at the top level or inside one enclosing folder.
-    """
-    parts = PurePosixPath(name).parts
-    if len(parts) >= 2 and parts[-2] == "wav" and len(parts) <= 3 and name.lower().endswith(".wav"):
-        return f"wav/{parts[-1]}"
-    if parts and parts[-1] == LISTENER_TEST and len(parts) <= 2:
-        return LISTENER_TEST
-    return None
-
-
-def safe_extract(archive: Path, dest: Path, max_bytes: int, label: str | None = None) -> None:
-    """Extract the corpus files of a zip, refusing anything that could write outside ``dest``;
-    errors name ``label`` (the URL or path the user gave), never a temp file."""
+def safe_extract(archive: Path, dest: Path, max_bytes: int, label: str | None = None,
+                 member: Callable[[str], str | None] = _wanted_member) -> None:
+    """Extract the corpus files of a zip (``member``: a member's place in ``dest``, None to leave it
+    out; Emo-DB's by default), refusing anything that could write outside ``dest``; errors name
+    ``label`` (the URL or path the user gave), never a temp file."""
     label = label or str(archive)
     try:
         zf = zipfile.ZipFile(archive)
@@ -129,10 +131,15 @@ def safe_extract(archive: Path, dest: Path, max_bytes: int, label: str | None = 
                 f"({max_bytes / 2**20:.0f} MiB); refusing a possible decompression bomb"
             )
         written = 0
+        taken: dict[str, str] = {}
         for info in members:
-            target = None if info.is_dir() else _wanted_member(info.filename)
+            target = None if info.is_dir() else member(info.filename)
             if target is None:
                 continue
+            if target in taken:
+                raise EmoserError(f"{label}: members {taken[target]!r} and {info.filename!r} are both {target}; "
+                                  "refusing the archive")
+            taken[target] = info.filename
             out_path = dest / target
             out_path.parent.mkdir(parents=True, exist_ok=True)
             # Count real bytes: a forged header must not let a bomb through.
@@ -170,14 +177,20 @@ def check_wav(path: Path, shown: str | None = None) -> dict:
             "duration": round(audio.shape[0] / sample_rate, 4)}
 
 
-def build_manifest(corpus: Path, origin: str | None = None) -> tuple[pd.DataFrame, list[dict]]:
-    """Check every wav of a corpus folder; return the manifest and the skipped files. Errors name
+def build_manifest(corpus: Path, origin: str | None = None, layout: str = "emodb") -> tuple[pd.DataFrame, list[dict]]:
+    """Check every file under wav/ of a corpus folder in a layout of named files (emodb, ravdess);
+    return the manifest (``emotion``: the layout's own labels) and the skipped files. Errors name
     files as ``origin: wav/NAME`` when the folder is a copy of what the user gave."""
+    kind = get_layout(layout)
+    if kind.row is None:
+        raise EmoserError(f"layout {layout!r} names its recordings in a table, not by file name")
     wav_dir = corpus / "wav"
     if not wav_dir.is_dir():
-        raise EmoserError(f"{origin or corpus}: no wav/ folder (expected Emo-DB's layout: wav/, {LISTENER_TEST})")
+        if kind.name == "emodb":
+            raise EmoserError(f"{origin or corpus}: no wav/ folder (expected Emo-DB's layout: wav/, {LISTENER_TEST})")
+        raise EmoserError(f"{origin or corpus}: no {kind.what} found (expected {kind.example})")
     listener = None
-    if (corpus / LISTENER_TEST).is_file():
+    if kind.listener_test and (corpus / LISTENER_TEST).is_file():
         listener = read_listener_test(corpus / LISTENER_TEST).set_index("file")
     rows, skipped = [], []
     for path in sorted(wav_dir.iterdir()):
@@ -186,29 +199,25 @@ def build_manifest(corpus: Path, origin: str | None = None) -> tuple[pd.DataFram
             skipped.append({"file": path.name, "reason": "not a file"})
             continue
         try:
-            utt = parse_name(path.name)
+            facts = kind.row(path.name)
         except ValueError as exc:
             log.warning("skipping %s", exc)
             skipped.append({"file": path.name, "reason": str(exc)})
             continue
-        audio = check_wav(path, f"{origin}: wav/{path.name}" if origin else None)
-        row = {
-            "file": utt.file, "utterance": utt.utterance_id, "speaker": utt.speaker, "sex": utt.sex,
-            "text": utt.text, "sentence": utt.sentence, "emotion": utt.emotion, "label": utt.label,
-            "version": utt.version, **audio,
-        }
-        if listener is not None and utt.file in listener.index:
-            row["recognition"] = float(listener.at[utt.file, "recognition"])
-            row["naturalness"] = float(listener.at[utt.file, "naturalness"])
+        row = {**facts, **check_wav(path, f"{origin}: wav/{path.name}" if origin else None)}
+        if listener is not None and path.name in listener.index:
+            row["recognition"] = float(listener.at[path.name, "recognition"])
+            row["naturalness"] = float(listener.at[path.name, "naturalness"])
         rows.append(row)
     if not rows:
-        raise EmoserError(f"{origin + ': wav/' if origin else wav_dir}: no Emo-DB wav files found")
+        raise EmoserError(f"{origin + ': wav/' if origin else wav_dir}: no {kind.what} found")
     manifest = pd.DataFrame(rows)
-    for column in ("recognition", "naturalness"):
-        if column not in manifest:
-            manifest[column] = np.nan
-    missing = [e for e in EMOTIONS if e not in set(manifest["emotion"])]
-    if missing:
+    if kind.listener_test:
+        for column in ("recognition", "naturalness"):
+            if column not in manifest:
+                manifest[column] = np.nan
+    missing = [e for e in kind.labels or () if e not in set(manifest["emotion"])]
+    if kind.every_label and missing:
         raise EmoserError(f"{origin + ': wav/' if origin else wav_dir}: no utterances of emotion(s) {missing}; "
                           "every class is needed")
     return manifest, skipped
@@ -224,62 +233,155 @@ def clear_stale_work(parent: Path) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def fetch(source: str, out_dir: Path, *, sha256: str | None, timeout_s: float, max_bytes: int) -> dict:
-    """Fetch and check the corpus from ``source`` into ``out_dir`` (replaced only on success)."""
+def fetch(source: str, out_dir: Path, *, layout: str = "emodb", labels: Mapping[str, str | None] | None = None,
+          sha256: str | None, timeout_s: float, max_bytes: int) -> dict:
+    """Fetch and check the corpus from ``source`` in ``layout`` into ``out_dir`` (replaced only on
+    success), its labels mapped by ``labels``; return the report (also written as fetch_report.json)."""
+    kind = get_layout(layout)
+    label_map = check_label_map(labels, kind)
     clear_stale_work(out_dir.parent)
     with atomic_dir(out_dir) as staging, tempfile.TemporaryDirectory(dir=out_dir.parent, prefix=_WORK,
                                                                      suffix=".tmp") as work_dir:
-        work = Path(work_dir)
-        local = Path(source).expanduser()
-        if is_url(source):
-            archive = work / "download.zip"
-            log.info("downloading %s", source)
-            download(source, archive, timeout_s, max_bytes)
-        elif local.is_file():
-            archive = local
-        elif local.is_dir():
-            archive = None
+        if kind.row is None:
+            manifest, skipped = copy_table(source, staging, kind, label_map, sha256)
         else:
-            raise EmoserError(f"fetch.source {source!r}: no such file or folder, and not an http(s) URL")
-
-        if archive is not None:
-            if sha256:
-                actual = sha256_of(archive)
-                if actual != sha256.lower():
-                    raise EmoserError(f"{source}: sha256 is {actual}, fetch.sha256 says {sha256}")
-            safe_extract(archive, staging, max_bytes, label=source)
-        else:
-            if sha256:
-                raise EmoserError("fetch.sha256 applies to an archive; fetch.source is a folder")
-            # Emo-DB's folder (wav/, erkennung.txt), or its wav/ folder itself.
-            wav_source = local / "wav" if (local / "wav").is_dir() else local if any(local.glob("*.wav")) else None
-            if wav_source is None:
-                raise EmoserError(f"fetch.source {source!r}: no wav/ folder and no wav files in it "
-                                  f"(expected Emo-DB's layout: wav/, {LISTENER_TEST})")
-            shutil.copytree(wav_source, staging / "wav")
-            listener = wav_source.parent / LISTENER_TEST
-            if listener.is_file():
-                shutil.copy2(listener, staging / LISTENER_TEST)
-
-        manifest, skipped = build_manifest(staging, origin=source)
-        # Unknown names are skipped, not deleted from disk silently: drop them from the output.
-        for item in skipped:
-            skipped_path = staging / "wav" / item["file"]
-            if skipped_path.is_dir():
-                shutil.rmtree(skipped_path)
-            else:
-                skipped_path.unlink()
-        manifest.to_csv(staging / "manifest.csv", index=False)
-        report = {
-            "source": source,
-            "utterances": len(manifest),
-            "skipped": len(skipped),
-            "skipped_files": skipped,
-            "speakers": int(manifest["speaker"].nunique()),
-            "sample_rates": sorted(int(s) for s in manifest["sample_rate"].unique()),
-            "per_emotion": {e: int((manifest["emotion"] == e).sum()) for e in EMOTIONS},
-            "listener_test": bool(manifest["recognition"].notna().any()),
-        }
+            stage_files(source, staging, Path(work_dir), kind, sha256, timeout_s, max_bytes)
+            manifest, skipped = build_manifest(staging, origin=source, layout=kind.name)
+            # Unknown names are skipped, not deleted from disk silently: drop them from the output.
+            remove_from_wav(staging, [item["file"] for item in skipped])
+        kept, mapped = relabel(manifest, kind, label_map, source)
+        remove_from_wav(staging, sorted(set(manifest["file"]) - set(kept["file"])))
+        if mapped.dropped:
+            log.info("dropped by the label map: %s", ", ".join(f"{k} ({n})" for k, n in mapped.dropped.items()))
+        order = check_manifest(kept, source)
+        kept.to_csv(staging / "manifest.csv", index=False)
+        report = fetch_report(kept, source, skipped, order)
+        if kind.name != "emodb":   # Emo-DB's report stays as it always was
+            report.update(layout=kind.name, dropped=mapped.dropped)
         write_json(staging / "fetch_report.json", report)
     return report
 
+
+def fetch_report(manifest: pd.DataFrame, source: str, skipped: list[dict], order: tuple[str, ...]) -> dict:
+    listener = "recognition" in manifest and pd.to_numeric(manifest["recognition"], errors="coerce").notna().any()
+    return {
+        "source": source,
+        "utterances": len(manifest),
+        "skipped": len(skipped),
+        "skipped_files": skipped,
+        "speakers": int(manifest["speaker"].nunique()),
+        "sample_rates": sorted(int(s) for s in manifest["sample_rate"].unique()),
+        "per_emotion": {e: int((manifest["emotion"] == e).sum()) for e in order},
+        "listener_test": bool(listener),
+    }
+
+
+def remove_from_wav(corpus: Path, files: list[str]) -> None:
+    for name in files:
+        path = corpus / "wav" / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+
+def stage_files(source: str, staging: Path, work: Path, kind: Layout, sha256: str | None, timeout_s: float,
+                max_bytes: int) -> None:
+    """Put the corpus's files from ``source`` (a URL, a zip or a folder) into ``staging`` in its
+    layout's places (wav/, and Emo-DB's listener test)."""
+    local = Path(source).expanduser()
+    archive: Path | None
+    if is_url(source):
+        archive = work / "download.zip"
+        log.info("downloading %s", source)
+        download(source, archive, timeout_s, max_bytes)
+    elif local.is_file():
+        archive = local
+    elif local.is_dir():
+        archive = None
+    else:
+        raise EmoserError(f"fetch.source {source!r}: no such file or folder, and not an http(s) URL")
+    assert kind.member is not None
+    if archive is not None:
+        if sha256:
+            actual = sha256_of(archive)
+            if actual != sha256.lower():
+                raise EmoserError(f"{source}: sha256 is {actual}, fetch.sha256 says {sha256}")
+        safe_extract(archive, staging, max_bytes, label=source, member=kind.member)
+    elif sha256:
+        raise EmoserError("fetch.sha256 applies to an archive; fetch.source is a folder")
+    elif kind.name == "emodb":
+        copy_emodb_folder(local, staging, source)
+    else:
+        copy_folder(local, staging, kind, source)
+
+
+def copy_emodb_folder(local: Path, staging: Path, source: str) -> None:
+    """Emo-DB's folder (wav/, erkennung.txt), or its wav/ folder itself."""
+    wav_source = local / "wav" if (local / "wav").is_dir() else local if any(local.glob("*.wav")) else None
+    if wav_source is None:
+        raise EmoserError(f"fetch.source {source!r}: no wav/ folder and no wav files in it "
+                          f"(expected Emo-DB's layout: wav/, {LISTENER_TEST})")
+    shutil.copytree(wav_source, staging / "wav")
+    listener = wav_source.parent / LISTENER_TEST
+    if listener.is_file():
+        shutil.copy2(listener, staging / LISTENER_TEST)
+
+
+def copy_folder(local: Path, staging: Path, kind: Layout, source: str) -> None:
+    """Copy a folder in the layout of the corpus's archive: each file goes where ``kind.member``
+    puts the same path as an archive member."""
+    assert kind.member is not None
+    taken: dict[str, str] = {}
+    for path in sorted(local.rglob("*")):
+        relative = path.relative_to(local).as_posix()
+        target = kind.member(relative) if path.is_file() else None
+        if target is None:
+            continue
+        if target in taken:
+            raise EmoserError(f"fetch.source {source!r}: {taken[target]} and {relative} are both {target}; "
+                              "a corpus names each recording once")
+        taken[target] = relative
+        (staging / target).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, staging / target)
+    if not taken:
+        raise EmoserError(f"fetch.source {source!r}: no {kind.what} in it (expected {kind.example})")
+
+
+def copy_table(source: str, staging: Path, kind: Layout, label_map: dict[str, str | None],
+               sha256: str | None) -> tuple[pd.DataFrame, list[dict]]:
+    """Layout csv: check the table at ``source`` and every recording it names, copy them into
+    wav/ under their flat names; return the manifest (``emotion``: the table's labels), no skipped."""
+    path = Path(source).expanduser()
+    if is_url(source):
+        raise EmoserError(f"fetch.source {source!r}: layout csv reads a local table (file, emotion, speaker); "
+                          "download it and its audio first")
+    if path.is_dir():
+        raise EmoserError(f"fetch.source {source!r}: is a folder; layout csv reads a table (file, emotion, speaker)")
+    if not path.is_file():
+        raise EmoserError(f"fetch.source {source!r}: no such table")
+    if sha256 and sha256_of(path) != sha256.lower():
+        raise EmoserError(f"{source}: sha256 is {sha256_of(path)}, fetch.sha256 says {sha256}")
+    computed = set(REQUIRED_COLUMNS) - {"file", "emotion", "speaker"} | {RAW_EMOTION}
+    table = read_table(path, source, reserved=computed)
+    where = [table.where(i) for i in range(len(table.names))]
+    map_labels(table.rows["emotion"].tolist(), where, kind, label_map, source)   # its errors before any audio
+    for i, audio_path in enumerate(table.paths):
+        if not audio_path.is_file():
+            raise EmoserError(f"{source}, line {table.lines[i]}: audio file {table.rows['file'].iloc[i]!r} "
+                              f"not found ({audio_path})")
+    return pd.DataFrame(copy_recordings(table, staging / "wav", source)), []
+
+
+def copy_recordings(table: Table, wav: Path, source: str) -> list[dict]:
+    """Check each recording of ``table``, copy it into ``wav``; its manifest row (audio facts included)."""
+    wav.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i, (audio_path, name) in enumerate(zip(table.paths, table.names)):
+        cells = table.rows.iloc[i]
+        audio = check_wav(audio_path, f"{source}, line {table.lines[i]}: {cells['file']}")
+        shutil.copyfile(audio_path, wav / name)
+        rows.append({"file": name, "utterance": PurePosixPath(name).stem, "speaker": cells["speaker"],
+                     "emotion": cells["emotion"], **audio,
+                     **{c: v for c, v in cells.items() if c not in ("file", "speaker", "emotion")}})
+    return rows

@@ -24,7 +24,6 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from emoser.corpora.emodb import EMOTIONS, LABEL_BY_EMOTION
 from emoser.evaluation.scoring import classification_metrics, resampled_scores
 
 BETTER, WORSE, NOISE = "better", "worse", "within noise"
@@ -58,12 +57,13 @@ def verdict(low: float, high: float) -> str:
 
 
 def paired_comparison(actual, base, head, resamples: int, seed: int, level: float = 0.95,
-                      n_classes: int = len(EMOTIONS)) -> dict:
+                      n_classes: int | None = None) -> dict:
     """Head − base on the same test items (class indices): each side's accuracy and UAR, the
     differences with paired bootstrap intervals, McNemar's counts and p, and the verdict."""
     actual, base, head = (np.asarray(a, dtype=np.int64) for a in (actual, base, head))
     if not len(actual) == len(base) == len(head):
         raise ValueError(f"paired predictions differ in length: {len(actual)}, {len(base)}, {len(head)}")
+    n_classes = n_classes or int(max(actual.max(), base.max(), head.max())) + 1
     everything = np.arange(len(actual))[None, :]
     point_base, point_head = (resampled_scores(actual, side, everything, n_classes) for side in (base, head))
     picks = np.random.default_rng(seed).integers(0, len(actual), size=(resamples, len(actual)))
@@ -129,7 +129,7 @@ def run_scores(actual: np.ndarray, runs: np.ndarray, picks: np.ndarray, n_classe
 
 
 def replicate_comparison(actual, base_runs, head_runs, resamples: int, seed: int, level: float = 0.95,
-                         n_classes: int = len(EMOTIONS)) -> dict:
+                         n_classes: int | None = None) -> dict:
     """Head − base for two training *procedures*, each given as replicate runs (rows: one seed's
     predictions of the same test items). The statistic is the difference of the seeds' mean UAR
     (and accuracy); its variance has two parts:
@@ -153,6 +153,7 @@ def replicate_comparison(actual, base_runs, head_runs, resamples: int, seed: int
     n_base, n_head = len(base_runs), len(head_runs)
     if min(n_base, n_head) < 2:
         raise ValueError(f"replicate_comparison needs 2 or more runs per side, not {n_base} and {n_head}")
+    n_classes = n_classes or int(max(actual.max(), base_runs.max(), head_runs.max())) + 1
     everything = np.arange(len(actual))[None, :]
     point_base, point_head = (run_scores(actual, r, everything, n_classes) for r in (base_runs, head_runs))
     picks = np.random.default_rng(seed).integers(0, len(actual), size=(resamples, len(actual)))
@@ -213,6 +214,15 @@ def verdicts(differences, p_values, alpha: float = 0.05) -> list[str]:
     return [(BETTER if d > 0 else WORSE) if q < alpha else NOISE for d, q in zip(differences, adjusted)]
 
 
+def _class_index(*tables: pd.DataFrame) -> dict[str, int]:
+    """Emotion name -> class index over every name the tables use (sorted): any fixed order scores the
+    same, and prediction tables carry names, so a review needs no corpus to pair them."""
+    names = set()
+    for table in tables:
+        names |= set(table["emotion"]) | set(table["predicted"])
+    return {name: i for i, name in enumerate(sorted(names))}
+
+
 def _mismatch(b: pd.DataFrame, h: pd.DataFrame) -> dict | None:
     """Why two keyed tables cannot be paired, or None."""
     if not b.index.equals(h.index):
@@ -224,7 +234,7 @@ def _mismatch(b: pd.DataFrame, h: pd.DataFrame) -> dict | None:
     return None
 
 
-def _runs(table: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+def _runs(table: pd.DataFrame, index: dict[str, int]) -> tuple[pd.DataFrame, np.ndarray]:
     """A replicates table (columns seed, utterance, emotion, predicted) as the first seed's keyed rows
     and the class indices every seed predicted for them (seeds x items)."""
     seeds = sorted(table["seed"].unique())
@@ -232,22 +242,24 @@ def _runs(table: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     for other in keyed[1:]:
         if not other.index.equals(keyed[0].index):
             raise ValueError("the seeds of one side scored different test items")
-    return keyed[0], np.stack([k["predicted"].map(LABEL_BY_EMOTION).to_numpy() for k in keyed])
+    return keyed[0], np.stack([k["predicted"].map(index).to_numpy() for k in keyed])
 
 
 def compare_replicates(base: pd.DataFrame, head: pd.DataFrame, resamples: int, seed: int, level: float = 0.95
                        ) -> dict:
     """``replicate_comparison`` of two replicates tables (columns seed, utterance, emotion, predicted;
     each seed scoring the same test items), or not comparable."""
-    (b, b_runs), (h, h_runs) = _runs(base), _runs(head)
+    index = _class_index(base, head)
+    (b, b_runs), (h, h_runs) = _runs(base, index), _runs(head, index)
     if (why := _mismatch(b, h)) is not None:
         return why
-    return replicate_comparison(b["emotion"].map(LABEL_BY_EMOTION), b_runs, h_runs, resamples, seed, level)
+    return replicate_comparison(b["emotion"].map(index), b_runs, h_runs, resamples, seed, level, len(index))
 
 
-def _per_fold_uar(table: pd.DataFrame) -> dict[str, float]:
-    index = LABEL_BY_EMOTION
-    return {str(fold): float(classification_metrics(part["emotion"].map(index), part["predicted"].map(index))["uar"])
+def _per_fold_uar(table: pd.DataFrame, index: dict[str, int]) -> dict[str, float]:
+    classes = list(index)
+    return {str(fold): float(classification_metrics(part["emotion"].map(index), part["predicted"].map(index),
+                                                    classes)["uar"])
             for fold, part in table.groupby("fold", sort=True)}
 
 
@@ -261,7 +273,8 @@ def compare_folds(base: pd.DataFrame, head: pd.DataFrame, resamples: int, seed: 
     b, h = _keyed(base), _keyed(head)
     if not b["fold"].astype(str).equals(h["fold"].astype(str)):
         return {"verdict": NOT_COMPARABLE, "reason": "the same recordings sit in other folds"}
-    folds = fold_comparison(_per_fold_uar(base), _per_fold_uar(head), level)
+    index = _class_index(base, head)
+    folds = fold_comparison(_per_fold_uar(base, index), _per_fold_uar(head, index), level)
     return {**pooled, "pooled_uar": pooled["uar"], "uar": {**pooled["uar"], **{k: folds[k] for k in
                                                                                ("difference", "low", "high")}},
             "p": folds["p"], "level_of": FOLDS, "folds": folds["folds"], "verdict": folds["verdict"]}
@@ -302,6 +315,6 @@ def compare_tables(base: pd.DataFrame, head: pd.DataFrame, resamples: int, seed:
     b, h = _keyed(base), _keyed(head)
     if (why := _mismatch(b, h)) is not None:
         return why
-    index = LABEL_BY_EMOTION
+    index = _class_index(base, head)
     return paired_comparison(b["emotion"].map(index), b["predicted"].map(index), h["predicted"].map(index),
-                             resamples, seed, level)
+                             resamples, seed, level, len(index))

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from emoser.core import paths
 from emoser.core.files import read_folds, read_manifest, read_split, write_csv, write_json
-from emoser.corpora.emodb import EMOTIONS
+from emoser.corpora.manifest import emotion_order
 from emoser.evaluation.scoring import scored_models, summarise_predictions
 from emoser.params.evaluate import EvaluateParams
 from emoser.protocols.names import HOLDOUT, LEAKY
@@ -41,24 +42,31 @@ def fold_rows(recordings: pd.DataFrame, table: pd.DataFrame):
 
 def prediction_rows(recordings: pd.DataFrame, test: np.ndarray, predicted, protocol: str, fold: str,
                     model: str) -> pd.DataFrame:
-    """Test predictions (class indices) as rows of PREDICTION_COLUMNS."""
+    """Test predictions (class indices, in the label order of ``recordings``) as rows of PREDICTION_COLUMNS."""
+    emotions = emotion_order(recordings)
     chosen = recordings.iloc[test]
     return pd.DataFrame({"protocol": protocol, "model": model, "fold": fold,
                          "utterance": chosen["utterance"].to_numpy(), "speaker": chosen["speaker"].to_numpy(),
                          "emotion": chosen["emotion"].to_numpy(),
-                         "predicted": [EMOTIONS[i] for i in predicted]})
+                         "predicted": [emotions[i] for i in predicted]})
 
 
-def load_recordings_and_folds(split_protocol: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The manifest of original recordings and every fold they are scored in (``assignments``)."""
-    return read_manifest(), assignments(read_folds(), read_split(), split_protocol)
+def load_recordings_and_folds(split_protocol: str | None, corpus: paths.CorpusData = paths.corpus_data()
+                              ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The manifest of original recordings and every fold they are scored in (``assignments``); a further
+    corpus (``split_protocol`` None) has no hold-out split, only its folds."""
+    manifest, folds = read_manifest(corpus.manifest), read_folds(corpus.folds)
+    if split_protocol is None:
+        return manifest, folds[folds["protocol"] != LEAKY]
+    return manifest, assignments(folds, read_split(), split_protocol)
 
 
 def summarise_recordings(predictions: pd.DataFrame, manifest: pd.DataFrame, settings: EvaluateParams,
                          split_protocol: str | None = None) -> dict:
     """``summarise_predictions`` with the listeners' reference, the hold-out block naming its split."""
-    summary = summarise_predictions(predictions, settings.bootstrap_resamples, settings.seed, settings.ci_level,
-                                    manifest.set_index("utterance")["recognition"])
+    recognition = manifest.set_index("utterance")["recognition"] if "recognition" in manifest else None
+    summary = summarise_predictions(predictions, emotion_order(manifest), settings.bootstrap_resamples,
+                                    settings.seed, settings.ci_level, recognition)
     if HOLDOUT in summary:
         summary[HOLDOUT]["split_protocol"] = split_protocol
     return summary

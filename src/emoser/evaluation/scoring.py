@@ -1,15 +1,16 @@
 """Scores of a set of predictions, with bootstrap intervals and the listeners' reference:
-pure functions of labels, no I/O."""
+pure functions of labels, no I/O. ``classes`` / ``emotions``: the corpus's emotions in label order
+(``emoser.corpora.manifest.emotion_order`` of its manifest)."""
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
-from emoser.corpora.emodb import EMOTIONS, LABEL_BY_EMOTION
 
-
-def classification_metrics(y_true, y_pred, classes=EMOTIONS) -> dict:
+def classification_metrics(y_true, y_pred, classes: Sequence[str]) -> dict:
     """Accuracy, UAR (unweighted average recall = macro recall), macro-F1 and per-class figures.
 
     Classes absent from ``y_true`` count with recall 0 only if predicted; sklearn's
@@ -34,7 +35,7 @@ def classification_metrics(y_true, y_pred, classes=EMOTIONS) -> dict:
     }
 
 
-def confusion(y_true, y_pred, n_classes: int = len(EMOTIONS)) -> np.ndarray:
+def confusion(y_true, y_pred, n_classes: int) -> np.ndarray:
     """Counts, rows = actual class, columns = predicted class."""
     return confusion_matrix(y_true, y_pred, labels=np.arange(n_classes))
 
@@ -69,7 +70,7 @@ def bootstrap_intervals(y_true, y_pred, n_classes: int, resamples: int, seed: in
 
 
 def scored_with_intervals(y_true, y_pred, resamples: int, seed: int, level: float,
-                          classes=EMOTIONS) -> dict:
+                          classes: Sequence[str]) -> dict:
     """``classification_metrics`` plus bootstrap intervals for accuracy and UAR."""
     scores = classification_metrics(y_true, y_pred, classes)
     intervals = bootstrap_intervals(y_true, y_pred, len(classes), resamples, seed, level)
@@ -81,50 +82,53 @@ def scored_with_intervals(y_true, y_pred, resamples: int, seed: int, level: floa
 SUMMARY_SCORES = ("accuracy", "uar", "macro_f1")
 
 
-def cross_validation_summary(y_true, y_pred, fold, resamples: int, seed: int, level: float) -> dict:
+def cross_validation_summary(y_true, y_pred, fold, resamples: int, seed: int, level: float,
+                             classes: Sequence[str]) -> dict:
     """Pooled scores over all folds' test predictions (with bootstrap intervals), each fold's
     scores, and their mean and standard deviation over folds."""
     y_true, y_pred, fold = np.asarray(y_true), np.asarray(y_pred), np.asarray(fold)
     per_fold = {}
     for name in dict.fromkeys(fold.tolist()):
         chosen = fold == name
-        scores = classification_metrics(y_true[chosen], y_pred[chosen])
+        scores = classification_metrics(y_true[chosen], y_pred[chosen], classes)
         per_fold[str(name)] = {**{k: scores[k] for k in SUMMARY_SCORES}, "test_size": scores["test_size"]}
     table = pd.DataFrame(per_fold).T[list(SUMMARY_SCORES)].astype(float)
-    return {"pooled": scored_with_intervals(y_true, y_pred, resamples, seed, level),
+    return {"pooled": scored_with_intervals(y_true, y_pred, resamples, seed, level, classes),
             "fold_mean": {k: float(table[k].mean()) for k in SUMMARY_SCORES},
             "fold_std": {k: float(table[k].std(ddof=1)) if len(table) > 1 else 0.0 for k in SUMMARY_SCORES},
             "folds": per_fold}
 
 
-def listener_reference(utterances: pd.Series, emotions: pd.Series, recognition: pd.Series) -> dict | None:
-    """Share of Emo-DB's 20 listeners who recognised the emotion, on exactly these recordings.
+def listener_reference(utterances: pd.Series, emotions: pd.Series, recognition: pd.Series,
+                       classes: Sequence[str]) -> dict | None:
+    """Share of the corpus's listeners who recognised the emotion, on exactly these recordings.
 
-    ``recognition`` is percent per utterance (erkennung.txt); None when the corpus has no listener test.
+    ``recognition`` is percent per utterance (Emo-DB: erkennung.txt, 20 listeners); None when the
+    corpus has no listener test.
     """
     shares = pd.Series(utterances).map(recognition).to_numpy(dtype=float) / 100
     if np.isnan(shares).all():
         return None
     by_class = pd.Series(shares).groupby(np.asarray(emotions)).mean()
     return {"overall": float(np.nanmean(shares)),
-            "per_class": {e: float(by_class[e]) for e in EMOTIONS if e in by_class.index}}
+            "per_class": {e: float(by_class[e]) for e in classes if e in by_class.index}}
 
 
-def summarise_predictions(predictions: pd.DataFrame, resamples: int, seed: int, level: float,
-                          recognition: pd.Series | None = None) -> dict:
+def summarise_predictions(predictions: pd.DataFrame, emotions: Sequence[str], resamples: int, seed: int,
+                          level: float, recognition: pd.Series | None = None) -> dict:
     """Scores per protocol and model of a predictions table (columns protocol, model, fold,
     utterance, emotion, predicted; emotions by name), plus the listeners' reference on the
     same recordings. A single fold (a hold-out split) is summarised the same way."""
-    index = LABEL_BY_EMOTION
+    index = {name: i for i, name in enumerate(emotions)}
     summary: dict = {}
     for protocol, part in predictions.groupby("protocol", sort=False):
         block: dict = {}
         for model, rows in part.groupby("model", sort=False):
             block[model] = cross_validation_summary(rows["emotion"].map(index), rows["predicted"].map(index),
-                                                    rows["fold"].astype(str), resamples, seed, level)
+                                                    rows["fold"].astype(str), resamples, seed, level, emotions)
         if recognition is not None:
             recordings = part.drop_duplicates("utterance")
-            listeners = listener_reference(recordings["utterance"], recordings["emotion"], recognition)
+            listeners = listener_reference(recordings["utterance"], recordings["emotion"], recognition, emotions)
             if listeners is not None:
                 block["listeners"] = listeners
         summary[protocol] = block

@@ -7,9 +7,10 @@ their own sections (``emoser.core.config.load_params``), so that they depend on 
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from emoser.core.config import DEFAULT_PARAMS, Section, load_params
 from emoser.core.runtime import entry_point
@@ -20,7 +21,7 @@ from emoser.params.compute import ComputeParams
 from emoser.params.cv import CvParams
 from emoser.params.evaluate import EvaluateParams
 from emoser.params.features import FeatureParams, check_denoise_once
-from emoser.params.fetch import FetchParams
+from emoser.params.fetch import CORPUS_NAME, CorpusParams, FetchParams
 from emoser.params.mlflow import MlflowParams
 from emoser.params.networks import ArchitectureParams, ModelParams, TrainParams, check_networks_fit
 from emoser.params.ours import OursParams
@@ -44,12 +45,23 @@ class Params(Section):
     ours: OursParams
     mlflow: MlflowParams
     compute: ComputeParams
+    corpora: dict[str, CorpusParams] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _across_sections(self):
+        check_corpus_names(self.fetch.corpus, self.corpora)
         check_denoise_once(self.augment.denoise, self.features.denoise)
         check_networks_fit(self.features.n_mfcc + 1, self.features.frames, self.architectures)
         return self
+
+
+def check_corpus_names(main: str, further) -> None:
+    """Further corpora need folder-safe names other than the main corpus's."""
+    for name in further:
+        if not re.match(CORPUS_NAME, name):
+            raise ValueError(f"corpora.{name}: a corpus name is lower-case letters, digits and _")
+        if name == main:
+            raise ValueError(f"corpora.{name}: is the main corpus (fetch.corpus); name it once")
 
 
 def load_all(path: Path | str = DEFAULT_PARAMS) -> Params:

@@ -13,7 +13,7 @@ class CalibrationParams(Section):
     """How stage calibrate measures, and fits inside the folds, the calibration of our model's
     probabilities (emoser.models.classical.calibration)."""
     protocol: Literal["loso", "kfold"]
-    inner_folds: int = Field(ge=2)
+    inner_folds: int | None = Field(default=None, ge=2)   # None: each training speaker held out once
     bins: int = Field(ge=2)
 
 

@@ -1,7 +1,7 @@
 """The cross-validation folds, one table for every model, trained or not (stage folds).
 
-- ``loso``: leave one speaker out. Each of the 10 speakers is the test set once; the
-  early-stopping val set is drawn from the other nine speakers' recordings.
+- ``loso``: leave one speaker out. Each speaker is the test set once; the early-stopping val
+  set is drawn from the other speakers' recordings.
 - ``kfold``: k stratified folds over the original recordings. Fold membership is decided
   per source utterance, so all 7 clips of a recording fall on one side.
 - ``leaky``: the report's protocol under k folds: folds over all clips after augmentation,
@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
+from emoser.core.errors import EmoserError
 from emoser.params.cv import CvParams
 from emoser.protocols.split import follow_source
 
@@ -46,6 +47,7 @@ def _fold_table(clips: pd.DataFrame, protocol: str, fold: str, side: pd.Series) 
 
 def loso_folds(clips: pd.DataFrame, params: CvParams) -> list[pd.DataFrame]:
     originals = clips[clips["kind"] == "original"].set_index("utterance", drop=False)
+    check_loso(originals)
     tables = []
     for speaker in sorted(originals["speaker"].unique()):
         held_out = originals["speaker"] == speaker
@@ -53,6 +55,20 @@ def loso_folds(clips: pd.DataFrame, params: CvParams) -> list[pd.DataFrame]:
                           _with_val(originals[~held_out], params.val_fraction, params.seed)])
         tables.append(_fold_table(clips, "loso", speaker, side))
     return tables
+
+
+def check_loso(originals: pd.DataFrame) -> None:
+    """LOSO needs two speakers or more, each with two recordings or more (one recording cannot be
+    standardised by its speaker's statistics, nor scored as a speaker)."""
+    counts = originals.groupby("speaker").size()
+    if len(counts) < 2:
+        raise EmoserError(f"cv protocol loso (stage folds): the corpus has {len(counts)} speaker(s); "
+                          "leave-one-speaker-out needs two or more")
+    single = counts[counts < 2]
+    if len(single):
+        raise EmoserError(f"cv protocol loso (stage folds): speaker {single.index[0]!r} has only one recording "
+                          f"({originals.loc[originals['speaker'] == single.index[0], 'utterance'].iloc[0]}); "
+                          "LOSO needs two or more per speaker (drop it from the corpus, or leave loso out)")
 
 
 def _stratified_folds(table: pd.DataFrame, protocol: str, clips: pd.DataFrame, params: CvParams

@@ -15,6 +15,7 @@ import logging
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from emoser.core.errors import EmoserError
 from emoser.params.split import SplitParams
 from emoser.protocols.names import SUBSETS
 
@@ -46,6 +47,7 @@ def assign_subsets(clips: pd.DataFrame, params: SplitParams) -> pd.Series:
         parts = _three_way(originals, params)
         side = pd.Series({u: name for name, part in parts.items() for u in part.index})
     elif params.protocol == "speaker":
+        check_speakers(originals["speaker"], params)
         side = pd.Series("train", index=originals.index)
         side[originals["speaker"].isin(params.val_speakers)] = "val"
         side[originals["speaker"].isin(params.test_speakers)] = "test"
@@ -53,6 +55,18 @@ def assign_subsets(clips: pd.DataFrame, params: SplitParams) -> pd.Series:
         raise ValueError(f"unknown split.protocol {params.protocol!r}")
 
     return follow_source(clips, side)
+
+
+def check_speakers(speakers: pd.Series, params: SplitParams) -> None:
+    """The speaker protocol's held-out speakers must be the corpus's, and leave some to train on."""
+    known = sorted(set(speakers))
+    for key in ("val_speakers", "test_speakers"):
+        unknown = [s for s in getattr(params, key) if s not in known]
+        if unknown:
+            raise EmoserError(f"split.{key}: speaker(s) {unknown} not in the corpus (stage split; its speakers: "
+                              f"{', '.join(known)})")
+    if not set(known) - set(params.val_speakers) - set(params.test_speakers):
+        raise EmoserError("split.val_speakers and split.test_speakers hold out every speaker; none is left to train on")
 
 
 def follow_source(clips: pd.DataFrame, side: pd.Series) -> pd.Series:

@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 
 from emoser.core.files import atomic_path
-from emoser.corpora.emodb import LABEL_BY_EMOTION
 from emoser.evaluation.scoring import confusion
 
 
@@ -37,11 +36,13 @@ def confusion_figure(counts: np.ndarray, classes, title: str):
     return fig
 
 
-def confusion_panel(predictions: pd.DataFrame, title: str, actual: str = "emotion") -> tuple[np.ndarray, str]:
-    """A panel for ``confusion_grid``: the confusion counts of a table's rows (the actual emotion in
-    column ``actual``: ``emotion`` in predictions tables, ``actual`` in plots/*/confusion.csv; the
-    predicted one in ``predicted``), titled."""
-    return confusion(predictions[actual].map(LABEL_BY_EMOTION), predictions["predicted"].map(LABEL_BY_EMOTION)), title
+def confusion_panel(predictions: pd.DataFrame, title: str, classes, actual: str = "emotion"
+                    ) -> tuple[np.ndarray, str]:
+    """A panel for ``confusion_grid``: the confusion counts of a table's rows over ``classes`` (the
+    actual emotion in column ``actual``: ``emotion`` in predictions tables, ``actual`` in
+    plots/*/confusion.csv; the predicted one in ``predicted``), titled."""
+    index = {name: i for i, name in enumerate(classes)}
+    return confusion(predictions[actual].map(index), predictions["predicted"].map(index), len(index)), title
 
 
 def confusion_grid(panels: list[tuple[np.ndarray, str]], classes, columns: int = 3):

@@ -17,7 +17,7 @@ import pandas as pd
 from emoser.core import paths
 from emoser.core.errors import EmoserError
 from emoser.core.files import atomic_path, read_manifest
-from emoser.corpora.emodb import EMOTIONS
+from emoser.corpora.manifest import emotion_order
 from emoser.evaluation.comparison import FOLDS, NOISE, SEEDS, compare_models, holm, verdicts
 from emoser.models.classical import calibration
 from emoser.models.classical.fusion import FUSED, SMILE_ENSEMBLE, UNWEIGHTED, VOICE, member_name
@@ -27,6 +27,7 @@ from emoser.params.cv import CvParams
 from emoser.params.evaluate import EvaluateParams
 from emoser.params.networks import ARCHS, LOSSES, VARIANTS
 from emoser.protocols.names import LEAKY
+from emoser.reporting.corpora import title as corpus_title
 from emoser.reporting.figures import confusion_grid, confusion_panel, curves_figure, reliability_figure, save_figure
 from emoser.reporting.results import (
     headline_metrics,
@@ -35,19 +36,24 @@ from emoser.reporting.results import (
     recorded_presets,
     replicate_table,
 )
-from emoser.reporting.results_page import BROWSE, build_page, page_data, stored_probabilities
+from emoser.reporting.results_page import BROWSE, GLOSS, build_page, page_data, stored_probabilities
 
 log = logging.getLogger(__name__)
 OURS_LABEL = "ours: ComParE ensemble + voice encoder"
-CV_TITLES = {"loso": "LOSO (10 speakers)", "kfold": "k-fold", "leaky": "leaky k-fold (inflated)"}
+CV_TITLES = {"loso": "LOSO (leave one speaker out)", "kfold": "k-fold", "leaky": "leaky k-fold (inflated)"}
+
+
+def cv_titles(speakers: int) -> dict[str, str]:
+    """The protocols' titles in the tables, LOSO's naming the corpus's speaker count."""
+    return {**CV_TITLES, "loso": f"LOSO ({speakers} speakers)"}
 
 
 def _read_json(path: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def collect_scores(study: dict[str, dict], baselines: dict, cv: dict, split_protocol: str, ours: dict | None = None
-                   ) -> pd.DataFrame:
+def collect_scores(study: dict[str, dict], baselines: dict, cv: dict, split_protocol: str, ours: dict | None = None,
+                   titles: dict[str, str] = CV_TITLES) -> pd.DataFrame:
     """One row per (model, protocol): pooled accuracy/UAR with intervals and fold mean/std."""
     rows = []
     holdout = f"holdout ({split_protocol})"
@@ -55,7 +61,7 @@ def collect_scores(study: dict[str, dict], baselines: dict, cv: dict, split_prot
         rows.append({"model": variant, "protocol": holdout, "kind": "trained", **headline_scores(metrics)})
     for source, kind in ((cv, "trained"), (ours or {}, OURS), (baselines, "baseline")):
         for protocol, block in source.items():
-            name = holdout if protocol == "holdout" else CV_TITLES.get(protocol, protocol)
+            name = holdout if protocol == "holdout" else titles.get(protocol, protocol)
             for model, result in block.items():
                 if isinstance(result, dict) and "pooled" in result:
                     rows.append({"model": model, "protocol": name, "kind": kind, **headline_scores(result["pooled"]),
@@ -115,24 +121,24 @@ def fold_table(scores: pd.DataFrame) -> str:
     return _table(["model (UAR, mean ± std over folds)", *protocols], rows)
 
 
-def per_class_table(block: dict) -> str:
+def per_class_table(block: dict, emotions) -> str:
     models = [m for m, r in block.items() if isinstance(r, dict) and "pooled" in r]
     listeners = block.get("listeners", {}).get("per_class", {})
     rows = []
-    for emotion in EMOTIONS:
+    for emotion in emotions:
         rows.append([emotion, f"{listeners[emotion]:.3f}" if emotion in listeners else "—",
                      *[f"{block[m]['pooled']['per_class'][emotion]['recall']:.3f}" for m in models]])
     return _table(["emotion", "listeners", *[_model_label(m) for m in models]], rows)
 
 
-def ablation_section(ablation: dict, scores: pd.DataFrame) -> str:
+def ablation_section(ablation: dict, scores: pd.DataFrame, titles: dict[str, str] = CV_TITLES) -> str:
     """Each lever of our model measured under LOSO, with and without speaker standardisation,
     beside the best classical baseline and the report's CNN on the same folds."""
     block = ablation.get("loso", {})
     if not block:
         return "No ablation in this run (`ours.ablation: false`, or no `loso` in `cv.protocols`)."
     settings = [m for m in (OURS, OURS + SPEAKER_STANDARDISED) if m in block]
-    loso = scores[scores["protocol"] == CV_TITLES["loso"]]
+    loso = scores[scores["protocol"] == titles["loso"]]
 
     def reference(model: str) -> str:
         hit = loso[loso["model"] == model]
@@ -170,10 +176,10 @@ def ablation_section(ablation: dict, scores: pd.DataFrame) -> str:
             "Our model averages the two models' probabilities.\n\n" + _table(header, rows))
 
 
-def leak_paragraph(scores: pd.DataFrame) -> str:
+def leak_paragraph(scores: pd.DataFrame, titles: dict[str, str] = CV_TITLES) -> str:
     """What leaks inflate, from the numbers of this run: one line per model with a protocol pair."""
     def uar(model, protocol):
-        hit = scores[(scores["model"] == model) & (scores["protocol"] == CV_TITLES[protocol])]
+        hit = scores[(scores["model"] == model) & (scores["protocol"] == titles[protocol])]
         return float(hit.iloc[0]["uar"]) if len(hit) else None
 
     lines = []
@@ -194,9 +200,9 @@ def leak_paragraph(scores: pd.DataFrame) -> str:
             + "\n".join(lines))
 
 
-def headline(scores: pd.DataFrame, listeners: dict[str, float]) -> str:
+def headline(scores: pd.DataFrame, listeners: dict[str, float], titles: dict[str, str] = CV_TITLES) -> str:
     """The best leak-free results of this run, in one paragraph."""
-    loso = scores[scores["protocol"] == CV_TITLES["loso"]]
+    loso = scores[scores["protocol"] == titles["loso"]]
     if loso.empty:
         return ""
     def best(rows):
@@ -213,21 +219,22 @@ def headline(scores: pd.DataFrame, listeners: dict[str, float]) -> str:
     trained = loso[loso["kind"] == "trained"]
     if len(trained):
         text.append(f"best of the report's variants: {best(trained)}")
-    if CV_TITLES["loso"] in listeners:
-        text.append(f"human listeners on the same recordings: {listeners[CV_TITLES['loso']]:.3f}")
+    if titles["loso"] in listeners:
+        text.append(f"human listeners on the same recordings: {listeners[titles['loso']]:.3f}")
     return "; ".join(text) + ". (The student report's 0.906 test accuracy came from its leaky protocol.)"
 
 
-def headline_table(scores: pd.DataFrame, listeners: dict[str, float], holdout: str) -> str:
+def headline_table(scores: pd.DataFrame, listeners: dict[str, float], holdout: str,
+                   titles: dict[str, str] = CV_TITLES) -> str:
     """The README's results: each model once (speaker std. as its own column), UAR with 95 % intervals
     under leave-one-speaker-out, k-fold and the leaky protocol, and hold-out accuracy."""
-    columns = [(CV_TITLES["loso"], "", "uar", "LOSO UAR"),
-               (CV_TITLES["loso"], SPEAKER_STANDARDISED, "uar", "LOSO UAR, speaker std."),
-               (CV_TITLES["kfold"], "", "uar", "k-fold UAR"),
-               (CV_TITLES["leaky"], "", "uar", "leaky k-fold UAR (inflated)"),
+    columns = [(titles["loso"], "", "uar", "LOSO UAR"),
+               (titles["loso"], SPEAKER_STANDARDISED, "uar", "LOSO UAR, speaker std."),
+               (titles["kfold"], "", "uar", "k-fold UAR"),
+               (titles["leaky"], "", "uar", "leaky k-fold UAR (inflated)"),
                (holdout, "", "accuracy", f"hold-out accuracy ({holdout.removeprefix('holdout (').rstrip(')')} split)")]
     columns = [c for c in columns if (scores["protocol"] == c[0]).any()]
-    ranked = scores[scores["protocol"] == CV_TITLES["loso"]].sort_values("uar", ascending=False)
+    ranked = scores[scores["protocol"] == titles["loso"]].sort_values("uar", ascending=False)
     bases = list(dict.fromkeys(m.removesuffix(SPEAKER_STANDARDISED) for m in [*ranked["model"], *scores["model"]]))
     rows = []
     for base in bases:
@@ -437,30 +444,33 @@ def calibration_section(summary: dict, table: pd.DataFrame, figures: Path) -> st
     ])
 
 
-def _confusion_panels(predictions: pd.DataFrame, block: dict) -> list[tuple[np.ndarray, str]]:
+def _confusion_panels(predictions: pd.DataFrame, block: dict, emotions) -> list[tuple[np.ndarray, str]]:
     panels = []
     for model, rows in predictions.groupby("model", sort=False):
         pooled = block[model]["pooled"]
         panels.append(confusion_panel(rows, f"{_model_label(model)}\nUAR {pooled['uar']:.3f} "
                                             f"[{pooled['uar_ci']['low']:.3f}, {pooled['uar_ci']['high']:.3f}], "
-                                            f"acc {pooled['accuracy']:.3f}, n={pooled['test_size']}"))
+                                            f"acc {pooled['accuracy']:.3f}, n={pooled['test_size']}", emotions))
     return panels
 
 
 def build_report(split_protocol: str, cv_params: CvParams, evaluate: EvaluateParams,
-                 out_dir: Path = paths.REPORTS) -> tuple[str, str, dict]:
+                 out_dir: Path = paths.REPORTS, corpus: str = "emodb") -> tuple[str, str, dict]:
     """The results page, the headline table (Markdown) for the README, and the headline metrics
-    (``results.headline_metrics``: what dvc.yaml declares as metrics)."""
+    (``results.headline_metrics``: what dvc.yaml declares as metrics) of the main corpus (``corpus``:
+    its name; further corpora: ``emoser.reporting.corpora``)."""
     figures = out_dir / "figures"
     study = {v: _read_json(paths.METRICS / "study" / f"{v}.json") for v in VARIANTS}
     study = {v: m for v, m in study.items() if m}
     baselines = _read_json(paths.METRICS / "baselines.json")
     cv = _read_json(paths.METRICS / "cv.json")
     ours = _read_json(paths.METRICS / "ours.json")
-    scores = collect_scores(study, baselines, cv, split_protocol, ours)
-    if scores.empty:
+    if not (study or baselines or cv or ours):
         raise EmoserError(f"nothing to report: no scores in {paths.METRICS}/ (model.json, study/, baselines.json, "
                           "cv.json, ours.json); `dvc repro` makes them before the report")
+    manifest = read_manifest()
+    emotions, titles = emotion_order(manifest), cv_titles(manifest["speaker"].nunique())
+    scores = collect_scores(study, baselines, cv, split_protocol, ours, titles)
     holdout = f"holdout ({split_protocol})"
     metrics = headline_metrics()
 
@@ -469,7 +479,7 @@ def build_report(split_protocol: str, cv_params: CvParams, evaluate: EvaluatePar
         listeners[holdout] = next(iter(study.values())).get("listeners")
     for source in (baselines, cv, ours):
         for protocol, block in source.items():
-            name = holdout if protocol == "holdout" else CV_TITLES.get(protocol, protocol)
+            name = holdout if protocol == "holdout" else titles.get(protocol, protocol)
             if "listeners" in block:
                 listeners[name] = block["listeners"]["overall"]
     listeners = {k: v for k, v in listeners.items() if v is not None}
@@ -477,13 +487,14 @@ def build_report(split_protocol: str, cv_params: CvParams, evaluate: EvaluatePar
     predictions_all = prediction_table()
     with atomic_path(out_dir / BROWSE) as tmp:
         tmp.write_text(build_page(page_data(
-            read_manifest(), predictions_all, metrics,
+            manifest, predictions_all, metrics,
             stored_probabilities(pd.read_csv(calibration.TABLE, dtype={"fold": str}),
                                  json.loads(calibration.METRICS.read_text())["protocol"])
             if calibration.TABLE.exists() and calibration.METRICS.exists() else stored_probabilities(None, ""),
-            {model: _model_label(model) for model in predictions_all["model"].unique()})))
+            {model: _model_label(model) for model in predictions_all["model"].unique()},
+            GLOSS if corpus == "emodb" else None), corpus_title(corpus)))
     sections = [
-        "# Emo-DB results",
+        f"# {corpus_title(corpus)} results",
         "",
         "Generated by `dvc repro` (stage `report`) from the committed metrics; do not edit by hand.",
         f"**Listen to the errors:** open [{BROWSE}]({BROWSE}) in a browser (click a confusion-matrix cell to hear "
@@ -497,7 +508,7 @@ def build_report(split_protocol: str, cv_params: CvParams, evaluate: EvaluatePar
         "'speaker std.' z-scores each speaker's features over their own recordings (the test "
         "speaker's unlabelled audio): a separate, transductive setting.",
         "",
-        headline(scores, listeners),
+        headline(scores, listeners, titles),
         "",
         "## Unweighted average recall (UAR)",
         "",
@@ -521,11 +532,11 @@ def build_report(split_protocol: str, cv_params: CvParams, evaluate: EvaluatePar
         "",
         "## Our model: what each lever adds (LOSO)",
         "",
-        ablation_section(_read_json(paths.METRICS / "ablation.json"), scores),
+        ablation_section(_read_json(paths.METRICS / "ablation.json"), scores, titles),
         "",
         "## What leaks inflate",
         "",
-        leak_paragraph(scores),
+        leak_paragraph(scores, titles),
         "",
         *(["## Do our model's probabilities mean what they say? (calibration)", "",
            calibration_section(json.loads(calibration.METRICS.read_text()),
@@ -539,7 +550,7 @@ def build_report(split_protocol: str, cv_params: CvParams, evaluate: EvaluatePar
     class_block = cv.get("loso") or baselines.get("loso") or ours.get("loso")
     if class_block:
         merged = {**baselines.get("loso", {}), **ours.get("loso", {}), **cv.get("loso", {})}
-        sections += ["## Recall per emotion, LOSO, beside the listeners", "", per_class_table(merged), ""]
+        sections += ["## Recall per emotion, LOSO, beside the listeners", "", per_class_table(merged, emotions), ""]
 
     predictions = pd.concat([pd.read_csv(p, dtype={"fold": str, "speaker": str})
                              for p in (paths.CV_PREDICTIONS, paths.OURS_PREDICTIONS, paths.BASELINE_PREDICTIONS)
@@ -549,10 +560,10 @@ def build_report(split_protocol: str, cv_params: CvParams, evaluate: EvaluatePar
     for protocol in dict.fromkeys(predictions["protocol"]):
         part = predictions[predictions["protocol"] == protocol]
         block = {**baselines.get(protocol, {}), **ours.get(protocol, {}), **cv.get(protocol, {})}
-        panels = _confusion_panels(part, block)
+        panels = _confusion_panels(part, block, emotions)
         name = f"confusion-{protocol}.png"
-        save_figure(confusion_grid(panels, EMOTIONS), figures / name)
-        title = holdout if protocol == "holdout" else CV_TITLES.get(protocol, protocol)
+        save_figure(confusion_grid(panels, emotions), figures / name)
+        title = holdout if protocol == "holdout" else titles.get(protocol, protocol)
         sections += [f"### {title}", "", f"![confusion matrices, {title}](figures/{name})", ""]
     if study:
         panels = []
@@ -561,13 +572,13 @@ def build_report(split_protocol: str, cv_params: CvParams, evaluate: EvaluatePar
             m = study[variant]
             title = (f"{_model_label(variant)}\nUAR {m['uar']:.3f} [{m['uar_ci']['low']:.3f}, "
                      f"{m['uar_ci']['high']:.3f}], acc {m['accuracy']:.3f}, n={m['test_size']}")
-            panels.append(confusion_panel(samples, title, actual="actual"))
-        save_figure(confusion_grid(panels, EMOTIONS, columns=2), figures / "confusion-study.png")
+            panels.append(confusion_panel(samples, title, emotions, actual="actual"))
+        save_figure(confusion_grid(panels, emotions, columns=2), figures / "confusion-study.png")
         histories = {_model_label(v): pd.read_csv(paths.PLOTS / "study" / v / "history.csv") for v in study}
         save_figure(curves_figure(histories, f"training curves, {holdout} split (dot: kept epoch)"),
                     figures / "curves.png")
         sections += [f"### The report's four variants, {holdout}", "",
                      "![confusion matrices, report variants](figures/confusion-study.png)", "",
                      "## Training curves", "", "![validation curves](figures/curves.png)", ""]
-    return "\n".join(sections), headline_table(scores, listeners, holdout), metrics
+    return "\n".join(sections), headline_table(scores, listeners, holdout, titles), metrics
 

@@ -80,9 +80,11 @@ def replicates_of(name: str, metrics: dict, read_text: Reader) -> dict | None:
     return None
 
 
-def headline_metrics(read_text: Reader = workspace) -> dict[str, dict[str, dict]]:
+def headline_metrics(read_text: Reader = workspace, corpora: bool = False) -> dict[str, dict[str, dict]]:
     """{protocol: {model: SCORES}} for every evaluated network and every cross-validated,
-    classical and own model. A hold-out network trained with several seeds also has the seeds'
+    classical and own model; with ``corpora`` also the further corpora's and the cross-corpus rows
+    (metrics/corpora.json: stage corpora; the review shows them, metrics/headline.json has the main
+    corpus's only). A hold-out network trained with several seeds also has the seeds'
     count, mean UAR and its standard deviation over seeds (the training run's spread) beside the
     named seed's figures."""
     headline: dict[str, dict[str, dict]] = {}
@@ -95,14 +97,15 @@ def headline_metrics(read_text: Reader = workspace) -> dict[str, dict[str, dict]
                 scores.update(seeds=len(replicates["seeds"]), uar_seed_mean=replicates["uar_mean"],
                               uar_seed_std=replicates["uar_std"])
             headline.setdefault(holdout_protocol(metrics["leaky"]), {})[network_model(name)] = scores
-    for _, summary_path, _ in SUMMARIES:
+    for summary_path in (*(s for _, s, _ in SUMMARIES), *([paths.CORPORA_METRICS] if corpora else [])):
         for protocol, model, result in scored_models(_json(read_text, summary_path)):
             headline.setdefault(protocol, {})[model] = headline_scores(result["pooled"])
     return headline
 
 
-def prediction_table(read_text: Reader = workspace) -> pd.DataFrame:
-    """Every model's test predictions, one row per (protocol, model, recording): PREDICTION_COLUMNS."""
+def prediction_table(read_text: Reader = workspace, corpora: bool = False) -> pd.DataFrame:
+    """Every model's test predictions, one row per (protocol, model, recording): PREDICTION_COLUMNS;
+    with ``corpora`` also the further corpora's and the cross-corpus ones (stage corpora)."""
     tables = []
     for name in NETWORKS:
         metrics = _json(read_text, paths.METRICS / f"{name}.json")
@@ -112,7 +115,8 @@ def prediction_table(read_text: Reader = workspace) -> pd.DataFrame:
             tables.append(pd.DataFrame({"protocol": holdout_protocol(metrics["leaky"]), "model": network_model(name),
                                         "kind": "network", "fold": HOLDOUT, "utterance": table["clip"],
                                         "emotion": table["actual"], "predicted": table["predicted"]}))
-    for kind, _, predictions_path in SUMMARIES:
+    extra = [("classical", paths.CORPORA_METRICS, paths.CORPORA_PREDICTIONS)] if corpora else []
+    for kind, _, predictions_path in (*SUMMARIES, *extra):
         text = read_text(predictions_path)
         if text:
             table = pd.read_csv(io.StringIO(text), dtype=str)

@@ -24,7 +24,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from emoser.corpora.emodb import EMOTIONS
+from emoser.corpora.manifest import emotion_order
 
 # Emo-DB's ten sentences in English (after the corpus documentation; Burkhardt et al., 2005).
 GLOSS = {
@@ -48,24 +48,34 @@ BROWSE = "browse.html"                # in reports/, beside results.md
 def stored_probabilities(calibration: pd.DataFrame | None, protocol: str) -> pd.DataFrame:
     """(protocol, model, utterance, one column per emotion) of the test probabilities the pipeline
     stores: our model's under ``protocol``, calibrated in the folds (stage calibrate)."""
-    columns = ["protocol", "model", "utterance", *EMOTIONS]
     if calibration is None or calibration.empty:
-        return pd.DataFrame(columns=columns)
-    return (calibration.rename(columns={f"calibrated_{e}": e for e in EMOTIONS})
-            .assign(protocol=protocol)[columns])
+        return pd.DataFrame(columns=["protocol", "model", "utterance"])
+    emotions = [c.removeprefix("calibrated_") for c in calibration.columns if c.startswith("calibrated_")]
+    return (calibration.rename(columns={f"calibrated_{e}": e for e in emotions})
+            .assign(protocol=protocol)[["protocol", "model", "utterance", *emotions]])
 
 
 def page_data(manifest: pd.DataFrame, predictions: pd.DataFrame, headline: dict, probabilities: pd.DataFrame,
-              labels: dict[str, str]) -> dict:
+              labels: dict[str, str], glosses: dict[str, str] | None = None) -> dict:
     """What the page shows, as plain data. ``predictions``: results.prediction_table();
     ``probabilities``: (protocol, model, utterance) -> one column per emotion, where stored;
-    ``labels``: model -> its name in the report."""
-    recordings = {
-        row.utterance: {"file": row.file, "speaker": row.speaker, "sex": row.sex, "text": row.text,
-                        "sentence": row.sentence, "gloss": GLOSS.get(row.text, ""), "emotion": row.emotion,
-                        "recognition": None if pd.isna(row.recognition) else float(row.recognition),
-                        "naturalness": None if pd.isna(row.naturalness) else float(row.naturalness)}
-        for row in manifest.itertuples(index=False)}
+    ``labels``: model -> its name in the report. Optional manifest columns the corpus lacks (sex,
+    text, sentence, listener scores) are shown empty."""
+    emotions = list(emotion_order(manifest))
+
+    def optional(row, column: str):
+        value = getattr(row, column, None)
+        return None if value is None or pd.isna(value) else value
+
+    recordings = {}
+    for row in manifest.itertuples(index=False):
+        recognition, naturalness = optional(row, "recognition"), optional(row, "naturalness")
+        text = optional(row, "text")
+        recordings[row.utterance] = {
+            "file": row.file, "speaker": row.speaker, "sex": optional(row, "sex") or "", "text": text or "",
+            "sentence": optional(row, "sentence") or "", "gloss": (glosses or {}).get(text, "") if text else "",
+            "emotion": row.emotion, "recognition": None if recognition is None else float(recognition),
+            "naturalness": None if naturalness is None else float(naturalness)}
     stored = {key: part for key, part in probabilities.groupby(["protocol", "model"])} if len(probabilities) else {}
     sets = []
     for (protocol, model), part in predictions.groupby(["protocol", "model"], sort=False):
@@ -73,25 +83,27 @@ def page_data(manifest: pd.DataFrame, predictions: pd.DataFrame, headline: dict,
             continue
         scores = headline.get(protocol, {}).get(model, {})
         known = stored.get((protocol, model))
-        table = (known.set_index("utterance")[list(EMOTIONS)] if known is not None else None)
+        table = (known.set_index("utterance")[emotions] if known is not None else None)
         rows = []
         for utterance, predicted in zip(part["utterance"], part["predicted"]):
             p = (np.round(table.loc[utterance].to_numpy(dtype=float), 4).tolist()
                  if table is not None and utterance in table.index else None)
-            rows.append([utterance, EMOTIONS.index(predicted), p])
+            rows.append([utterance, emotions.index(predicted), p])
         sets.append({"id": f"{protocol}|{model}", "protocol": protocol, "model": model,
                      "label": labels.get(model, model), "protocol_title": PROTOCOL_TITLES[protocol],
                      "uar": scores.get("uar"), "uar_low": scores.get("uar_low"), "uar_high": scores.get("uar_high"),
                      "n": len(rows), "rows": rows})
     order = {p: i for i, p in enumerate(SHOWN_PROTOCOLS)}
     sets.sort(key=lambda s: (order[s["protocol"]], s["model"] != "ours", s["label"]))
-    return {"emotions": list(EMOTIONS), "audio_root": AUDIO_ROOT, "recordings": recordings, "sets": sets}
+    return {"emotions": emotions, "audio_root": AUDIO_ROOT, "recordings": recordings, "sets": sets}
 
 
-def build_page(data: dict) -> str:
-    """The page: data embedded as JSON (``</`` escaped), the script and styles inline."""
+def build_page(data: dict, corpus: str) -> str:
+    """The page: data embedded as JSON (``</`` escaped), the script and styles inline; ``corpus``: its
+    display name."""
     payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
-    return PAGE.replace("__DATA__", payload).replace("__TITLE__", html.escape("Emo-DB results: listen to the errors"))
+    return (PAGE.replace("__DATA__", payload)
+            .replace("__TITLE__", html.escape(f"{corpus} results: listen to the errors")))
 
 
 PAGE = """<!DOCTYPE html>
@@ -129,7 +141,7 @@ PAGE = """<!DOCTYPE html>
 </style>
 </head>
 <body>
-<h1>Emo-DB results: listen to the errors</h1>
+<h1>__TITLE__</h1>
 <p class="muted">Generated by the pipeline (stage <code>report</code>) from the committed predictions. Pick a
 model and a protocol, then a cell of its confusion matrix to hear the recordings in it. Audio plays from
 <code>data/raw/wav/</code> beside this page's folder. The leaky protocol is not shown (its test sets hold

@@ -37,7 +37,6 @@ from emoser.core.config import Section, load_params
 from emoser.core.errors import EmoserError
 from emoser.core.files import atomic_path
 from emoser.core.runtime import entry_point
-from emoser.corpora.emodb import EMOTIONS
 from emoser.evaluation.comparison import (
     BETTER,
     FOLDS,
@@ -189,8 +188,8 @@ def compare(base: Side, head: Side, settings: EvaluateParams) -> tuple[pd.DataFr
     """One row per protocol x model on both sides: figures, the test that fits the model, changed or
     not, and the verdict from Holm-adjusted p-values over the changed rows. Also returns both sides'
     prediction tables."""
-    base_metrics, head_metrics = headline_metrics(base), headline_metrics(head)
-    base_pred, head_pred = prediction_table(base), prediction_table(head)
+    base_metrics, head_metrics = headline_metrics(base, corpora=True), headline_metrics(head, corpora=True)
+    base_pred, head_pred = prediction_table(base, corpora=True), prediction_table(head, corpora=True)
     base_runs, head_runs = replicate_table(base), replicate_table(head)
     rows = []
     for protocol, models in head_metrics.items():
@@ -269,11 +268,14 @@ def _table_rows(table: pd.DataFrame) -> list[str]:
 def confusion_pair(base_pred: pd.DataFrame, head_pred: pd.DataFrame, protocol: str, model: str,
                    labels: tuple[str, str]):
     panels = []
+    chosen = [t[(t["protocol"] == protocol) & (t["model"] == model)] for t in (base_pred, head_pred)]
+    classes = sorted(set().union(*(set(t["emotion"]) | set(t["predicted"]) for t in chosen)))
     for table, label in zip((base_pred, head_pred), labels):
         part = table[(table["protocol"] == protocol) & (table["model"] == model)]
         accuracy = np.mean(part["emotion"].to_numpy() == part["predicted"].to_numpy())
-        panels.append(confusion_panel(part, f"{model}, {protocol}: {label}\naccuracy {accuracy:.3f}, n={len(part)}"))
-    return confusion_grid(panels, EMOTIONS, columns=2)
+        panels.append(confusion_panel(part, f"{model}, {protocol}: {label}\naccuracy {accuracy:.3f}, n={len(part)}",
+                                      classes))
+    return confusion_grid(panels, classes, columns=2)
 
 
 def write_review(base: Side, head: Side, settings: EvaluateParams, out_dir: Path) -> tuple[str, pd.DataFrame]:

@@ -1,8 +1,9 @@
 """Stage baselines: SVMs on openSMILE functionals (``baselines.models``), with and without speaker
 standardisation, under the hold-out split and every leak-free cv protocol, on the same folds as
-the networks -> data/cv/baselines.json (published by report as metrics/baselines.json), data/cv/baselines.csv.
+the networks -> data/cv/baselines.json (published by report as metrics/baselines.json), data/cv/baselines.csv;
+a further corpus under LOSO -> data/corpora/NAME/cv/.
 
-    python -m emoser.stages.baselines
+    python -m emoser.stages.baselines [--corpus NAME]
 """
 from __future__ import annotations
 
@@ -29,15 +30,19 @@ class Params(Section):
 
 @entry_point
 def main(argv: list[str] | None = None) -> None:
-    argparse.ArgumentParser(description=__doc__).parse_args(argv)
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--corpus", help="a further corpus (params corpora.NAME); default: the main one")
+    name = parser.parse_args(argv).corpus
+    corpus = paths.corpus_data(name)
     params = load_params(Params)
-    manifest, table = load_recordings_and_folds(params.split.protocol)
+    split_protocol = params.split.protocol if name is None else None
+    manifest, table = load_recordings_and_folds(split_protocol, corpus)
     feature_sets = {m.feature_set for m in params.baselines.models.values()}
-    functionals = {s: Functionals.load(paths.OPENSMILE / f"{s}.npz") for s in feature_sets}
+    functionals = {s: Functionals.load(corpus.opensmile / f"{s}.npz") for s in feature_sets}
     predictions = run_baselines(manifest, functionals, table, params.baselines.models,
                                 params.baselines.speaker_standardisation, params.baselines.jobs)
-    summary = summarise_recordings(predictions, manifest, params.evaluate, params.split.protocol)
-    publish(summary, predictions, paths.BASELINE_PREDICTIONS, paths.BASELINE_SUMMARY)
+    summary = summarise_recordings(predictions, manifest, params.evaluate, split_protocol)
+    publish(summary, predictions, corpus.cv / paths.BASELINE_PREDICTIONS.name, corpus.cv / paths.BASELINE_SUMMARY.name)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Stage embeddings: a pretrained voice encoder (Resemblyzer's GE2E, shipped in its wheel) on every
-original recording: mean and std over frames of its last LSTM layer -> data/embeddings/voice_encoder.npz.
+original recording: mean and std over frames of its last LSTM layer -> data/embeddings/voice_encoder.npz
+(a further corpus: data/corpora/NAME/embeddings/).
 
-    python -m emoser.stages.embeddings
+    python -m emoser.stages.embeddings [--corpus NAME]
 """
 from __future__ import annotations
 
@@ -29,14 +30,16 @@ class Params(Section):
 
 @entry_point
 def main(argv: list[str] | None = None) -> None:
-    argparse.ArgumentParser(description=__doc__).parse_args(argv)
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--corpus", help="a further corpus (params corpora.NAME); default: the main one")
+    corpus = paths.corpus_data(parser.parse_args(argv).corpus)
     params = load_params(Params)
-    manifest, files = original_recordings()
-    with compute_backend(params.compute), atomic_dir(paths.EMBEDDINGS) as staging:
+    manifest, files = original_recordings(corpus.manifest)
+    with compute_backend(params.compute), atomic_dir(corpus.voice_encoder.parent) as staging:
         embeddings = extract(files, manifest["utterance"].tolist(), params.ours.jobs)
         if not np.isfinite(embeddings.values).all():
             raise EmoserError("the voice encoder returned non-finite values")
-        embeddings.save(staging / paths.VOICE_ENCODER.name)
+        embeddings.save(staging / corpus.voice_encoder.name)
         log.info("voice encoder: %d recordings x %d values", *embeddings.values.shape)
 
 

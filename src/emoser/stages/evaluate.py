@@ -19,7 +19,6 @@ from emoser.core import paths
 from emoser.core.config import Section, load_params
 from emoser.core.files import read_manifest, write_csv, write_json
 from emoser.core.runtime import entry_point
-from emoser.corpora.emodb import EMOTIONS
 from emoser.features.dataset import load_subsets
 from emoser.models.networks.architectures import Bundle
 from emoser.models.networks.evaluation import evaluate, evaluate_replicates
@@ -42,7 +41,8 @@ def main(argv: list[str] | None = None) -> None:
     params = load_params(Params)
     bundle = Bundle.load(paths.MODELS / args.name)
     test = load_subsets(("test",))["test"]
-    recognition = read_manifest().set_index("utterance")["recognition"]
+    manifest = read_manifest()
+    recognition = manifest.set_index("utterance")["recognition"] if "recognition" in manifest else None
     metrics, samples, counts = evaluate(bundle, test, params.evaluate, recognition)
     plot_dir = paths.PLOTS / args.name
     history = pd.read_csv(paths.MODELS / args.name / HISTORY_FILE)
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
              f"accuracy {metrics['accuracy']:.3f}  UAR {metrics['uar']:.3f} "
              f"[{metrics['uar_ci']['low']:.3f}, {metrics['uar_ci']['high']:.3f}]  (n={metrics['test_size']})")
     figures = {"confusion": plot_dir / "confusion.png", "history": plot_dir / "history.png"}
-    save_figure(confusion_figure(counts, EMOTIONS, title), figures["confusion"])
+    save_figure(confusion_figure(counts, bundle.facts["emotions"], title), figures["confusion"])
     save_figure(history_figure(history, title), figures["history"])
     write_csv(plot_dir / "confusion.csv", samples)
     write_csv(plot_dir / HISTORY_FILE, history)

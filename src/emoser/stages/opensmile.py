@@ -1,7 +1,7 @@
 """Stage opensmile: openSMILE functionals (every set in OPENSMILE_SETS) of every original recording,
-at its own sample rate -> data/opensmile/<set>.npz.
+at its own sample rate -> data/opensmile/<set>.npz (a further corpus: data/corpora/NAME/opensmile/).
 
-    python -m emoser.stages.opensmile
+    python -m emoser.stages.opensmile [--corpus NAME]
 """
 from __future__ import annotations
 
@@ -30,11 +30,13 @@ class Params(Section):
 
 @entry_point
 def main(argv: list[str] | None = None) -> None:
-    argparse.ArgumentParser(description=__doc__).parse_args(argv)
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--corpus", help="a further corpus (params corpora.NAME); default: the main one")
+    corpus = paths.corpus_data(parser.parse_args(argv).corpus)
     params = load_params(Params)
-    manifest, files = original_recordings()
+    manifest, files = original_recordings(corpus.manifest)
     # Every supported set, whichever the baselines use now: a change of SVM never re-extracts.
-    with compute_backend(params.compute), atomic_dir(paths.OPENSMILE) as staging:
+    with compute_backend(params.compute), atomic_dir(corpus.opensmile) as staging:
         for feature_set in OPENSMILE_SETS:
             functionals = extract(files, manifest["utterance"].tolist(), feature_set, params.baselines.jobs)
             if not np.isfinite(functionals.values).all():

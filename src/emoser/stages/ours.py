@@ -1,9 +1,10 @@
 """Stage ours: our model (a ComParE feature-count ensemble fused with a pretrained voice encoder),
 scored like the baselines on the same folds, with its LOSO ablation; and the model fitted on every
 recording for predict -> data/cv/ours.json, data/cv/ablation.json (published by report as metrics/),
-data/cv/ours*.csv, models/ours/.
+data/cv/ours*.csv, models/ours/; a further corpus under LOSO, without ablation or a fitted model ->
+data/corpora/NAME/cv/.
 
-    python -m emoser.stages.ours
+    python -m emoser.stages.ours [--corpus NAME]
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from emoser.core import paths
 from emoser.core.config import Section, load_params
 from emoser.core.files import write_csv, write_json
 from emoser.core.runtime import entry_point
-from emoser.corpora.emodb import EMOTIONS
+from emoser.corpora.manifest import emotion_order
 from emoser.evaluation.predictions import load_recordings_and_folds, publish, summarise_recordings
 from emoser.features.functionals import Functionals
 from emoser.models.classical.fusion import MODEL, FusionModel, run_ours, summarise_ablation
@@ -32,18 +33,26 @@ class Params(Section):
 
 @entry_point
 def main(argv: list[str] | None = None) -> None:
-    argparse.ArgumentParser(description=__doc__).parse_args(argv)
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--corpus", help="a further corpus (params corpora.NAME); default: the main one")
+    name = parser.parse_args(argv).corpus
+    corpus = paths.corpus_data(name)
     params = load_params(Params)
-    manifest, table = load_recordings_and_folds(params.split.protocol)
-    functionals = Functionals.load(paths.OPENSMILE / f"{params.ours.feature_set}.npz").select(manifest["utterance"])
-    embeddings = Functionals.load(paths.VOICE_ENCODER).select(manifest["utterance"])
-    predictions, ablation = run_ours(manifest, functionals, embeddings, table, params.ours)
-    summary = summarise_recordings(predictions, manifest, params.evaluate, params.split.protocol)
-    settings = params.evaluate
+    split_protocol = params.split.protocol if name is None else None
+    manifest, table = load_recordings_and_folds(split_protocol, corpus)
+    functionals = Functionals.load(corpus.opensmile / f"{params.ours.feature_set}.npz").select(manifest["utterance"])
+    embeddings = Functionals.load(corpus.voice_encoder).select(manifest["utterance"])
+    settings = params.ours if name is None else params.ours.model_copy(update={"ablation": False})
+    predictions, ablation = run_ours(manifest, functionals, embeddings, table, settings)
+    summary = summarise_recordings(predictions, manifest, params.evaluate, split_protocol)
+    if name is not None:
+        publish(summary, predictions, corpus.cv / paths.OURS_PREDICTIONS.name, corpus.cv / paths.OURS_SUMMARY.name)
+        return
+    scoring, emotions = params.evaluate, emotion_order(manifest)
     write_csv(paths.OURS_ABLATION, ablation)
     write_json(paths.ABLATION_SUMMARY,
-               summarise_ablation(ablation, settings.bootstrap_resamples, settings.seed, settings.ci_level))
-    facts = {"model": MODEL, "feature_set": params.ours.feature_set, "emotions": list(EMOTIONS),
+               summarise_ablation(ablation, emotions, scoring.bootstrap_resamples, scoring.seed, scoring.ci_level))
+    facts = {"model": MODEL, "feature_set": params.ours.feature_set, "emotions": list(emotions),
              "window_s": float(manifest["duration"].max()), "recordings": len(manifest),
              "params": params.ours.model_dump(mode="json", include={"feature_counts", "C", "embedding_weight"})}
     FusionModel.fit(functionals, embeddings, manifest["label"].to_numpy(), params.ours, facts).save(paths.OURS_MODEL)

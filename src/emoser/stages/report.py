@@ -21,6 +21,7 @@ from emoser.core.files import atomic_path, write_json
 from emoser.core.runtime import entry_point
 from emoser.params.cv import CvParams
 from emoser.params.evaluate import EvaluateParams
+from emoser.params.fetch import CorpusName
 from emoser.params.split import SplitParams
 from emoser.reporting.readme import update_results
 from emoser.reporting.report import build_report
@@ -31,6 +32,7 @@ README = Path("README.md")
 
 
 class Params(Section):
+    fetch: CorpusName
     split: SplitParams
     evaluate: EvaluateParams
     cv: CvParams
@@ -44,7 +46,8 @@ def main(argv: list[str] | None = None) -> None:
         if source.exists():
             with atomic_path(target) as tmp:
                 shutil.copyfile(source, tmp)
-    page, headline, metrics = build_report(params.split.protocol, params.cv, params.evaluate)
+    page, headline, metrics = build_report(params.split.protocol, params.cv, params.evaluate,
+                                           corpus=params.fetch.corpus)
     write_json(HEADLINE_METRICS, metrics)
     for path, text in ((paths.REPORT, page), (paths.HEADLINE, headline + "\n")):
         with atomic_path(path) as tmp:

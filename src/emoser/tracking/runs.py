@@ -33,7 +33,6 @@ from mlflow.types.schema import Schema, TensorSpec
 from emoser.core import paths
 from emoser.core.config import flatten
 from emoser.core.files import atomic_path
-from emoser.corpora.emodb import EMOTIONS
 from emoser.evaluation.scoring import scored_models
 from emoser.protocols.names import LEAKY_WARNING
 from emoser.reporting.results import NETWORKS, SUMMARIES
@@ -77,7 +76,7 @@ def network_signature(network) -> ModelSignature:
     emotion probabilities."""
     shape = (-1, *network.input_shape[1:])
     return ModelSignature(inputs=Schema([TensorSpec(np.dtype("float32"), shape)]),
-                          outputs=Schema([TensorSpec(np.dtype("float32"), (-1, len(EMOTIONS)))]))
+                          outputs=Schema([TensorSpec(np.dtype("float32"), (-1, network.output_shape[-1]))]))
 
 
 def log_network_run(name: str, key: str, tracking_uri: str, experiment: str) -> str:

@@ -20,7 +20,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 
 from emoser.core import paths
-from emoser.corpora.emodb import EMOTIONS
+from emoser.corpora.manifest import emotion_order
 from emoser.evaluation.predictions import fold_rows
 from emoser.models.classical.fusion import FUSED, MODEL, fit_fold
 from emoser.models.classical.speaker_standardisation import SPEAKER_STANDARDISED, speaker_standardise
@@ -127,6 +127,7 @@ def run_calibration(recordings: pd.DataFrame, functionals: np.ndarray, embedding
     """Per setting (with, without speaker std.) and test recording of ``params.protocol``: the raw
     and the in-fold calibrated probabilities, and the fold's temperature."""
     labels = recordings["label"].to_numpy()
+    emotions = emotion_order(recordings)
     speakers = recordings["speaker"].to_numpy()
     # (setting, fold, test rows, inner group or None, features, rows fitted on, rows predicted)
     tasks: list[tuple] = []
@@ -138,11 +139,11 @@ def run_calibration(recordings: pd.DataFrame, functionals: np.ndarray, embedding
             if protocol != params.protocol:
                 continue
             tasks.append((setting, fold, test, None, features, train, test))
-            groups = inner_groups(speakers[train], params.inner_folds)
+            groups = inner_groups(speakers[train], params.inner_folds or len(set(speakers[train])))
             if len(groups) > 1:
                 for g, held in enumerate(groups):
                     tasks.append((setting, fold, test, g, features, np.delete(train, held), train[held]))
-    fits = Parallel(n_jobs=jobs)(delayed(fit_fold)(*features, labels, fit, held, ours, False)
+    fits = Parallel(n_jobs=jobs)(delayed(fit_fold)(*features, labels, fit, held, ours, False, len(emotions))
                                  for _, _, _, _, features, fit, held in tasks)
     out = []
     for key in dict.fromkeys((setting, fold) for setting, fold, *_ in tasks):
@@ -158,13 +159,14 @@ def run_calibration(recordings: pd.DataFrame, functionals: np.ndarray, embedding
         out.append(pd.DataFrame({
             "model": key[0], "fold": key[1], "utterance": recordings["utterance"].to_numpy()[test],
             "label": labels[test], "temperature": round(temperature, 6),
-            **{f"{RAW}_{e}": raw[:, i].round(6) for i, e in enumerate(EMOTIONS)},
-            **{f"{CALIBRATED}_{e}": calibrated[:, i].round(6) for i, e in enumerate(EMOTIONS)}}))
+            **{f"{RAW}_{e}": raw[:, i].round(6) for i, e in enumerate(emotions)},
+            **{f"{CALIBRATED}_{e}": calibrated[:, i].round(6) for i, e in enumerate(emotions)}}))
     return pd.concat(out, ignore_index=True)
 
 
 def probabilities_of(table: pd.DataFrame, kind: str) -> np.ndarray:
-    return table[[f"{kind}_{e}" for e in EMOTIONS]].to_numpy()
+    """The ``kind`` probabilities of a calibration table: its ``kind_<emotion>`` columns, in label order."""
+    return table[[c for c in table.columns if c.startswith(f"{kind}_")]].to_numpy()
 
 
 def summarise(table: pd.DataFrame, params: CalibrationParams) -> dict:

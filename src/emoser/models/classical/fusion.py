@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +38,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from emoser.core.files import atomic_path, write_json
-from emoser.corpora.emodb import EMOTIONS
+from emoser.corpora.manifest import emotion_order
 from emoser.evaluation.predictions import PREDICTION_COLUMNS, fold_rows, prediction_rows
 from emoser.evaluation.scoring import scored_with_intervals
 from emoser.models.classical.speaker_standardisation import SPEAKER_STANDARDISED, speaker_standardise
@@ -86,7 +87,7 @@ class FeatureCountEnsemble(ClassifierMixin, BaseEstimator):
         with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
             # Near-constant features (variance below the scaler's eps) score NaN: rank them last.
             # A feature constant within every class scores inf (it separates them): first.
-            warnings.filterwarnings("ignore", message="Features .* are constant", category=UserWarning)
+            warnings.filterwarnings("ignore", message="(?s)Features .* are constant", category=UserWarning)
             scores = np.nan_to_num(f_classif(Z, y)[0], nan=0.0)
         self.ranking_ = np.argsort(-scores, kind="stable")          # best feature first
         self.columns_ = [self.ranking_ if n == "all" else self.ranking_[:n] for n in self.feature_counts]
@@ -107,12 +108,12 @@ class FeatureCountEnsemble(ClassifierMixin, BaseEstimator):
 
 
 def fit_fold(functionals: np.ndarray, embeddings: np.ndarray, labels: np.ndarray, train: np.ndarray,
-              test: np.ndarray, params: OursParams, ablate: bool) -> dict[str, np.ndarray]:
-    """Test probabilities, keyed by ablation row: the fusion (ours) and, when ``ablate``, each
-    feature count's member, each part alone and the fusion without class weights. Classes absent
-    from training get probability 0."""
+              test: np.ndarray, params: OursParams, ablate: bool, n_classes: int) -> dict[str, np.ndarray]:
+    """Test probabilities over ``n_classes`` classes, keyed by ablation row: the fusion (ours) and,
+    when ``ablate``, each feature count's member, each part alone and the fusion without class
+    weights. Classes absent from training get probability 0."""
     def full(model, probabilities):
-        out = np.zeros((len(test), len(EMOTIONS)))
+        out = np.zeros((len(test), n_classes))
         out[:, model.classes_] = probabilities
         return out
 
@@ -186,6 +187,7 @@ def run_ours(recordings: pd.DataFrame, functionals: np.ndarray, embeddings: np.n
     ablation's test probabilities (LOSO only), one row per (setting, row, recording).
     ``functionals`` and ``embeddings`` have one row per recording, in ``recordings``' order."""
     labels = recordings["label"].to_numpy()
+    emotions = emotion_order(recordings)
     tasks = []
     for standardise in params.speaker_standardisation:
         features = [speaker_standardise(v, recordings["speaker"]) if standardise else v
@@ -195,7 +197,7 @@ def run_ours(recordings: pd.DataFrame, functionals: np.ndarray, embeddings: np.n
             tasks.append((model, protocol, fold, test, features, train))
     results = Parallel(n_jobs=params.jobs)(
         delayed(fit_fold)(*features, labels, train, test, params,
-                           params.ablation and protocol == ABLATION_PROTOCOL)
+                           params.ablation and protocol == ABLATION_PROTOCOL, len(emotions))
         for _, protocol, _, test, features, train in tasks)
     predictions, ablation = [], []
     for (model, protocol, fold, test, _, _), probabilities in zip(tasks, results):
@@ -206,20 +208,21 @@ def run_ours(recordings: pd.DataFrame, functionals: np.ndarray, embeddings: np.n
                 ablation.append(pd.DataFrame({"model": model, "row": row, "fold": fold,
                                               "utterance": recordings["utterance"].to_numpy()[test],
                                               "label": labels[test], "predicted": p.argmax(axis=1),
-                                              **{e: p[:, i].round(6) for i, e in enumerate(EMOTIONS)}}))
+                                              **{e: p[:, i].round(6) for i, e in enumerate(emotions)}}))
     log.info("%s: %d folds x settings, each %d ComParE members + the voice encoder's model", MODEL, len(tasks),
              len(params.feature_counts))
     ablation_table = pd.concat(ablation, ignore_index=True) if ablation else pd.DataFrame()
     return pd.concat(predictions, ignore_index=True)[PREDICTION_COLUMNS], ablation_table
 
 
-def summarise_ablation(ablation: pd.DataFrame, resamples: int, seed: int, level: float) -> dict:
+def summarise_ablation(ablation: pd.DataFrame, emotions: Sequence[str], resamples: int, seed: int, level: float
+                       ) -> dict:
     """{model: {row: pooled scores with intervals}} under the ablation protocol."""
     if ablation.empty:
         return {}
     summary: dict = {}
     for (model, row), part in ablation.groupby(["model", "row"], sort=False):
         summary.setdefault(model, {})[row] = scored_with_intervals(part["label"], part["predicted"], resamples,
-                                                                   seed, level)
+                                                                   seed, level, emotions)
     return {ABLATION_PROTOCOL: summary}
 

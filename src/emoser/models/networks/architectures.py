@@ -17,7 +17,6 @@ import numpy as np
 
 from emoser.core.files import atomic_path
 from emoser.core.runtime import native_stderr_silenced
-from emoser.corpora.emodb import EMOTIONS
 from emoser.features.normalisation import normalise
 from emoser.models.networks import saved as model_files
 from emoser.params.networks import ArchitectureParams, CnnLstmParams, CnnParams
@@ -93,7 +92,7 @@ def build_cnn_lstm_time_distributed(n_features: int, n_frames: int, n_classes: i
 
 
 def build_model(arch: str, loss: str, n_features: int, n_frames: int, architectures: ArchitectureParams,
-                learning_rate: float, n_classes: int = len(EMOTIONS)) -> keras.Model:
+                learning_rate: float, n_classes: int) -> keras.Model:
     builders: dict[str, tuple[Callable[..., keras.Model], object]] = {
         "cnn": (build_cnn, architectures.cnn), "cnn_lstm": (build_cnn_lstm, architectures.cnn_lstm)}
     if arch not in builders:

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from emoser.corpora.emodb import EMOTIONS
 from emoser.evaluation.scoring import classification_metrics, confusion, listener_reference, scored_with_intervals
 from emoser.features.dataset import Subset
 from emoser.models.networks.architectures import Bundle
@@ -22,13 +21,14 @@ log = logging.getLogger(__name__)
 def evaluate(bundle: Bundle, test: Subset, settings: EvaluateParams, recognition: pd.Series | None = None
              ) -> tuple[dict, pd.DataFrame, np.ndarray]:
     """Metrics (with bootstrap intervals and the listeners' reference), per-sample predictions
-    and confusion counts of ``bundle`` on ``test``."""
+    and confusion counts of ``bundle`` on ``test``, over the classes the network was trained on."""
+    emotions = bundle.facts["emotions"]
     proba = bundle.predict_proba(test.features, test.n_frames)
     predicted = proba.argmax(axis=1)
     actual = test.labels
     scores = scored_with_intervals(actual, predicted, settings.bootstrap_resamples, settings.seed,
-                                   settings.ci_level)
-    listeners = (listener_reference(test.clips["utterance"], test.clips["emotion"], recognition)
+                                   settings.ci_level, emotions)
+    listeners = (listener_reference(test.clips["utterance"], test.clips["emotion"], recognition, emotions)
                  if recognition is not None else None)
     if listeners is not None:
         scores["listeners"] = listeners["overall"]
@@ -40,9 +40,9 @@ def evaluate(bundle: Bundle, test: Subset, settings: EvaluateParams, recognition
         metrics["warning"] = LEAKY_WARNING
     metrics.update({"arch": bundle.facts["arch"], "loss": bundle.facts["loss"], **scores,
                     "epochs_run": bundle.facts["epochs_run"], "best_epoch": bundle.facts["best_epoch"]})
-    samples = pd.DataFrame({"clip": test.clips["clip"], "actual": [EMOTIONS[i] for i in actual],
-                            "predicted": [EMOTIONS[i] for i in predicted]})
-    return metrics, samples, confusion(actual, predicted)
+    samples = pd.DataFrame({"clip": test.clips["clip"], "actual": [emotions[i] for i in actual],
+                            "predicted": [emotions[i] for i in predicted]})
+    return metrics, samples, confusion(actual, predicted, len(emotions))
 
 
 def evaluate_replicates(model: Path, test: Subset, named_seed: int) -> tuple[dict, pd.DataFrame] | None:
@@ -57,12 +57,13 @@ def evaluate_replicates(model: Path, test: Subset, named_seed: int) -> tuple[dic
     for seed in seeds:
         bundle = Bundle.load(replicate_folder(model, seed))
         predicted = bundle.predict_proba(test.features, test.n_frames).argmax(axis=1)
-        scores = classification_metrics(test.labels, predicted)
+        emotions = bundle.facts["emotions"]
+        scores = classification_metrics(test.labels, predicted, emotions)
         per_seed[str(seed)] = {"uar": scores["uar"], "accuracy": scores["accuracy"],
                                "epochs_run": bundle.facts["epochs_run"]}
         tables.append(pd.DataFrame({"seed": seed, "clip": test.clips["clip"],
-                                    "actual": [EMOTIONS[i] for i in test.labels],
-                                    "predicted": [EMOTIONS[i] for i in predicted]}))
+                                    "actual": [emotions[i] for i in test.labels],
+                                    "predicted": [emotions[i] for i in predicted]}))
     summary: dict = {"seeds": seeds, "named_seed": named_seed, "per_seed": per_seed}
     for score in ("uar", "accuracy"):
         values = np.array([r[score] for r in per_seed.values()])

@@ -27,7 +27,7 @@ from emoser.compute.backend import run_tasks
 from emoser.core.errors import EmoserError
 from emoser.core.files import write_csv
 from emoser.core.runtime import setup_logging
-from emoser.corpora.emodb import EMOTIONS
+from emoser.corpora.manifest import emotion_order
 from emoser.features.dataset import FeatureStore, assemble
 from emoser.models.networks.saved import HISTORY_FILE
 from emoser.models.networks.training import shipped_facts, train_variant, use_threads
@@ -92,9 +92,10 @@ def train_task(task: TrainingTask) -> TrainingResult:
         started = time.perf_counter()
         arch, loss = task.variant.split("-")
         data = assemble(task.clips, task.subsets, FeatureStore(task.features))
+        emotions = emotion_order(task.clips)
         bundle, history = train_variant(task.name or f"cv {task.variant} {task.protocol} fold {task.fold}", arch, loss,
                                         task.settings, task.architectures, task.normalisation,
-                                        data["train"], data["val"])
+                                        data["train"], data["val"], emotions)
         if task.save_to is not None:
             bundle.facts = shipped_facts(bundle.facts, **(task.shipped or {}))
             bundle.save(task.save_to)
@@ -105,7 +106,7 @@ def train_task(task: TrainingTask) -> TrainingResult:
         table = pd.DataFrame({"protocol": task.protocol, "model": task.variant, "fold": task.fold,
                               "utterance": test.clips["utterance"], "speaker": test.clips["speaker"],
                               "emotion": test.clips["emotion"],
-                              "predicted": [EMOTIONS[i] for i in predicted],
+                              "predicted": [emotions[i] for i in predicted],
                               "epochs_run": len(history)})
         return TrainingResult(table, probabilities, _where(), time.perf_counter() - started)
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from emoser.core.errors import EmoserError
 from emoser.core.runtime import progress_enabled
-from emoser.corpora.emodb import EMOTIONS
 from emoser.features.dataset import Subset
 from emoser.features.normalisation import fit_normaliser, normalise
 from emoser.models.networks.architectures import (  # Keras and TensorFlow as emoser's networks import them
@@ -55,13 +55,13 @@ def use_threads(threads: int) -> None:
                           f"process and cannot switch to {threads}") from None
 
 
-def batches(subset: Subset, mode: str, stats: dict[str, np.ndarray] | None, batch_size: int,
+def batches(subset: Subset, mode: str, stats: dict[str, np.ndarray] | None, batch_size: int, n_classes: int,
             shuffle_seed: int | None = None) -> tf.data.Dataset:
     """``subset``'s normalised features and one-hot labels in batches, read from disk batch by batch
     (memory does not grow with the corpus). tf.data shuffles the items' indices with the seed, which
     is the order it gives the rows themselves: streaming changes no weight (tests/test_training.py)."""
     n_frames = subset.n_frames
-    onehot = keras.utils.to_categorical(subset.labels, len(EMOTIONS)).astype(np.float32)
+    onehot = keras.utils.to_categorical(subset.labels, n_classes).astype(np.float32)
 
     def load(items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return normalise(subset.read(items), n_frames[items], mode, stats), onehot[items]
@@ -69,7 +69,7 @@ def batches(subset: Subset, mode: str, stats: dict[str, np.ndarray] | None, batc
     def read(items: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         x, y = tf.numpy_function(load, [items], (tf.float32, tf.float32), stateful=False)
         x.set_shape((None, *subset.store.shape[1:]))
-        y.set_shape((None, len(EMOTIONS)))
+        y.set_shape((None, n_classes))
         return x, y
 
     items = tf.data.Dataset.range(len(subset))
@@ -79,8 +79,10 @@ def batches(subset: Subset, mode: str, stats: dict[str, np.ndarray] | None, batc
 
 
 def train_variant(name: str, arch: str, loss: str, settings: TrainParams, architectures: ArchitectureParams,
-                  normalisation: str, train: Subset, val: Subset) -> tuple[Bundle, pd.DataFrame]:
+                  normalisation: str, train: Subset, val: Subset, emotions: Sequence[str]
+                  ) -> tuple[Bundle, pd.DataFrame]:
     """Train one (arch, loss) on ``train`` with early stopping on ``val``; deterministic per seed.
+    ``emotions``: the corpus's classes in label order (one output unit each).
 
     The bundle's facts hold what training knows (name, arch, loss, emotions, epochs); the caller
     adds what the model was made from (stage train: its params)."""
@@ -89,18 +91,18 @@ def train_variant(name: str, arch: str, loss: str, settings: TrainParams, archit
     mode = normalisation
     stats = fit_normaliser(train.read, train.n_frames) if mode == "train" else None
     n_features, n_frames = train.store.shape[1:]
-    network = build_model(arch, loss, n_features, n_frames, architectures, settings.learning_rate)
+    network = build_model(arch, loss, n_features, n_frames, architectures, settings.learning_rate, len(emotions))
     stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=settings.patience,
                                             restore_best_weights=True)
     log.info("training %s (%s, %s loss) on %d clips, validating on %d", name, arch, loss, len(train), len(val))
     batch_size = settings.batch_size
-    fit = network.fit(batches(train, mode, stats, batch_size, shuffle_seed=settings.seed),
-                      validation_data=batches(val, mode, stats, batch_size), epochs=settings.epochs,
+    fit = network.fit(batches(train, mode, stats, batch_size, len(emotions), shuffle_seed=settings.seed),
+                      validation_data=batches(val, mode, stats, batch_size, len(emotions)), epochs=settings.epochs,
                       callbacks=[stopper, _EpochLog(name)], shuffle=False, verbose=2 if progress_enabled() else 0)
     history = pd.DataFrame(fit.history)
     history.insert(0, "epoch", np.arange(1, len(history) + 1))
     history["best"] = history["epoch"] == int(history["val_loss"].idxmin()) + 1
-    facts = {"name": name, "arch": arch, "loss": loss, "emotions": list(EMOTIONS), "epochs_run": len(history),
+    facts = {"name": name, "arch": arch, "loss": loss, "emotions": list(emotions), "epochs_run": len(history),
              "best_epoch": int(history.loc[history["best"], "epoch"].iloc[0])}
     return Bundle(network, mode, stats, facts), history
 

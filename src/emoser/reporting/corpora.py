@@ -1,0 +1,120 @@
+"""The report's corpora: each further corpus's LOSO scores (stages corpus-baselines, corpus-ours) and
+the corpus x corpus matrix (stage crosscorpus), for results.md, the README and metrics/corpora.json
+(which ``emoser review`` and ``dvc metrics diff`` read through metrics/headline.json)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from emoser.core import paths
+from emoser.evaluation.scoring import scored_models
+from emoser.models.classical.fusion import MODEL as OURS
+from emoser.models.classical.speaker_standardisation import SPEAKER_STANDARDISED
+
+TITLES = {"emodb": "Emo-DB", "ravdess": "RAVDESS"}  # display names of the built-in corpora
+ARROW = "→"
+
+
+LABELS = {"egemaps": "eGeMAPS + SVM", "compare": "ComParE 2016 + SVM", OURS: "ours: ComParE ensemble + voice encoder"}
+
+
+def label(model: str) -> str:
+    return LABELS.get(model, model)
+
+
+def title(name: str) -> str:
+    return TITLES.get(name, name)
+
+
+def _json(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def collect(main: str, main_summaries: list[dict], further: list[str]) -> dict:
+    """{protocol: {model: scored block}}: ``NAME/loso`` per corpus (the main one's from its own
+    summaries) and ``A→B`` per direction; only what exists."""
+    out: dict = {}
+    for summary in main_summaries:
+        for protocol, model, result in scored_models(summary):
+            if protocol == "loso":
+                out.setdefault(f"{main}/loso", {})[model] = result
+    for name in further:
+        cv = paths.corpus_data(name).cv
+        for summary in (_json(cv / "baselines.json"), _json(cv / "ours.json")):
+            for protocol, model, result in scored_models(summary):
+                out.setdefault(f"{name}/{protocol}", {})[model] = result
+        cross = _json(paths.corpus_data(name).root / "cross" / "summary.json")
+        for protocol, model, result in scored_models(cross):
+            out.setdefault(protocol, {})[model] = result
+        for protocol, block in cross.items():     # the emotions each direction is scored over
+            if protocol in out and "emotions" in block:
+                out[protocol]["emotions"] = block["emotions"]
+    return out
+
+
+def _cell(block: dict, model: str) -> str:
+    result = block.get(model)
+    if not result:
+        return "—"
+    pooled = result["pooled"]
+    return f"{pooled['uar']:.3f} [{pooled['uar_ci']['low']:.3f}, {pooled['uar_ci']['high']:.3f}]"
+
+
+def _models(blocks: list[dict]) -> list[str]:
+    names = dict.fromkeys(m for b in blocks for m, r in b.items() if isinstance(r, dict))
+    bases = dict.fromkeys(m.removesuffix(SPEAKER_STANDARDISED) for m in names)
+    return sorted(bases, key=lambda m: (m != OURS, m))
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    return "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
+                      *("| " + " | ".join(r) + " |" for r in rows)])
+
+
+def matrix_table(collected: dict, main: str, other: str, label=label) -> str:
+    """One row per model and setting; columns: within each corpus (LOSO) and each direction."""
+    columns = [(f"{main}/loso", f"{title(main)} → {title(main)} (LOSO)"),
+               (f"{main}{ARROW}{other}", f"{title(main)} → {title(other)}"),
+               (f"{other}{ARROW}{main}", f"{title(other)} → {title(main)}"),
+               (f"{other}/loso", f"{title(other)} → {title(other)} (LOSO)")]
+    blocks = [collected.get(key, {}) for key, _ in columns]
+    rows = []
+    for model in _models(blocks):
+        for suffix, setting in (("", "as is"), (SPEAKER_STANDARDISED, "speaker std.")):
+            cells = [_cell(b, model + suffix) for b in blocks]
+            if any(c != "—" for c in cells):
+                rows.append([label(model), setting, *cells])
+    return _table(["model (UAR [95 % CI]; trained → scored)", "setting", *[t for _, t in columns]], rows)
+
+
+def corpora_section(collected: dict, main: str, further: list[str], label=label) -> str:
+    """results.md's section: what each corpus is, and the matrix per further corpus."""
+    if not further:
+        return "No further corpora in this run (params `corpora`)."
+    parts = ["Each further corpus is fetched and scored by the classical models under leave-one-speaker-out "
+             "(LOSO) on its own; then every model is trained on all of one corpus and scored on all of the "
+             "other, over the emotions both have (diagonal cells: within the corpus, all its emotions). "
+             "'speaker std.' z-scores every speaker of both corpora over their own recordings (the test "
+             "corpus's unlabelled audio). The networks are not trained on further corpora (cost; see "
+             "docs/corpora.md)."]
+    for name in further:
+        cross = _json(paths.corpus_data(name).root / "cross" / "summary.json")
+        shared = {p: b.get("emotions") for p, b in cross.items() if isinstance(b, dict)}
+        report = _json(paths.corpus_data(name).raw / "fetch_report.json")
+        facts = (f"{report.get('utterances', '?')} recordings, {report.get('speakers', '?')} speakers, "
+                 f"{len(report.get('per_emotion', {}))} emotions ({', '.join(report.get('per_emotion', {}))})"
+                 if report else "not fetched")
+        emotions = next((e for e in shared.values() if e), None)
+        parts += ["", f"### {title(name)}: {facts}", "",
+                  f"Shared with {title(main)}: {', '.join(emotions) if emotions else '—'}"
+                  + (f" (chance UAR across corpora: {1 / len(emotions):.3f})." if emotions else "."), "",
+                  matrix_table(collected, main, name, label)]
+    return "\n".join(parts)
+
+
+def headline_rows(collected: dict, main: str, further: list[str], label=label) -> str:
+    """The README's corpora table: ours and the best baseline per further corpus, LOSO and across."""
+    if not further:
+        return ""
+    return "\n\n".join(f"**{title(main)} and {title(name)}** (UAR [95 % CI]):\n\n"
+                       + matrix_table(collected, main, name, label) for name in further)

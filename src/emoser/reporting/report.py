@@ -100,8 +100,9 @@ def scores_table(scores: pd.DataFrame, score: str, listeners: dict[str, float]) 
             hit = scores[(scores["model"] == model) & (scores["protocol"] == protocol)]
             cells.append(_cell(hit.iloc[0], score) if len(hit) else "—")
         rows.append([_model_label(model), *cells])
-    rows.append(["human listeners (erkennung.txt)"] +
-                [f"{listeners[p]:.3f}" if p in listeners else "—" for p in protocols])
+    if listeners:    # a corpus without a listener test has no listeners row
+        rows.append(["human listeners (erkennung.txt)"] +
+                    [f"{listeners[p]:.3f}" if p in listeners else "—" for p in protocols])
     n = [f"{protocol} (n={int(scores.loc[scores['protocol'] == protocol, 'n'].max())})" for protocol in protocols]
     return _table(["model", *n], rows)
 
@@ -245,8 +246,9 @@ def headline_table(scores: pd.DataFrame, listeners: dict[str, float], holdout: s
                          f"{hit.iloc[0][f'{score}_high']:.3f}]" if len(hit) else "—")
         if any(c != "—" for c in cells):
             rows.append([_model_label(base), *cells])
-    rows.append(["human listeners (erkennung.txt)",
-                 *[f"{listeners[p]:.3f}" if p in listeners and not suffix else "—" for p, suffix, _, _ in columns]])
+    if listeners:
+        rows.append(["human listeners (erkennung.txt)",
+                     *[f"{listeners[p]:.3f}" if p in listeners and not suffix else "—" for p, suffix, _, _ in columns]])
     return _table(["model", *[title for *_, title in columns]], rows)
 
 

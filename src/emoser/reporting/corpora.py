@@ -26,7 +26,8 @@ def title(name: str) -> str:
     return TITLES.get(name, name)
 
 
-def _json(path: Path) -> dict:
+def read_summary(path: Path) -> dict:
+    """A stage's JSON summary, or {} where that stage has not run."""
     return json.loads(path.read_text()) if path.exists() else {}
 
 
@@ -40,10 +41,10 @@ def collect(main: str, main_summaries: list[dict], further: list[str]) -> dict:
                 out.setdefault(f"{main}/loso", {})[model] = result
     for name in further:
         cv = paths.corpus_data(name).cv
-        for summary in (_json(cv / "baselines.json"), _json(cv / "ours.json")):
+        for summary in (read_summary(cv / "baselines.json"), read_summary(cv / "ours.json")):
             for protocol, model, result in scored_models(summary):
                 out.setdefault(f"{name}/{protocol}", {})[model] = result
-        cross = _json(paths.corpus_data(name).root / "cross" / "summary.json")
+        cross = read_summary(paths.corpus_data(name).root / "cross" / "summary.json")
         for protocol, model, result in scored_models(cross):
             out.setdefault(protocol, {})[model] = result
         for protocol, block in cross.items():     # the emotions each direction is scored over
@@ -98,9 +99,9 @@ def corpora_section(collected: dict, main: str, further: list[str], label=label)
              "corpus's unlabelled audio). The networks are not trained on further corpora (cost; see "
              "docs/corpora.md)."]
     for name in further:
-        cross = _json(paths.corpus_data(name).root / "cross" / "summary.json")
+        cross = read_summary(paths.corpus_data(name).root / "cross" / "summary.json")
         shared = {p: b.get("emotions") for p, b in cross.items() if isinstance(b, dict)}
-        report = _json(paths.corpus_data(name).raw / "fetch_report.json")
+        report = read_summary(paths.corpus_data(name).raw / "fetch_report.json")
         facts = (f"{report.get('utterances', '?')} recordings, {report.get('speakers', '?')} speakers, "
                  f"{len(report.get('per_emotion', {}))} emotions ({', '.join(report.get('per_emotion', {}))})"
                  if report else "not fetched")

@@ -8,7 +8,6 @@ README's corpora table.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from emoser.core.config import Section, load_params
 from emoser.core.files import atomic_path, write_csv, write_json
 from emoser.core.runtime import entry_point
 from emoser.params.fetch import CorpusName, CorpusParams
-from emoser.reporting.corpora import collect, corpora_section, headline_rows, title
+from emoser.reporting.corpora import collect, corpora_section, headline_rows, read_summary, title
 from emoser.reporting.readme import CORPORA_END, CORPORA_START, update_results
 
 log = logging.getLogger(__name__)
@@ -29,10 +28,6 @@ README = Path("README.md")
 class Params(Section):
     fetch: CorpusName
     corpora: dict[str, CorpusParams] = {}
-
-
-def _json(path: Path) -> dict:
-    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def predictions(further: list[str]) -> pd.DataFrame:
@@ -56,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
     params = load_params(Params)
     main_corpus, further = params.fetch.corpus, list(params.corpora)
-    own = [_json(paths.METRICS / "baselines.json"), _json(paths.METRICS / "ours.json")]
+    own = [read_summary(paths.METRICS / "baselines.json"), read_summary(paths.METRICS / "ours.json")]
     collected = collect(main_corpus, own, further)
     write_json(paths.CORPORA_METRICS, {k: v for k, v in collected.items() if k != f"{main_corpus}/loso"})
     write_csv(paths.CORPORA_PREDICTIONS, predictions(further))

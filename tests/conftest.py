@@ -128,17 +128,40 @@ def tiny(tmp_path_factory):
     return root, manifest, functionals
 
 
+# Whisper's view in the tests: two layers, 1-s windows (the tiny corpus's length), pooled over the window
+TINY_WHISPER = {"window_s": 1.0, "pooling": "window", "layers": (2, 5)}
+
+
+def ours_params(**changes):
+    """OursParams for the tiny corpus: few feature counts, every view, nested weights on 2 inner folds."""
+    from emoser.params.ours import OursParams
+
+    settings = dict(feature_set="ComParE_2016", feature_counts=(100, "all"), C=0.1,
+                    whisper_layers=TINY_WHISPER["layers"],
+                    fusion={"views": ("compare", "voice", "whisper"), "weights": "nested", "step": 0.25,
+                            "inner_folds": 2},
+                    speaker_standardisation=(False, True), ablation=True, jobs=2,
+                    calibration={"protocol": "loso", "inner_folds": 2, "bins": 10})
+    return OursParams(**{**settings, **changes})
+
+
 @pytest.fixture(scope="session")
 def tiny_inputs(tiny):
-    """(manifest, fold table, ComParE functionals, voice encoder statistics) of the tiny corpus."""
+    """(manifest, fold table, {view: features}) of the tiny corpus: ComParE functionals, voice
+    encoder and Whisper statistics."""
     from emoser.features.voice_encoder import extract as extract_embeddings
+    from emoser.features.whisper import extract as extract_whisper
     from emoser.params.cv import CvParams
     from emoser.protocols.folds import make_folds
 
     root, manifest, functionals = tiny
     files = [root / "corpus" / "wav" / name for name in manifest["file"]]
-    embeddings = extract_embeddings(files, manifest["utterance"].tolist(), jobs=2)
+    utterances = manifest["utterance"].tolist()
+    embeddings = extract_embeddings(files, utterances, jobs=2)
+    whisper = extract_whisper(files, utterances, TINY_WHISPER["window_s"], TINY_WHISPER["layers"],
+                              TINY_WHISPER["pooling"], jobs=2)
     clips = manifest.assign(clip=manifest["utterance"], kind="original")
     folds = make_folds(clips, CvParams(protocols=("loso", "kfold"), k=2, val_fraction=0.15, seed=0, variants=()))
-    return (manifest, folds, functionals["ComParE_2016"].select(manifest["utterance"]),
-            embeddings.select(manifest["utterance"]))
+    views = {"compare": functionals["ComParE_2016"].select(utterances), "voice": embeddings.select(utterances),
+             "whisper": whisper.select(utterances)}
+    return manifest, folds, views

@@ -3,6 +3,7 @@ and the in-fold procedure on the tiny corpus (no test label shapes its own tempe
 import numpy as np
 import pytest
 
+from conftest import ours_params
 from emoser.corpora.emodb import EMOTIONS
 from emoser.models.classical.calibration import (
     CALIBRATED,
@@ -10,7 +11,6 @@ from emoser.models.classical.calibration import (
     brier_score,
     expected_calibration_error,
     fit_temperature,
-    inner_groups,
     negative_log_likelihood,
     probabilities_of,
     reliability,
@@ -18,7 +18,8 @@ from emoser.models.classical.calibration import (
     scaled,
     summarise,
 )
-from emoser.params.ours import CalibrationParams, OursParams
+from emoser.models.classical.fusion import inner_groups, run_ours
+from emoser.params.ours import CalibrationParams
 
 
 def test_ece_reliability_nll_and_brier_by_hand():
@@ -58,11 +59,15 @@ def test_inner_groups_deal_speakers_round_robin():
 
 
 def test_in_fold_calibration_on_the_tiny_corpus(tiny_inputs):
-    manifest, folds, functionals, embeddings = tiny_inputs
-    params = OursParams(feature_set="ComParE_2016", feature_counts=(100, "all"), C=0.1, embedding_weight=0.5,
-                        speaker_standardisation=(False, True), ablation=False, jobs=2,
-                        calibration={"protocol": "loso", "inner_folds": 2, "bins": 10})
-    table = run_calibration(manifest, functionals, embeddings, folds, params, params.calibration, jobs=2)
+    manifest, folds, views = tiny_inputs
+    params = ours_params(ablation=False)
+    loso = folds[folds["protocol"] == "loso"]
+    predictions, _, weights = run_ours(manifest, views, loso, params)   # each fold's weights, as stage ours chose them
+    table = run_calibration(manifest, views, loso, params, params.calibration, weights, jobs=2)
+    # the raw probabilities are ours': each fold fused with the weights chosen in it
+    predicted = predictions.set_index(["model", "utterance"])["predicted"]
+    raw_top = [EMOTIONS[i] for i in probabilities_of(table, RAW).argmax(axis=1)]
+    assert raw_top == predicted.loc[list(zip(table["model"], table["utterance"]))].tolist()
     assert sorted(table["model"].unique()) == ["ours", "ours+spkstd"]
     assert len(table) == 2 * len(manifest) and table.groupby("model")["utterance"].nunique().eq(len(manifest)).all()
     # one temperature per fold, never from the fold's own test speaker: refitting with that speaker's
@@ -77,7 +82,7 @@ def test_in_fold_calibration_on_the_tiny_corpus(tiny_inputs):
     test = (manifest["speaker"] == fold).to_numpy()
     for column in ("label", "emotion"):     # the pair moves together: a label names one emotion
         scrambled.loc[test, column] = np.roll(manifest.loc[test, column].to_numpy(), 1)
-    again = run_calibration(scrambled, functionals, embeddings, folds, params, params.calibration, jobs=2)
+    again = run_calibration(scrambled, views, loso, params, params.calibration, weights, jobs=2)
     before = ours.set_index("fold")["temperature"].groupby(level=0).first()
     after = again[again["model"] == "ours"].set_index("fold")["temperature"].groupby(level=0).first()
     assert after[fold] == before[fold]

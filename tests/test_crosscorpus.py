@@ -14,7 +14,8 @@ from emoser.params.ours import CalibrationParams, OursParams
 SETS = ("eGeMAPSv02", "ComParE_2016")
 BASELINES = {"egemaps": BaselineParams(feature_set="eGeMAPSv02", kernel="rbf", C=1.0),
              "compare": BaselineParams(feature_set="ComParE_2016", kernel="linear", C=0.01)}
-OURS = OursParams(feature_set="ComParE_2016", feature_counts=(5, "all"), C=0.1, embedding_weight=0.5,
+OURS = OursParams(feature_set="ComParE_2016", feature_counts=(5, "all"), C=0.1, whisper_layers=(0,),
+                  fusion={"views": ("compare", "voice"), "weights": "nested", "step": 0.25, "inner_folds": 2},
                   speaker_standardisation=(False, True), ablation=False,
                   calibration=CalibrationParams(protocol="loso", bins=10), jobs=1)
 CENTRES = {"anger": 0, "happiness": 1, "sadness": 2, "boredom": 3, "calm": 4}   # one informative column each
@@ -35,7 +36,8 @@ def _corpus(name: str, emotions: tuple[str, ...], speakers: int, per_class: int,
                              "label": label})
                 values.append(x)
     matrix = np.array(values)
-    return Corpus(name, pd.DataFrame(rows), {set_: matrix for set_ in SETS}, matrix[:, :20])
+    return Corpus(name, pd.DataFrame(rows), {set_: matrix for set_ in SETS},
+                  {"compare": matrix, "voice": matrix[:, :20]})
 
 
 def test_both_directions_over_the_shared_emotions_with_and_without_standardisation():

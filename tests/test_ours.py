@@ -9,22 +9,27 @@ import pytest
 import soundfile as sf
 from sklearn.linear_model import LogisticRegression
 
+from conftest import ours_params
 from emoser.corpora.emodb import EMOTIONS
 from emoser.evaluation.scoring import summarise_predictions
 from emoser.models.classical.fusion import (
+    EQUAL,
     FUSED,
+    NESTED,
     SMILE_ENSEMBLE,
-    UNWEIGHTED,
     VOICE,
+    WHISPER,
     FeatureCountEnsemble,
     FusionModel,
+    choose_weights,
+    combination_row,
     make_member,
     member_name,
     run_ours,
     summarise_ablation,
+    weight_grid,
 )
 from emoser.models.classical.speaker_standardisation import SPEAKER_STANDARDISED
-from emoser.params.ours import OursParams
 
 
 def _informative(rows: int, seed: int):
@@ -65,16 +70,9 @@ def test_ensemble_ranks_informative_features_first_and_averages_its_members():
     assert own[3] < (model.predict(X[100:]) == y[100:]).mean() < own[0]
 
 
-def _params(**changes) -> OursParams:
-    settings = dict(feature_set="ComParE_2016", feature_counts=(100, "all"), C=0.1, embedding_weight=0.5,
-                    speaker_standardisation=(False, True), ablation=True, jobs=2,
-                    calibration={"protocol": "loso", "inner_folds": 2, "bins": 10})
-    return OursParams(**{**settings, **changes})
-
-
 def test_ours_on_a_tiny_corpus(tiny_inputs):
-    manifest, folds, functionals, embeddings = tiny_inputs
-    predictions, ablation = run_ours(manifest, functionals, embeddings, folds, _params())
+    manifest, folds, views = tiny_inputs
+    predictions, ablation, weights = run_ours(manifest, views, folds, ours_params())
 
     # every recording predicted once per protocol and setting, by the fold that held it out
     counts = predictions.groupby(["protocol", "model"])["utterance"].agg(["size", "nunique"])
@@ -82,19 +80,36 @@ def test_ours_on_a_tiny_corpus(tiny_inputs):
     loso = predictions[predictions["protocol"] == "loso"]
     assert (loso["fold"] == loso["speaker"]).all()
 
-    # the ablation covers LOSO only: each member, each part, the fusion with and without class weights
-    rows = [member_name(100), member_name("all"), SMILE_ENSEMBLE, VOICE, FUSED, UNWEIGHTED]
+    # each fold's weights: on the grid (step 0.25), summing to 1, one row per setting and fold
+    assert len(weights) == 2 * (4 + 2) and list(weights.columns) == ["model", "protocol", "fold", "compare", "voice",
+                                                                       "whisper"]
+    grid = weights[["compare", "voice", "whisper"]].to_numpy()
+    np.testing.assert_allclose(grid.sum(axis=1), 1.0)
+    assert np.allclose(grid * 4, np.round(grid * 4))
+
+    # the ablation covers LOSO only: each member, each view, every combination with nested and equal weights
+    pairs = [("compare", "voice"), ("compare", "whisper"), ("voice", "whisper"), ("compare", "voice", "whisper")]
+    rows = [member_name(100), member_name("all"), SMILE_ENSEMBLE, VOICE, WHISPER, FUSED,
+            *[combination_row(c, w) for c in pairs for w in (NESTED, EQUAL)]]
     assert set(ablation["row"]) == set(rows)
     assert ablation.groupby(["model", "row"]).size().eq(56).all()
-    # its fusion row is the same model as the predictions, and the average of its two parts
+
     def row(name, model="ours"):
         return ablation[(ablation["model"] == model) & (ablation["row"] == name)].set_index("utterance")
+    # its fusion row is the same model as the predictions, and each fold's weighted average of its views
     fused = row(FUSED)
     expected = loso[loso["model"] == "ours"].set_index("utterance")["predicted"]
     assert [EMOTIONS[i] for i in fused["predicted"]] == expected.loc[fused.index].tolist()
     np.testing.assert_allclose(fused[list(EMOTIONS)].sum(axis=1), 1.0, atol=1e-4)
-    parts = (row(SMILE_ENSEMBLE)[list(EMOTIONS)] + row(VOICE)[list(EMOTIONS)]) / 2
-    np.testing.assert_allclose(fused[list(EMOTIONS)], parts.loc[fused.index], atol=2e-6)
+    fold_weights = weights[(weights["model"] == "ours") & (weights["protocol"] == "loso")].set_index("fold")
+    by_speaker = manifest.set_index("utterance")["speaker"].loc[fused.index]
+    mixed = sum(fold_weights.loc[by_speaker, v].to_numpy()[:, None] * row(name)[list(EMOTIONS)].to_numpy()
+                for v, name in (("compare", SMILE_ENSEMBLE), ("voice", VOICE), ("whisper", WHISPER)))
+    np.testing.assert_allclose(fused[list(EMOTIONS)].to_numpy(), mixed, atol=5e-6)
+    # the nested three-view row is ours; equal weights are the plain mean
+    np.testing.assert_allclose(row(combination_row(pairs[-1], NESTED))[list(EMOTIONS)], fused[list(EMOTIONS)])
+    equal = (row(SMILE_ENSEMBLE)[list(EMOTIONS)] + row(VOICE)[list(EMOTIONS)] + row(WHISPER)[list(EMOTIONS)]) / 3
+    np.testing.assert_allclose(row(combination_row(pairs[-1], EQUAL))[list(EMOTIONS)], equal, atol=5e-6)
     np.testing.assert_allclose(row(SMILE_ENSEMBLE)[list(EMOTIONS)],
                                (row(member_name(100))[list(EMOTIONS)] + row(member_name("all"))[list(EMOTIONS)]) / 2,
                                atol=2e-6)
@@ -107,30 +122,56 @@ def test_ours_on_a_tiny_corpus(tiny_inputs):
     assert set(scored) == {"ours", "ours" + SPEAKER_STANDARDISED} and set(scored["ours"]) == set(rows)
 
 
-def test_embedding_weight_picks_the_part(tiny_inputs):
-    manifest, folds, functionals, embeddings = tiny_inputs
+def test_fixed_weights_pick_the_view(tiny_inputs):
+    manifest, folds, views = tiny_inputs
     loso = folds[folds["protocol"] == "loso"]
-    by_weight = {}
-    for weight in (0.0, 1.0):
-        params = _params(embedding_weight=weight, speaker_standardisation=(False,))
-        _, ablation = run_ours(manifest, functionals, embeddings, loso, params)
-        by_weight[weight] = ablation.pivot_table(index="utterance", columns="row", values="predicted")
-    # weight 0 is the ComParE ensemble alone, weight 1 the voice encoder alone
-    assert (by_weight[0.0][FUSED] == by_weight[0.0][SMILE_ENSEMBLE]).all()
-    assert (by_weight[1.0][FUSED] == by_weight[1.0][VOICE]).all()
-    assert (by_weight[0.0][VOICE] != by_weight[0.0][SMILE_ENSEMBLE]).any()       # the parts do disagree
+    by_view = {}
+    for view in ("compare", "whisper"):
+        fusion = {"views": ("compare", "voice", "whisper"), "step": 0.25, "inner_folds": 2,
+                  "weights": {v: float(v == view) for v in ("compare", "voice", "whisper")}}
+        params = ours_params(fusion=fusion, speaker_standardisation=(False,))
+        _, ablation, weights = run_ours(manifest, views, loso, params)
+        assert (weights[view] == 1).all()
+        by_view[view] = ablation.pivot_table(index="utterance", columns="row", values="predicted")
+    assert (by_view["compare"][FUSED] == by_view["compare"][SMILE_ENSEMBLE]).all()
+    assert (by_view["whisper"][FUSED] == by_view["whisper"][WHISPER]).all()
+    assert (by_view["compare"][WHISPER] != by_view["compare"][SMILE_ENSEMBLE]).any()       # the views do disagree
 
 
-def test_embedding_weight_is_validated():
-    with pytest.raises(ValueError, match="embedding_weight"):
-        _params(embedding_weight=1.5)
+def test_weights_are_chosen_by_held_out_uar_then_log_loss():
+    labels = np.array([0, 0, 1, 1])
+    right = np.array([[0.9, 0.1], [0.6, 0.4], [0.2, 0.8], [0.4, 0.6]])
+    wrong = right[:, ::-1]
+    assert choose_weights({"a": wrong, "b": right}, labels, 0.25) == {"a": 0.0, "b": 1.0}
+    # two identical views: every weighting ties on UAR and log-loss, and equal weights come first
+    assert choose_weights({"a": right, "b": right}, labels, 0.25) == {"a": 0.5, "b": 0.5}
+    grid = weight_grid(3, 0.1)
+    assert len(grid) == 66 and np.allclose(grid.sum(axis=1), 1)
+    assert weight_grid(2, 0.25)[0].tolist() == [0.5, 0.5] and weight_grid(3, 0.25)[0].tolist() == [0.0, 0.0, 1.0]
+
+
+def test_fusion_params_are_validated():
+    with pytest.raises(ValueError, match="weights name"):
+        ours_params(fusion={"views": ("compare", "voice"), "weights": {"compare": 1.0}, "step": 0.1, "inner_folds": 3})
+    with pytest.raises(ValueError, match="sum to 1"):
+        ours_params(fusion={"views": ("compare",), "weights": {"compare": 0.5}, "step": 0.1, "inner_folds": 3})
+    with pytest.raises(ValueError, match="does not divide 1"):
+        ours_params(fusion={"views": ("compare",), "weights": "nested", "step": 0.3, "inner_folds": 3})
+    with pytest.raises(ValueError, match="layers 0-5"):
+        ours_params(whisper_layers=(6,))
 
 
 def test_predict_serves_our_model_from_the_features_it_was_trained_on(tiny, tiny_inputs, tmp_path):
+    from conftest import TINY_WHISPER
+
     root, manifest, _ = tiny
-    _, _, functionals, embeddings = tiny_inputs
-    facts = {"model": "ours", "feature_set": "ComParE_2016", "emotions": list(EMOTIONS), "window_s": 1.0}
-    model = FusionModel.fit(functionals, embeddings, manifest["label"].to_numpy(), _params(), facts)
+    _, _, views = tiny_inputs
+    params = ours_params(fusion={"views": ("compare", "voice", "whisper"), "step": 0.5, "inner_folds": 2,
+                                 "weights": {"compare": 0.25, "voice": 0.25, "whisper": 0.5}})
+    facts = {"model": "ours", "feature_set": "ComParE_2016", "emotions": list(EMOTIONS), "window_s": 1.0,
+             "whisper": {k: TINY_WHISPER[k] for k in ("window_s", "pooling")},
+             "params": params.model_dump(mode="json", include={"whisper_layers", "fusion"})}
+    model = FusionModel.fit(views, manifest["label"].to_numpy(), manifest["speaker"].to_numpy(), params, facts)
     model.save(tmp_path / "ours")
     picked = [0, 17, 40]
     files = [root / "corpus" / "wav" / manifest["file"][i] for i in picked]
@@ -143,7 +184,7 @@ def test_predict_serves_our_model_from_the_features_it_was_trained_on(tiny, tiny
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     # the CLI reads, extracts and fuses as the stages did: same probabilities as on the stored features
-    expected = model.predict_proba(functionals[picked], embeddings[picked])
+    expected = model.predict_proba({v: x[picked] for v, x in views.items()})
     for row, probabilities in zip(rows, expected):
         np.testing.assert_allclose([row["probabilities"][e] for e in EMOTIONS], probabilities, atol=2e-4)
     np.testing.assert_allclose(expected.sum(axis=1), 1.0)

@@ -113,10 +113,10 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     out = _run(["dvc", "repro"], repo, env)
     for stage in ["fetch", "augment", "features", "split", "train", "evaluate",
                   "study-train@cnn_lstm-mse", "study-evaluate@cnn-cce", "folds", "opensmile", "embeddings",
-                  "baselines", "ours", "cv",
+                  "whisper", "baselines", "ours", "calibrate", "package", "cv",
                   "report", "track", "corpus-fetch@ravdess", "corpus-opensmile@ravdess", "corpus-embeddings@ravdess",
-                  "corpus-folds@ravdess", "corpus-baselines@ravdess", "corpus-ours@ravdess", "crosscorpus@ravdess",
-                  "corpora"]:
+                  "corpus-whisper@ravdess", "corpus-folds@ravdess", "corpus-baselines@ravdess", "corpus-ours@ravdess",
+                  "crosscorpus@ravdess", "corpora"]:
         assert f"Running stage '{stage}'" in out
     assert "Warning:" not in out, "a warning that means nothing to a user reached the log"
     assert "Downloading artifacts" not in out, "MLflow's progress bar reached the log"
@@ -178,13 +178,19 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     assert ours["loso"]["ours+spkstd"]["pooled"]["test_size"] == 49
     assert ours["holdout"]["ours"]["pooled"]["test_size"] == 8
     ablation = json.loads((repo / "metrics/ablation.json").read_text())["loso"]
-    assert set(ablation["ours"]) == {"100 best features", "all features", "ComParE ensemble", "voice encoder",
-                                     "fusion", "fusion, no class weights"}
+    views = ["ComParE ensemble", "voice encoder", "Whisper encoder"]
+    combinations = [" + ".join(c) + f", {w}" for c in (views[:2], views[::2], views[1:], views)
+                    for w in ("nested weights", "equal weights")]
+    assert set(ablation["ours"]) == {"100 best features", "all features", *views, "fusion", *combinations}
     assert ablation["ours"]["fusion"]["uar"] == ours["loso"]["ours"]["pooled"]["uar"]
     embeddings = np.load(repo / "data/embeddings/voice_encoder.npz")
     assert embeddings["values"].shape == (49, 512) and np.isfinite(embeddings["values"]).all()
+    whisper = np.load(repo / "data/whisper/whisper.npz")
+    assert whisper["values"].shape == (49, 6 * 1024) and np.isfinite(whisper["values"]).all()
     served = json.loads((repo / "models/ours/model.json").read_text())
-    assert served["recordings"] == 49 and served["params"]["embedding_weight"] == 0.5
+    assert served["recordings"] == 49 and served["params"]["fusion"]["weights"] == "nested"
+    assert sum(served["weights"].values()) == pytest.approx(1) and set(served["weights"]) == {"compare", "voice",
+                                                                                              "whisper"}
     wav = next((repo / "data/raw/wav").glob("*.wav"))
     out = _run([sys.executable, "-m", "emoser.serving.predict", "--model", "models/ours", "--json", str(wav)],
                repo, env)
@@ -206,7 +212,7 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
                                  "ours+spkstd"])
     report = (repo / "reports/results.md").read_text()
     assert "| human listeners (erkennung.txt) |" in report and "What leaks inflate" in report
-    assert "| **fusion: ComParE ensemble + voice encoder (ours)** |" in report
+    assert "| **fusion of every view, nested weights (ours)** |" in report
     assert "| ComParE, 100 best features |" in report
     assert "| voice encoder statistics, one logistic regression |" in report
     assert "## Do our model's probabilities mean what they say? (calibration)" in report

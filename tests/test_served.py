@@ -14,18 +14,18 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import SHARED_EMODB, tone
+from conftest import SHARED_EMODB, TINY_WHISPER, ours_params, tone
 from emoser.audio.io import resample
 from emoser.audio.speech import VoiceActivity
 from emoser.corpora.emodb import EMOTIONS
 from emoser.models.classical.calibration import scaled
 from emoser.models.classical.fusion import FusionModel
-from emoser.params.ours import OursParams
 from emoser.serving import export, served
 
-PARAMS = OursParams(feature_set="ComParE_2016", feature_counts=(100, "all"), C=0.1, embedding_weight=0.5,
-                    speaker_standardisation=(False,), ablation=False, jobs=2,
-                    calibration={"protocol": "loso", "inner_folds": 2, "bins": 10})
+# fixed weights: every view is served (nested ones may weight one 0, and it would not be)
+PARAMS = ours_params(speaker_standardisation=(False,), ablation=False,
+                     fusion={"views": ("compare", "voice", "whisper"), "step": 0.25, "inner_folds": 2,
+                             "weights": {"compare": 0.25, "voice": 0.25, "whisper": 0.5}})
 TEMPERATURE = 0.5
 
 
@@ -62,12 +62,15 @@ def check_each_step(*files: str) -> None:
     import webrtcvad
     from resemblyzer.audio import wav_to_mel_spectrogram
 
+    from emoser.features import whisper
     from emoser.features.opensmile import extractor, functionals_of
     from emoser.features.voice_encoder import layer_statistics, load_encoder, prepare
+    from emoser.serving import whisper_encoder
 
     smile, reference = served.Smile("ComParE_2016"), extractor("ComParE_2016")
     encoder = load_encoder()
-    arrays = export.encoder_arrays()
+    arrays = {**export.voice_encoder_arrays(), **export.whisper_arrays([2, 5])}
+    whisper_ours, whisper_theirs = whisper_encoder.WhisperEncoder(arrays, served.WHISPER_HEADS), whisper.load_encoder()
     layers = [tuple(arrays[f"encoder.{n}_l{k}"] for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
               for k in range(export.ENCODER_LAYERS)]
     for path in map(Path, files):
@@ -83,6 +86,15 @@ def check_each_step(*files: str) -> None:
             mel = served.mel_power(wav, arrays["encoder.window"], arrays["encoder.mel_basis"])
             np.testing.assert_allclose(mel, wav_to_mel_spectrogram(wav), rtol=1e-5, atol=1e-7)
             np.testing.assert_allclose(served.lstm_statistics(mel, layers), layer_statistics(encoder, wav), atol=2e-6)
+            wav16 = whisper.window(resample(signal, rate, 16000), 4.0)
+            np.testing.assert_allclose(whisper_encoder.log_mel(wav16, arrays["whisper.window"],
+                                                               arrays["whisper.mel_filters"]),
+                                       whisper.log_mel(wav16), atol=1e-5)
+            for window_s, pooling in ((4.0, "window"), (None, "recording")):
+                np.testing.assert_allclose(
+                    whisper_encoder.statistics(whisper_ours, signal, rate, arrays["whisper.window"],
+                                               arrays["whisper.mel_filters"], window_s, [2, 5], pooling),
+                    whisper.layer_statistics(whisper_theirs, signal, rate, window_s, [2, 5], pooling), atol=1e-3)
     pcm = (tone(1.0, 16000, 150, 0) * 32767).astype(np.int16)
     ours, theirs = VoiceActivity(3), webrtcvad.Vad(3)
     assert [ours.is_speech(pcm[i:i + 480], 16000) for i in range(0, 15360, 480)] == \
@@ -93,15 +105,16 @@ def check_each_step(*files: str) -> None:
 def models(tiny, tiny_inputs, tmp_path_factory):
     """Our model fitted on the tiny corpus (models/ours) and as stage package exports it."""
     _, manifest, _ = tiny
-    _, _, functionals, embeddings = tiny_inputs
+    _, _, views = tiny_inputs
     facts = {"model": "ours", "feature_set": "ComParE_2016", "emotions": list(EMOTIONS), "window_s": 1.0,
-             "recordings": len(manifest), "params": {}}
-    model = FusionModel.fit(functionals, embeddings, manifest["label"].to_numpy(), PARAMS, facts)
+             "recordings": len(manifest), "whisper": {k: TINY_WHISPER[k] for k in ("window_s", "pooling")},
+             "params": PARAMS.model_dump(mode="json", include={"whisper_layers", "fusion"})}
+    model = FusionModel.fit(views, manifest["label"].to_numpy(), manifest["speaker"].to_numpy(), PARAMS, facts)
     root = tmp_path_factory.mktemp("served")
     model.save(root / "ours")
-    np.savez(root / "features.npz", functionals=functionals, embeddings=embeddings)
+    np.savez(root / "features.npz", **views)
     (root / "served").mkdir()
-    np.savez(root / "served" / served.ARRAYS, **{**export.model_arrays(model), **export.encoder_arrays()})
+    np.savez(root / "served" / served.ARRAYS, **{**export.model_arrays(model), **export.encoder_arrays(model)})
     (root / "served" / served.FACTS).write_text(json.dumps(export.facts(model, TEMPERATURE)))
     return model, root
 
@@ -116,10 +129,10 @@ def check_served_model(root: str, *files: str) -> None:
     root_path = Path(root)
     model = FusionModel.load(root_path / "ours")
     with np.load(root_path / "features.npz") as stored:
-        functionals, embeddings = stored["functionals"], stored["embeddings"]
+        views = {v: stored[v] for v in stored.files}
     mine = served.ServedModel(root_path / "served")
-    raw = mine.raw_probabilities(functionals, embeddings)
-    np.testing.assert_allclose(raw, model.predict_proba(functionals, embeddings), atol=1e-6)
+    raw = mine.raw_probabilities(views)
+    np.testing.assert_allclose(raw, model.predict_proba(views), atol=1e-6)
     ours = OursPredictor(model)
     for path in map(Path, files):
         for signal, rate in _signals(path)[:4]:

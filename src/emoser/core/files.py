@@ -99,6 +99,11 @@ def read_folds(path: Path = paths.FOLDS) -> pd.DataFrame:
     return _read_table(path, fold=str)
 
 
+def read_weights(path: Path = paths.OURS_WEIGHTS) -> pd.DataFrame:
+    """(model, protocol, fold) -> each view's fusion weight, as stage ours chose them."""
+    return _read_table(path, fold=str)
+
+
 def original_recordings(path: Path = paths.MANIFEST) -> tuple[pd.DataFrame, list[Path]]:
     """The manifest and each recording's wav file, absolute (workers may run elsewhere: emoser.compute.backend)."""
     manifest = read_manifest(path)

@@ -16,11 +16,13 @@ FOLDS = DATA / "folds.csv"              # folds: (protocol, fold, clip) -> train
 OPENSMILE = DATA / "opensmile"          # opensmile: <feature set>.npz per original recording
 EMBEDDINGS = DATA / "embeddings"        # embeddings: the voice encoder's vector per original recording
 VOICE_ENCODER = EMBEDDINGS / "voice_encoder.npz"
+WHISPER = DATA / "whisper" / "whisper.npz"   # whisper: Whisper base's encoder statistics per original recording
 CV = DATA / "cv"                        # baselines, cv: per-recording test predictions
 BASELINE_PREDICTIONS = CV / "baselines.csv"
 CV_PREDICTIONS = CV / "trained.csv"
 OURS_PREDICTIONS = CV / "ours.csv"
 OURS_ABLATION = CV / "ours_ablation.csv"      # ours: LOSO probabilities of each ablation row
+OURS_WEIGHTS = CV / "ours_weights.csv"        # ours: each fold's fusion weights (chosen inside it)
 OURS_CALIBRATION = CV / "ours_calibration.csv"  # calibrate: raw and in-fold calibrated probabilities
 # Each summary as its stage writes it, DVC-cached (a stage with a `cache: false` output loses DVC's run
 # cache: DVC PR #8738), and the git-tracked copy stage report publishes for reviews and `git diff`.
@@ -76,6 +78,10 @@ class CorpusData:
     @property
     def voice_encoder(self) -> Path:
         return self.root / "embeddings" / "voice_encoder.npz"
+
+    @property
+    def whisper(self) -> Path:
+        return self.root / WHISPER.relative_to(DATA)
 
     @property
     def folds(self) -> Path:

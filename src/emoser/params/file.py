@@ -26,6 +26,7 @@ from emoser.params.mlflow import MlflowParams
 from emoser.params.networks import ArchitectureParams, ModelParams, TrainParams, check_networks_fit
 from emoser.params.ours import OursParams
 from emoser.params.split import SplitParams
+from emoser.params.whisper import WhisperParams
 
 __all__ = ["Params", "load_all", "main"]
 
@@ -42,6 +43,7 @@ class Params(Section):
     evaluate: EvaluateParams
     cv: CvParams
     baselines: BaselinesParams
+    whisper: WhisperParams
     ours: OursParams
     mlflow: MlflowParams
     compute: ComputeParams
@@ -52,6 +54,7 @@ class Params(Section):
         check_corpus_names(self.fetch.corpus, self.corpora)
         check_denoise_once(self.augment.denoise, self.features.denoise)
         check_networks_fit(self.features.n_mfcc + 1, self.features.frames, self.architectures)
+        check_whisper_layers(self.ours.whisper_layers, self.whisper.layers, "whisper" in self.ours.fusion.views)
         return self
 
 
@@ -62,6 +65,13 @@ def check_corpus_names(main: str, further) -> None:
             raise ValueError(f"corpora.{name}: a corpus name is lower-case letters, digits and _")
         if name == main:
             raise ValueError(f"corpora.{name}: is the main corpus (fetch.corpus); name it once")
+
+
+def check_whisper_layers(used, stored, fused: bool) -> None:
+    """Our model reads only layers that stage whisper stores."""
+    missing = sorted(set(used) - set(stored))
+    if fused and missing:
+        raise ValueError(f"ours.whisper_layers: layer(s) {missing} are not in whisper.layers {list(stored)}")
 
 
 def load_all(path: Path | str = DEFAULT_PARAMS) -> Params:

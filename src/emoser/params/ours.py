@@ -1,12 +1,41 @@
-"""Section ``ours``: our model (openSMILE ensemble fused with the voice encoder) and its calibration."""
+"""Section ``ours``: our model (views of each recording fused, weights chosen inside the folds) and its
+calibration."""
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from emoser.core.config import Section
 from emoser.params.opensmile import OPENSMILE_SETS
+from emoser.params.whisper import ENCODER_LAYERS
+
+# The views our model can fuse: openSMILE's functionals (an ensemble over feature counts), the
+# voice encoder's statistics (stage embeddings), Whisper's encoder statistics (stage whisper)
+VIEWS = ("compare", "voice", "whisper")
+View = Literal["compare", "voice", "whisper"]
+
+
+class FusionParams(Section):
+    """Which views are fused and with what weights on their probabilities: ``nested`` chooses them in
+    each training fold, from held-out groups of its own training speakers, on a grid of ``step``."""
+    views: tuple[View, ...] = Field(min_length=1)
+    weights: Literal["nested"] | dict[View, float]
+    step: float = Field(gt=0, le=1)
+    inner_folds: int = Field(ge=2)
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if len(set(self.views)) != len(self.views):
+            raise ValueError(f"views listed twice: {list(self.views)}")
+        if abs(round(1 / self.step) * self.step - 1) > 1e-9:
+            raise ValueError(f"step {self.step} does not divide 1 (0.1, 0.125, 0.25, ...)")
+        if isinstance(self.weights, dict):
+            if set(self.weights) != set(self.views):
+                raise ValueError(f"weights name {sorted(self.weights)}, views are {list(self.views)}")
+            if any(w < 0 for w in self.weights.values()) or abs(sum(self.weights.values()) - 1) > 1e-6:
+                raise ValueError(f"weights {self.weights} must be >= 0 and sum to 1")
+        return self
 
 
 class CalibrationParams(Section):
@@ -18,12 +47,13 @@ class CalibrationParams(Section):
 
 
 class OursParams(Section):
-    """Our model: an ensemble over counts of selected openSMILE features, fused with a model of the
-    voice encoder's statistics."""
+    """Our model: an ensemble over counts of selected openSMILE features, and a model of each
+    pretrained encoder's statistics, fused."""
     feature_set: Literal[OPENSMILE_SETS]  # type: ignore[valid-type]
     feature_counts: tuple[Literal["all"] | int, ...] = Field(min_length=1)
     C: float = Field(gt=0)
-    embedding_weight: float = Field(ge=0, le=1)
+    whisper_layers: tuple[int, ...] = Field(min_length=1)
+    fusion: FusionParams
     speaker_standardisation: tuple[bool, ...] = Field(min_length=1)
     ablation: bool
     calibration: CalibrationParams
@@ -38,3 +68,11 @@ class OursParams(Section):
         if len(set(counts)) != len(counts):
             raise ValueError(f"feature counts listed twice: {list(counts)}")
         return counts
+
+    @field_validator("whisper_layers")
+    @classmethod
+    def _layers(cls, layers):
+        bad = [i for i in layers if not 0 <= i < ENCODER_LAYERS]
+        if bad:
+            raise ValueError(f"Whisper base has layers 0-{ENCODER_LAYERS - 1}, got {bad}")
+        return layers

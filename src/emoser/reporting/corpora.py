@@ -15,7 +15,9 @@ TITLES = {"emodb": "Emo-DB", "ravdess": "RAVDESS"}  # display names of the built
 ARROW = "→"
 
 
-LABELS = {"egemaps": "eGeMAPS + SVM", "compare": "ComParE 2016 + SVM", OURS: "ours: ComParE ensemble + voice encoder"}
+# every report's names of the classical models (one place: the results page and the corpora page)
+LABELS = {"egemaps": "eGeMAPS + SVM", "compare": "ComParE 2016 + SVM",
+          OURS: "ours: ComParE + voice encoder + Whisper, nested fusion"}
 
 
 def label(model: str) -> str:

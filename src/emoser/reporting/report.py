@@ -20,13 +20,14 @@ from emoser.core.files import atomic_path, read_manifest
 from emoser.corpora.manifest import emotion_order
 from emoser.evaluation.comparison import FOLDS, NOISE, SEEDS, compare_models, holm, verdicts
 from emoser.models.classical import calibration
-from emoser.models.classical.fusion import FUSED, SMILE_ENSEMBLE, UNWEIGHTED, VOICE, member_name
+from emoser.models.classical.fusion import FUSED, SMILE_ENSEMBLE, VOICE, WHISPER, member_name
 from emoser.models.classical.fusion import MODEL as OURS
 from emoser.models.classical.speaker_standardisation import SPEAKER_STANDARDISED
 from emoser.params.cv import CvParams
 from emoser.params.evaluate import EvaluateParams
 from emoser.params.networks import ARCHS, LOSSES, VARIANTS
 from emoser.protocols.names import LEAKY
+from emoser.reporting.corpora import LABELS
 from emoser.reporting.corpora import title as corpus_title
 from emoser.reporting.figures import confusion_grid, confusion_panel, curves_figure, reliability_figure, save_figure
 from emoser.reporting.results import (
@@ -39,7 +40,7 @@ from emoser.reporting.results import (
 from emoser.reporting.results_page import BROWSE, GLOSS, build_page, page_data, stored_probabilities
 
 log = logging.getLogger(__name__)
-OURS_LABEL = "ours: ComParE ensemble + voice encoder"
+OURS_LABEL = LABELS[OURS]
 CV_TITLES = {"loso": "LOSO (leave one speaker out)", "kfold": "k-fold", "leaky": "leaky k-fold (inflated)"}
 
 
@@ -80,7 +81,7 @@ def _model_label(model: str) -> str:
         arch, loss = model.split("-")
         return f"{arch.upper().replace('_', '-')} {loss} (report)"
     base = model.removesuffix(SPEAKER_STANDARDISED)
-    label = {"egemaps": "eGeMAPS + SVM", "compare": "ComParE 2016 + SVM", OURS: OURS_LABEL}.get(base, f"{base} + SVM")
+    label = LABELS.get(base, f"{base} + SVM")
     return label + (" + speaker std." if model.endswith(SPEAKER_STANDARDISED) else "")
 
 
@@ -163,8 +164,9 @@ def ablation_section(ablation: dict, scores: pd.DataFrame, titles: dict[str, str
         label = {start: "ComParE, all features, one logistic regression",
                  SMILE_ENSEMBLE: "ComParE, ensemble over feature counts",
                  VOICE: "voice encoder statistics, one logistic regression",
-                 UNWEIGHTED: "fusion, no class weights",
-                 FUSED: "**fusion: ComParE ensemble + voice encoder (ours)**"}.get(row, f"ComParE, {row}")
+                 WHISPER: "Whisper encoder statistics, one logistic regression",
+                 FUSED: "**fusion of every view, nested weights (ours)**"}.get(
+                     row, row if " + " in row else f"ComParE, {row}")
         rows.append([label, *cells])
     header = ["LOSO, pooled", *[("with" if m.endswith(SPEAKER_STANDARDISED) else "without")
                                 + " speaker std.: UAR [CI] (points vs all features) / accuracy" for m in settings]]
@@ -174,7 +176,11 @@ def ablation_section(ablation: dict, scores: pd.DataFrame, titles: dict[str, str
             "averages those members' probabilities. 'voice encoder': a class-balanced logistic regression on "
             "the mean and standard deviation over frames of the last LSTM layer of Resemblyzer's pretrained "
             "speaker-verification encoder (GE2E; trained on LibriSpeech and VoxCeleb, never on Emo-DB). "
-            "Our model averages the two models' probabilities.\n\n" + _table(header, rows))
+            "'Whisper encoder': the same on the mean and standard deviation over frames of every layer of "
+            "Whisper base's encoder (multilingual speech recognition, never trained on Emo-DB). "
+            "Our model averages the views' probabilities with weights chosen inside each training fold "
+            "(held-out groups of its training speakers: 'nested weights'); 'equal weights' fixes them in "
+            "advance.\n\n" + _table(header, rows))
 
 
 def leak_paragraph(scores: pd.DataFrame, titles: dict[str, str] = CV_TITLES) -> str:

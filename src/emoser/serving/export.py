@@ -2,13 +2,16 @@
 
 Everything ``emoser.serving.served`` needs and nothing it must import: the fitted scalers, feature
 choices, PCA rotations and logistic regressions of ``models/ours``; Resemblyzer's pretrained LSTM
-weights with librosa's window and mel filters for its input; the calibration temperature.
+weights with librosa's window and mel filters for its input; Whisper's encoder weights (the layers
+the model reads, float16 as shipped) with its window and mel filters; the fusion's weights and the
+calibration temperature.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from emoser.models.classical.fusion import FusionModel
+from emoser.serving.served import EMBEDDING_PARTS
 
 ENCODER_LAYERS = 3
 
@@ -22,20 +25,62 @@ def _logistic(prefix: str, pipeline) -> dict[str, np.ndarray]:
             f"{prefix}.classes": np.asarray(lr.classes_, dtype=np.int64)}
 
 
+
+
 def model_arrays(model: FusionModel) -> dict[str, np.ndarray]:
     """The fusion's fitted parameters, named as ``emoser.serving.served.ServedModel`` reads them."""
-    ensemble, voice = model.functionals_model, model.voice_model
-    arrays = {"smile.keep": ensemble.keep_.get_support(indices=True).astype(np.int64),
-              "smile.mean": ensemble.scaler_.mean_, "smile.scale": ensemble.scaler_.scale_,
-              "voice.mean": voice.named_steps["scale"].mean_, "voice.scale": voice.named_steps["scale"].scale_}
-    for m, (member, columns) in enumerate(zip(ensemble.members_, ensemble.columns_)):
-        arrays[f"smile.member{m}.columns"] = np.asarray(columns, dtype=np.int64)
-        arrays.update(_logistic(f"smile.member{m}", member))
-    arrays.update(_logistic("voice", voice.named_steps["model"]))
+    arrays: dict[str, np.ndarray] = {}
+    if "compare" in model.models:
+        ensemble = model.models["compare"]
+        arrays.update({"smile.keep": ensemble.keep_.get_support(indices=True).astype(np.int64),
+                       "smile.mean": ensemble.scaler_.mean_, "smile.scale": ensemble.scaler_.scale_})
+        for m, (member, columns) in enumerate(zip(ensemble.members_, ensemble.columns_)):
+            arrays[f"smile.member{m}.columns"] = np.asarray(columns, dtype=np.int64)
+            arrays.update(_logistic(f"smile.member{m}", member))
+    for view, prefix in EMBEDDING_PARTS.items():
+        if view in model.models:
+            pipeline = model.models[view]
+            arrays.update({f"{prefix}.mean": pipeline.named_steps["scale"].mean_,
+                           f"{prefix}.scale": pipeline.named_steps["scale"].scale_})
+            arrays.update(_logistic(prefix, pipeline.named_steps["model"]))
     return arrays
 
 
-def encoder_arrays() -> dict[str, np.ndarray]:
+def encoder_arrays(model: FusionModel) -> dict[str, np.ndarray]:
+    """The pretrained encoders' arrays of the views the model fuses."""
+    arrays: dict[str, np.ndarray] = {}
+    if "voice" in model.models:
+        arrays.update(voice_encoder_arrays())
+    if "whisper" in model.models:
+        arrays.update(whisper_arrays(model.facts["params"]["whisper_layers"]))
+    return arrays
+
+
+def whisper_arrays(layers) -> dict[str, np.ndarray]:
+    """Whisper's encoder up to the last layer read (its final norm only if that is the encoder's
+    last), float16 as shipped; the periodic Hann window and Whisper's mel filters."""
+    import librosa
+
+    from emoser.features.whisper import N_FFT, mel_filters, read_ctranslate2
+    from emoser.features.whisper_weights import model_dir
+    from emoser.params.whisper import ENCODER_LAYERS
+    from emoser.serving.whisper_encoder import PREFIX
+
+    last = max(layers)
+    kept = {}
+    for name, value in read_ctranslate2(model_dir() / "model.bin", as_float32=False).items():
+        block = name.split("/")[0].removeprefix("layer_")
+        if block.isdigit() and int(block) > last:
+            continue
+        if name.startswith("layer_norm/") and last != ENCODER_LAYERS - 1:
+            continue
+        kept[PREFIX + name] = value
+    kept[PREFIX + "window"] = librosa.filters.get_window("hann", N_FFT, fftbins=True).astype(np.float32)
+    kept[PREFIX + "mel_filters"] = mel_filters()
+    return kept
+
+
+def voice_encoder_arrays() -> dict[str, np.ndarray]:
     """Resemblyzer's LSTM weights, and the window and mel filters of its input (as librosa makes them)."""
     from emoser.features.voice_encoder import load_encoder
 
@@ -54,5 +99,6 @@ def encoder_arrays() -> dict[str, np.ndarray]:
 
 
 def facts(model: FusionModel, temperature: float) -> dict:
-    return {**model.facts, "members": len(model.functionals_model.members_), "embedding_weight": model.embedding_weight,
-            "encoder_layers": ENCODER_LAYERS, "temperature": temperature}
+    members = len(model.models["compare"].members_) if "compare" in model.models else 0
+    return {**model.facts, "members": members, "weights": model.weights, "encoder_layers": ENCODER_LAYERS,
+            "temperature": temperature}

@@ -68,26 +68,48 @@ def predict_file(bundle: Bundle, path: Path) -> np.ndarray:
 
 
 class OursPredictor:
-    """Our model with its two feature extractors, set up once for many files."""
+    """Our model with the feature extractors of its views, set up once for many files."""
 
     def __init__(self, model):
         from emoser.features.opensmile import extractor
-        from emoser.features.voice_encoder import load_encoder
 
-        self.model, self.smile, self.encoder = model, extractor(model.facts["feature_set"]), load_encoder()
+        self.model, self.extractors = model, {}
+        views = [v for v, w in model.weights.items() if w > 0]     # a view weighted 0 adds nothing
+        if "compare" in views:
+            self.extractors["compare"] = extractor(model.facts["feature_set"])
+        if "voice" in views:
+            from emoser.features.voice_encoder import load_encoder
+
+            self.extractors["voice"] = load_encoder()
+        if "whisper" in views:
+            from emoser.features.whisper import load_encoder as load_whisper
+
+            self.extractors["whisper"] = load_whisper()
+
+    def view(self, view: str, part: np.ndarray, rate: int) -> np.ndarray:
+        """One window's features of one view, as its stage computes them."""
+        if view == "compare":
+            from emoser.features.opensmile import functionals_of
+
+            return functionals_of(self.extractors[view], part, rate)
+        if view == "voice":
+            from emoser.features.voice_encoder import layer_statistics, prepare
+
+            return layer_statistics(self.extractors[view], prepare(part, rate))
+        from emoser.features.whisper import layer_statistics as whisper_statistics
+
+        whisper = self.model.facts["whisper"]
+        return whisper_statistics(self.extractors[view], part, rate, whisper["window_s"],
+                                  self.model.facts["params"]["whisper_layers"], whisper["pooling"])
 
     def predict_signal(self, signal: np.ndarray, rate: int, path: Path | str) -> np.ndarray:
         """Class probabilities for one recording at its own rate, as in training (the stages
-        opensmile and embeddings), averaged over windows as long as the longest training recording."""
-        from emoser.features.opensmile import functionals_of
-        from emoser.features.voice_encoder import layer_statistics, prepare
-
+        opensmile, embeddings and whisper), averaged over windows as long as the longest training recording."""
         parts = windows(signal, int(self.model.facts["window_s"] * rate), 0)
-        functionals = np.stack([functionals_of(self.smile, part, rate) for part in parts])
-        if not np.isfinite(functionals).all():
+        views = {v: np.stack([self.view(v, part, rate) for part in parts]) for v in self.extractors}
+        if "compare" in views and not np.isfinite(views["compare"]).all():
             raise EmoserError(f"{path}: too short for openSMILE's functionals ({len(signal) / rate:.2f} s)")
-        embeddings = np.stack([layer_statistics(self.encoder, prepare(part, rate)) for part in parts])
-        return self.model.predict_proba(functionals, embeddings).mean(axis=0)
+        return self.model.predict_proba(views).mean(axis=0)
 
 
 class Predictor(NamedTuple):

@@ -1,8 +1,9 @@
 """Our model as it is served: plain arrays and numpy (``emoser predict``'s default, the MLflow model).
 
 Stage package writes ``models/served/``: ``arrays.npz`` (every fitted matrix of ``models/ours`` and
-of the pretrained voice encoder) and ``model.json`` (facts, the calibration temperature). Serving
-then needs numpy, soundfile, soxr, openSMILE's C library and WebRTC's voice-activity detector:
+of the pretrained voice encoder and Whisper's encoder) and ``model.json`` (facts, the fusion's
+weights, the calibration temperature). Serving then needs numpy, scipy's erf, soundfile, soxr,
+openSMILE's C library and WebRTC's voice-activity detector:
 not scikit-learn, torch, librosa, pandas or the ``opensmile`` Python package, whose imports alone
 take ~8 s on 2 cores. Each step repeats what training did, in the same order:
 
@@ -11,8 +12,9 @@ take ~8 s on 2 cores. Each step repeats what training did, in the same order:
 - the voice encoder's input: Resemblyzer's ``preprocess_wav`` (soxr resampling as librosa's
   ``soxr_hq``, volume normalisation, long silences cut by the VAD) and ``librosa.feature.
   melspectrogram`` (same window and mel filters, stored); its three LSTM layers in numpy;
-- the two logistic-regression parts: scaler, feature choice, PCA rotation and weights (one matrix),
-  softmax, fusion;
+- Whisper's log-mel input and encoder in numpy (``emoser.serving.whisper_encoder``);
+- each view's logistic-regression part: scaler, feature choice, PCA rotation and weights (one
+  matrix), softmax; the fusion's weighted average;
 - then the temperature that calibrates the fused probabilities (stage calibrate).
 
 Why these are re-implementations and not the library calls the rest of emoser makes: the imports
@@ -38,6 +40,8 @@ from emoser.audio.recordings import windows
 from emoser.audio.speech import VoiceActivity
 from emoser.core import paths
 from emoser.core.errors import EmoserError
+from emoser.serving.whisper_encoder import WhisperEncoder
+from emoser.serving.whisper_encoder import statistics as whisper_statistics
 
 FOLDER = paths.SERVED_MODEL      # stage package's output
 ARRAYS = "arrays.npz"
@@ -52,6 +56,9 @@ VAD_AVERAGE = 8                    # vad_moving_average_width
 VAD_MAX_SILENCE = 6                # vad_max_silence_length
 INT16_MAX = 2 ** 15 - 1
 MIN_VOICED_S = 0.25                # as emoser.features.voice_encoder: below this, the whole recording is used
+WHISPER_HEADS = 8                  # Whisper base's attention heads
+# each embedding view's logistic regression in the arrays (as emoser.serving.export names them)
+EMBEDDING_PARTS = {"voice": "voice", "whisper": "whisper_model"}
 
 
 def _smile_library() -> tuple[ModuleType, Path]:
@@ -209,10 +216,16 @@ class ServedModel:
             self.a = {key: data[key] for key in data.files}
         self.emotions: list[str] = self.facts["emotions"]
         self.temperature = float(self.facts["temperature"])
-        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-        self.layers = [tuple(self.a[f"encoder.{name}_l{k}"] for name in names)
-                       for k in range(self.facts["encoder_layers"])]
-        self.smile = Smile(self.facts["feature_set"])
+        # a view weighted 0 adds nothing: it is not computed
+        self.weights: dict[str, float] = {v: w for v, w in self.facts["weights"].items() if w > 0}
+        if "voice" in self.weights:
+            names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+            self.layers = [tuple(self.a[f"encoder.{name}_l{k}"] for name in names)
+                           for k in range(self.facts["encoder_layers"])]
+        if "whisper" in self.weights:
+            self.whisper = WhisperEncoder(self.a, WHISPER_HEADS)
+        if "compare" in self.weights:
+            self.smile = Smile(self.facts["feature_set"])
 
     def _part(self, prefix: str, X: np.ndarray) -> np.ndarray:
         """One logistic regression (its PCA rotation folded into its weights at export), softmax;
@@ -222,28 +235,40 @@ class ServedModel:
         out[:, self.a[f"{prefix}.classes"]] = p
         return out
 
-    def raw_probabilities(self, functionals: np.ndarray, embeddings: np.ndarray) -> np.ndarray:
-        """(rows, emotions): the fusion before calibration, as ``FusionModel.predict_proba``."""
+    def view_probabilities(self, view: str, X: np.ndarray) -> np.ndarray:
+        """(rows, emotions): one view's model, as ``FusionModel.predict_proba`` computes it."""
         a = self.a
-        Z = (functionals[:, a["smile.keep"]].astype(np.float64) - a["smile.mean"]) / a["smile.scale"]
-        smile = np.mean([self._part(f"smile.member{m}", Z[:, a[f"smile.member{m}.columns"]])
-                         for m in range(self.facts["members"])], axis=0)
-        V = (embeddings.astype(np.float64) - a["voice.mean"]) / a["voice.scale"]
-        weight = self.facts["embedding_weight"]
-        return (1 - weight) * smile + weight * self._part("voice", V)
+        if view == "compare":
+            Z = (X[:, a["smile.keep"]].astype(np.float64) - a["smile.mean"]) / a["smile.scale"]
+            return np.mean([self._part(f"smile.member{m}", Z[:, a[f"smile.member{m}.columns"]])
+                            for m in range(self.facts["members"])], axis=0)
+        prefix = EMBEDDING_PARTS[view]
+        return self._part(prefix, (X.astype(np.float64) - a[f"{prefix}.mean"]) / a[f"{prefix}.scale"])
 
-    def features(self, signal: np.ndarray, rate: int, path: Path | str = "recording") -> tuple[np.ndarray, np.ndarray]:
-        """Functionals and voice-encoder statistics of each window: (windows, d) each."""
+    def raw_probabilities(self, views: dict[str, np.ndarray]) -> np.ndarray:
+        """(rows, emotions): the fusion before calibration, as ``FusionModel.predict_proba``."""
+        return np.sum([w * self.view_probabilities(v, views[v]) for v, w in self.weights.items()], axis=0)
+
+    def view(self, view: str, part: np.ndarray, rate: int) -> np.ndarray:
+        """One window's features of one view, as its stage computes them."""
+        if view == "compare":
+            return self.smile.functionals(part, rate)
+        if view == "voice":
+            return lstm_statistics(mel_power(encoder_input(part, rate), self.a["encoder.window"],
+                                             self.a["encoder.mel_basis"]), self.layers)
+        whisper = self.facts["whisper"]
+        return whisper_statistics(self.whisper, part, rate, self.a["whisper.window"], self.a["whisper.mel_filters"],
+                                  whisper["window_s"], self.facts["params"]["whisper_layers"], whisper["pooling"])
+
+    def features(self, signal: np.ndarray, rate: int, path: Path | str = "recording") -> dict[str, np.ndarray]:
+        """Each view's features of each window: {view: (windows, d)}."""
         parts = windows(signal, int(self.facts["window_s"] * rate), 0)
-        functionals = np.stack([self.smile.functionals(part, rate) for part in parts])
-        if not np.isfinite(functionals).all():
+        views = {v: np.stack([self.view(v, part, rate) for part in parts]) for v in self.weights}
+        if "compare" in views and not np.isfinite(views["compare"]).all():
             raise EmoserError(f"{path}: too short for openSMILE's functionals ({len(signal) / rate:.2f} s)")
-        embeddings = np.stack([lstm_statistics(mel_power(encoder_input(part, rate), self.a["encoder.window"],
-                                                         self.a["encoder.mel_basis"]), self.layers)
-                               for part in parts])
-        return functionals, embeddings
+        return views
 
     def predict_signal(self, signal: np.ndarray, rate: int, path: Path | str = "recording") -> np.ndarray:
         """(emotions,) calibrated probabilities, averaged over windows as long as the longest training recording."""
-        raw = self.raw_probabilities(*self.features(signal, rate, path)).mean(axis=0, keepdims=True)
+        raw = self.raw_probabilities(self.features(signal, rate, path)).mean(axis=0, keepdims=True)
         return calibrated(raw, self.temperature)[0]

@@ -11,10 +11,10 @@ import argparse
 
 from emoser.core import paths
 from emoser.core.config import Section, load_params
-from emoser.core.files import write_csv, write_json
+from emoser.core.files import read_weights, write_csv, write_json
 from emoser.core.runtime import entry_point
 from emoser.evaluation.predictions import load_recordings_and_folds
-from emoser.features.functionals import Functionals
+from emoser.features.views import load_views
 from emoser.models.classical.calibration import TABLE, run_calibration, summarise
 from emoser.params.ours import OursParams
 from emoser.params.split import SplitParams
@@ -30,10 +30,9 @@ def main(argv: list[str] | None = None) -> None:
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
     params = load_params(Params)
     manifest, table = load_recordings_and_folds(params.split.protocol)
-    functionals = Functionals.load(paths.OPENSMILE / f"{params.ours.feature_set}.npz").select(manifest["utterance"])
-    embeddings = Functionals.load(paths.VOICE_ENCODER).select(manifest["utterance"])
-    calibration = run_calibration(manifest, functionals, embeddings, table, params.ours, params.ours.calibration,
-                                  params.ours.jobs)
+    views = load_views(paths.corpus_data(), params.ours, manifest["utterance"])
+    calibration = run_calibration(manifest, views, table, params.ours, params.ours.calibration,
+                                  read_weights(), params.ours.jobs)
     write_csv(TABLE, calibration)
     write_json(paths.CALIBRATION_SUMMARY, summarise(calibration, params.ours.calibration))
 

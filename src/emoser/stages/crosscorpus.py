@@ -15,6 +15,7 @@ from emoser.core.runtime import entry_point
 from emoser.evaluation.predictions import publish
 from emoser.evaluation.scoring import summarise_predictions
 from emoser.features.functionals import Functionals
+from emoser.features.views import load_views
 from emoser.models.classical.crosscorpus import Corpus, cross_corpus, shared_emotions
 from emoser.params.baselines import BaselinesParams
 from emoser.params.evaluate import EvaluateParams
@@ -35,12 +36,12 @@ def cross_folder(name: str):
     return paths.corpus_data(name).root / "cross"
 
 
-def load_corpus(name: str | None, label: str, feature_sets: set[str]) -> Corpus:
+def load_corpus(name: str | None, label: str, feature_sets: set[str], ours: OursParams) -> Corpus:
     """The main corpus (``name`` None) or further corpus ``name``, called ``label`` in the results."""
     where = paths.corpus_data(name)
-    return Corpus.load(label, read_manifest(where.manifest),
-                       {s: Functionals.load(where.opensmile / f"{s}.npz") for s in feature_sets},
-                       Functionals.load(where.voice_encoder))
+    manifest = read_manifest(where.manifest)
+    return Corpus.load(label, manifest, {s: Functionals.load(where.opensmile / f"{s}.npz") for s in feature_sets},
+                       load_views(where, ours, manifest["utterance"]))
 
 
 @entry_point
@@ -50,7 +51,8 @@ def main(argv: list[str] | None = None) -> None:
     name = parser.parse_args(argv).corpus
     params = load_params(Params)
     sets = {m.feature_set for m in params.baselines.models.values()} | {params.ours.feature_set}
-    main_corpus, other = load_corpus(None, params.fetch.corpus, sets), load_corpus(name, name, sets)
+    main_corpus = load_corpus(None, params.fetch.corpus, sets, params.ours)
+    other = load_corpus(name, name, sets, params.ours)
     predictions = cross_corpus(main_corpus, other, params.baselines.models, params.ours,
                                params.baselines.speaker_standardisation)
     settings, summary = params.evaluate, {}

@@ -1,7 +1,8 @@
-"""Stage ours: our model (a ComParE feature-count ensemble fused with a pretrained voice encoder),
-scored like the baselines on the same folds, with its LOSO ablation; and the model fitted on every
-recording for predict -> data/cv/ours.json, data/cv/ablation.json (published by report as metrics/),
-data/cv/ours*.csv, models/ours/; a further corpus under LOSO, without ablation or a fitted model ->
+"""Stage ours: our model (a ComParE feature-count ensemble, the voice encoder and Whisper's encoder,
+fused with weights chosen inside each fold), scored like the baselines on the same folds, with its
+LOSO ablation; and the model fitted on every recording for predict -> data/cv/ours.json,
+data/cv/ablation.json (published by report as metrics/), data/cv/ours*.csv (ours_weights.csv: each
+fold's weights), models/ours/; a further corpus under LOSO, without ablation or a fitted model ->
 data/corpora/NAME/cv/.
 
     python -m emoser.stages.ours [--corpus NAME]
@@ -16,12 +17,13 @@ from emoser.core.files import write_csv, write_json
 from emoser.core.runtime import entry_point
 from emoser.corpora.manifest import emotion_order
 from emoser.evaluation.predictions import load_recordings_and_folds, publish, summarise_recordings
-from emoser.features.functionals import Functionals
+from emoser.features.views import load_views
 from emoser.models.classical.fusion import MODEL, FusionModel, run_ours, summarise_ablation
 from emoser.params.cv import CvParams
 from emoser.params.evaluate import EvaluateParams
 from emoser.params.ours import OursParams
 from emoser.params.split import SplitParams
+from emoser.params.whisper import WhisperParams
 
 
 class Params(Section):
@@ -29,6 +31,7 @@ class Params(Section):
     evaluate: EvaluateParams
     cv: CvParams
     ours: OursParams
+    whisper: WhisperParams
 
 
 @entry_point
@@ -40,11 +43,11 @@ def main(argv: list[str] | None = None) -> None:
     params = load_params(Params)
     split_protocol = params.split.protocol if name is None else None
     manifest, table = load_recordings_and_folds(split_protocol, corpus)
-    functionals = Functionals.load(corpus.opensmile / f"{params.ours.feature_set}.npz").select(manifest["utterance"])
-    embeddings = Functionals.load(corpus.voice_encoder).select(manifest["utterance"])
+    views = load_views(corpus, params.ours, manifest["utterance"])
     settings = params.ours if name is None else params.ours.model_copy(update={"ablation": False})
-    predictions, ablation = run_ours(manifest, functionals, embeddings, table, settings)
+    predictions, ablation, weights = run_ours(manifest, views, table, settings)
     summary = summarise_recordings(predictions, manifest, params.evaluate, split_protocol)
+    write_csv(corpus.cv / paths.OURS_WEIGHTS.name, weights)
     if name is not None:
         publish(summary, predictions, corpus.cv / paths.OURS_PREDICTIONS.name, corpus.cv / paths.OURS_SUMMARY.name)
         return
@@ -54,8 +57,10 @@ def main(argv: list[str] | None = None) -> None:
                summarise_ablation(ablation, emotions, scoring.bootstrap_resamples, scoring.seed, scoring.ci_level))
     facts = {"model": MODEL, "feature_set": params.ours.feature_set, "emotions": list(emotions),
              "window_s": float(manifest["duration"].max()), "recordings": len(manifest),
-             "params": params.ours.model_dump(mode="json", include={"feature_counts", "C", "embedding_weight"})}
-    FusionModel.fit(functionals, embeddings, manifest["label"].to_numpy(), params.ours, facts).save(paths.OURS_MODEL)
+             "whisper": params.whisper.model_dump(mode="json", include={"window_s", "pooling"}),
+             "params": params.ours.model_dump(mode="json", include={"feature_counts", "C", "whisper_layers", "fusion"})}
+    FusionModel.fit(views, manifest["label"].to_numpy(), manifest["speaker"].to_numpy(), params.ours,
+                    facts).save(paths.OURS_MODEL)
     publish(summary, predictions, paths.OURS_PREDICTIONS, paths.OURS_SUMMARY)
 
 

@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> None:
     temperature = json.loads(paths.CALIBRATION_SUMMARY.read_text())["served_temperature"]
     FOLDER.mkdir(parents=True, exist_ok=True)
     with atomic_path(FOLDER / ARRAYS) as tmp, open(tmp, "wb") as out:
-        np.savez(out, **{**model_arrays(model), **encoder_arrays()})  # type: ignore[arg-type]
+        np.savez(out, **{**model_arrays(model), **encoder_arrays(model)})  # type: ignore[arg-type]
     write_json(FOLDER / FACTS, facts(model, temperature))
 
 

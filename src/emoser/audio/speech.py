@@ -84,21 +84,52 @@ def _frames(signal: np.ndarray, rate: int) -> np.ndarray:
     return np.clip(x[:n * FRAME], -1, 1).reshape(n, FRAME)
 
 
-def voiced_seconds(signal: np.ndarray, rate: int) -> float:
-    """Seconds of 30-ms frames that are speech to WebRTC's VAD (hearing the recording scaled to a
-    common level), not noise-flat and not near-silent for this recording."""
+def voiced_frames(signal: np.ndarray, rate: int) -> np.ndarray:
+    """Per 30-ms frame (``FRAME`` samples at 16 kHz, from the start): is it speech to WebRTC's VAD
+    (hearing the recording scaled to a common level), not noise-flat and not near-silent for this
+    recording?"""
     frames = _frames(np.asarray(signal, dtype=np.float32), rate)
     if not len(frames):
-        return 0.0
+        return np.zeros(0, dtype=bool)
     power = np.abs(np.fft.rfft(frames * _WINDOW, axis=1)[:, _BAND]) ** 2 + 1e-20
     flatness = np.exp(np.mean(np.log(power), axis=1)) / np.mean(power, axis=1)
     level = 10 * np.log10(np.mean(frames ** 2, axis=1) + 1e-20)
     tonal = (flatness <= FLAT) & (level >= FLOOR_DBFS)
     if not tonal.any():
-        return 0.0
+        return np.zeros(len(frames), dtype=bool)
     loudest = level[tonal].max()
     candidate = tonal & (level >= loudest - RANGE_DB)
     pcm = (np.clip(frames * 10 ** ((TARGET_DBFS - loudest) / 20), -1, 1) * 32767).astype(np.int16)
     vad = VoiceActivity(AGGRESSIVENESS)
     speech = np.array([vad.is_speech(f, RATE) for f in pcm])  # every frame, in order: it adapts
-    return float(np.sum(speech & candidate) * FRAME / RATE)
+    return speech & candidate
+
+
+def voiced_seconds(signal: np.ndarray, rate: int) -> float:
+    """Seconds of ``voiced_frames``."""
+    return float(np.sum(voiced_frames(signal, rate)) * FRAME / RATE)
+
+
+def voiced_segments(signal: np.ndarray, rate: int, max_gap_s: float = 0.3, min_s: float = 0.5,
+                    max_s: float = 4.0, margin_s: float = 0.1) -> list[tuple[float, float]]:
+    """(start, end) seconds of the stretches of speech in a long recording: voiced frames joined
+    across pauses up to ``max_gap_s``, widened by ``margin_s`` each side (within the recording),
+    those shorter than ``min_s`` dropped, those longer than ``max_s`` cut into equal parts."""
+    voiced = voiced_frames(signal, rate)
+    step, duration = FRAME / RATE, len(signal) / rate
+    segments: list[list[float]] = []
+    for i in np.flatnonzero(voiced):
+        start, end = float(i * step), float((i + 1) * step)
+        if segments and start - segments[-1][1] <= max_gap_s:
+            segments[-1][1] = end
+        else:
+            segments.append([start, end])
+    out = []
+    for first, last in segments:
+        first, last = max(0.0, first - margin_s), min(duration, last + margin_s)
+        if last - first < min_s:
+            continue
+        parts = int(np.ceil((last - first) / max_s))
+        edges = np.linspace(first, last, parts + 1)
+        out += [(round(float(a), 2), round(float(b), 2)) for a, b in zip(edges[:-1], edges[1:])]
+    return out

@@ -1,31 +1,88 @@
-"""One row per recording: the emotion a model hears, or why it gives none (``emoser predict`` and
-the served MLflow model share it)."""
+"""Rows per recording: the emotion a model hears, or why it gives none; and, for a long recording,
+one row per stretch of speech (``emoser predict`` and the served MLflow model share it).
+
+Before classifying, two checks: the voice-activity check (``emoser.audio.speech``: at least
+``min_speech`` voiced seconds) and Whisper's no-speech probability (``emoser.serving.no_speech``:
+below ``max_no_speech``). A recording longer than ``segment_over_s`` is answered per voiced segment
+(``voiced_segments``: its ``start`` and ``end`` in seconds, each checked and classified alone) and
+by a whole-file row, whose probabilities are the segments', averaged by their duration.
+"""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
-from emoser.audio.speech import voiced_seconds
+from emoser.audio.speech import DEFAULT_MIN_SPEECH_S, voiced_seconds, voiced_segments
 from emoser.core.errors import EmoserError
+
+DEFAULT_SEGMENT_OVER_S = 10.0
+DEFAULT_MAX_NO_SPEECH = 0.6      # as emoser.serving.no_speech (kept here: it imports no CTranslate2)
+
+
+@dataclass(frozen=True)
+class Screening:
+    """What a recording must show to be classified, and when it is answered per segment."""
+    min_speech: float = DEFAULT_MIN_SPEECH_S            # voiced seconds needed (0: always)
+    max_no_speech: float = DEFAULT_MAX_NO_SPEECH        # Whisper's no-speech probability refused (1: never)
+    segment_over_s: float = DEFAULT_SEGMENT_OVER_S      # longer recordings: per segment too (0: never)
+    no_speech: Callable[[np.ndarray, int], float] | None = None   # None: that check is off
+
+
+def _row(name: str, model: str, emotions: list[str], start=None, end=None) -> dict:
+    return {"file": name, "model": model, "start": start, "end": end, "emotion": None, "voiced_s": None,
+            "no_speech": None, **dict.fromkeys(emotions, np.nan), "note": None}
+
+
+def _judge(row: dict, signal: np.ndarray, rate: int, predict, name: str, emotions: list[str],
+           screening: Screening) -> np.ndarray | None:
+    """Fill ``row`` for one stretch of audio; its probabilities, or None when it holds no speech."""
+    row["voiced_s"] = round(voiced_seconds(signal, rate), 2)
+    if row["voiced_s"] < screening.min_speech:
+        row["note"] = f"no speech found ({row['voiced_s']:.2f} s voiced, {screening.min_speech:g} s needed)"
+        return None
+    if screening.no_speech is not None and screening.max_no_speech < 1:
+        row["no_speech"] = round(screening.no_speech(signal, rate), 3)
+        if row["no_speech"] >= screening.max_no_speech:
+            row["note"] = (f"no speech found (Whisper's no-speech probability {row['no_speech']:.2f}, "
+                           f"refused from {screening.max_no_speech:g})")
+            return None
+    probabilities = np.asarray(predict(signal, rate, name), dtype=float)
+    row.update(zip(emotions, map(float, probabilities)))
+    row["emotion"] = emotions[int(np.argmax(probabilities))]
+    return probabilities
 
 
 def classify_recording(name: str, read: Callable[[], tuple[np.ndarray, int]], predict, emotions: list[str],
-                       model: str, min_speech: float) -> tuple[dict, str | None]:
-    """A recording's row (``read`` gives its signal and rate): the emotion and its probabilities, or
-    why there is none; and its error, if any. For files and for the served model's requests alike."""
-    row: dict = {"file": name, "model": model, "emotion": None, "voiced_s": None, "note": None,
-                 **dict.fromkeys(emotions, np.nan)}
+                       model: str, screening: Screening = Screening()) -> tuple[list[dict], str | None]:
+    """A recording's rows (``read`` gives its signal and rate): first the whole recording's, then one
+    per voiced segment when it is longer than ``screening.segment_over_s``; and its error, if any.
+    For files and for the served model's requests alike."""
+    whole = _row(name, model, emotions)
     try:
         signal, rate = read()
-        row["voiced_s"] = round(voiced_seconds(signal, rate), 2)
-        if row["voiced_s"] < min_speech:
-            row["note"] = f"no speech found ({row['voiced_s']:.2f} s voiced, {min_speech:g} s needed)"
+        duration = len(signal) / rate
+        if not screening.segment_over_s or duration <= screening.segment_over_s:
+            _judge(whole, signal, rate, predict, name, emotions, screening)
+            return [whole], None
+        whole["voiced_s"] = round(voiced_seconds(signal, rate), 2)
+        rows, weighted = [whole], []
+        for start, end in voiced_segments(signal, rate):
+            part = _row(name, model, emotions, start, end)
+            p = _judge(part, signal[int(start * rate):int(end * rate)], rate, predict, name, emotions, screening)
+            if p is not None:
+                weighted.append((end - start) * p)
+            rows.append(part)
+        if weighted:
+            mean = np.sum(weighted, axis=0) / np.sum(weighted, axis=0).sum()
+            whole.update(zip(emotions, map(float, mean)))
+            whole["emotion"] = emotions[int(np.argmax(mean))]
+            whole["note"] = (f"{len(weighted)} of {len(rows) - 1} voiced segments classified "
+                             f"(their probabilities averaged by duration)")
         else:
-            probabilities = predict(signal, rate, name)
-            row.update(zip(emotions, map(float, probabilities)))
-            row["emotion"] = emotions[int(np.argmax(probabilities))]
+            whole["note"] = f"no speech found in {len(rows) - 1} voiced segments of {duration:.1f} s"
+        return rows, None
     except EmoserError as exc:
-        row["note"] = f"error: {str(exc).removeprefix(f'{name}: ')}"
-        return row, str(exc)
-    return row, None
+        whole["note"] = f"error: {str(exc).removeprefix(f'{name}: ')}"
+        return [whole], str(exc)

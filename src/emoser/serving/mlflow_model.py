@@ -7,9 +7,11 @@ and channels), optionally a ``name`` to echo back::
     {"dataframe_records": [{"name": "03a01Fa.wav", "audio": "<base64 of the file>"}]}
 
 Response: ``{"predictions": [...]}``, one object per row with the fields of ``emoser predict
---json``: ``file`` (the name), ``model``, ``emotion`` (null when there is no speech or the audio
-is unreadable), one probability per emotion (null then), ``voiced_s`` and ``note``. A bad row does
-not fail the others.
+--json``: ``file`` (the name), ``model``, ``start`` and ``end`` (null for a whole recording),
+``emotion`` (null when there is no speech or the audio is unreadable), one probability per emotion
+(null then), ``voiced_s``, ``no_speech`` (Whisper's no-speech probability) and ``note``. A
+recording longer than 10 s gets a row per voiced segment after its own. A bad row does not fail
+the others.
 """
 from __future__ import annotations
 
@@ -24,9 +26,8 @@ from mlflow.pyfunc import PythonModel
 # Absolute imports: MLflow runs this file as the model's code ("models from code"), with the
 # emoser package logged beside it (code_paths), so no pickled object is loaded.
 from emoser.audio import io
-from emoser.audio.speech import DEFAULT_MIN_SPEECH_S
 from emoser.core.errors import EmoserError
-from emoser.serving.classification import classify_recording
+from emoser.serving.classification import Screening, classify_recording
 from emoser.serving.served import ServedModel
 
 ARTIFACT = "served"          # the artifact holding models/served
@@ -49,9 +50,10 @@ class EmoserOurs(PythonModel):
             def read(record: dict = record, name: str = name) -> tuple[np.ndarray, int]:
                 return io.read(_audio_bytes(record, name), name)
 
-            row, _ = classify_recording(name, read, self.model.predict_signal, self.model.emotions,
-                                        self.model.facts["model"], DEFAULT_MIN_SPEECH_S)
-            rows.append({k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()})
+            answer, _ = classify_recording(name, read, self.model.predict_signal, self.model.emotions,
+                                           self.model.facts["model"], Screening(no_speech=self.model.no_speech))
+            rows += [{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
+                     for row in answer]
         return rows
 
 

@@ -35,7 +35,13 @@ from emoser.audio.speech import DEFAULT_MIN_SPEECH_S
 from emoser.core import paths
 from emoser.core.errors import EmoserError
 from emoser.core.runtime import entry_point
-from emoser.serving.classification import classify_recording
+from emoser.serving.classification import (
+    DEFAULT_MAX_NO_SPEECH,
+    DEFAULT_SEGMENT_OVER_S,
+    Screening,
+    classify_recording,
+)
+from emoser.serving.no_speech import NoSpeech
 from emoser.serving.served import FOLDER as SERVED
 
 if TYPE_CHECKING:
@@ -117,6 +123,7 @@ class Predictor(NamedTuple):
     emotions: list[str]                                      # what the probabilities are for
     name: str                                                # the model's name in each row
     forkable: bool                                           # safe to share among forked processes
+    no_speech: Callable[[np.ndarray, int], float]            # Whisper's no-speech probability (its check)
 
 
 def load_predictor(folder: Path) -> Predictor:
@@ -126,12 +133,13 @@ def load_predictor(folder: Path) -> Predictor:
         from emoser.serving.served import ServedModel
 
         served = ServedModel(folder)
-        return Predictor(served.predict_signal, served.emotions, served.facts["model"], True)
+        return Predictor(served.predict_signal, served.emotions, served.facts["model"], True, served.no_speech)
     from emoser.models.classical.fusion import FusionModel
 
     if (folder / FusionModel.FILE).is_file():   # models/ours: scikit-learn and torch, uncalibrated
         ours = OursPredictor(FusionModel.load(folder))
-        return Predictor(ours.predict_signal, ours.model.facts["emotions"], ours.model.facts["model"], False)
+        return Predictor(ours.predict_signal, ours.model.facts["emotions"], ours.model.facts["model"], False,
+                         NoSpeech())
     from emoser.models.networks.architectures import Bundle  # TensorFlow: imported only for the networks
 
     if not (folder / Bundle.MODEL_FILE).is_file():
@@ -139,12 +147,14 @@ def load_predictor(folder: Path) -> Predictor:
     bundle = Bundle.load(folder)
     name = folder.relative_to(paths.MODELS).as_posix() if folder.is_relative_to(paths.MODELS) else str(folder)
     return Predictor(lambda signal, rate, path: predict_signal(bundle, signal, rate), bundle.facts["emotions"], name,
-                     False)
+                     False, NoSpeech())
 
 
-def classify_file(path: Path, predict, emotions: list[str], model: str, min_speech: float) -> tuple[dict, str | None]:
-    """The file's row: the emotion and its probabilities, or why there is none; and its error, if any."""
-    return classify_recording(str(path), lambda: read_recording(path), predict, emotions, model, min_speech)
+def classify_file(path: Path, predict, emotions: list[str], model: str, screening: Screening
+                  ) -> tuple[list[dict], str | None]:
+    """The file's rows (the whole file's, then its segments' when it is long): the emotion and its
+    probabilities, or why there is none; and its error, if any."""
+    return classify_recording(str(path), lambda: read_recording(path), predict, emotions, model, screening)
 
 
 _TASK: tuple = ()   # what forked workers classify with (set before the pool forks)
@@ -157,24 +167,24 @@ def _one_blas_thread() -> None:
     threadpool_limits(1)
 
 
-def _classify_in_worker(path: Path) -> tuple[dict, str | None]:
+def _classify_in_worker(path: Path) -> tuple[list[dict], str | None]:
     return classify_file(path, *_TASK)
 
 
-def classify(files: list[Path], predict, emotions: list[str], model: str, min_speech: float, jobs: int = 1
-             ) -> tuple[list[dict], list[str]]:
-    """One row per file, in order, and the errors. With ``jobs`` > 1, files are shared among that
-    many forked processes (each a copy of the loaded model: no start-up per worker)."""
+def classify(files: list[Path], predict, emotions: list[str], model: str, screening: Screening = Screening(),
+             jobs: int = 1) -> tuple[list[dict], list[str]]:
+    """The rows of every file, in order, and the errors. With ``jobs`` > 1, files are shared among
+    that many forked processes (each a copy of the loaded model: no start-up per worker)."""
     global _TASK
     if jobs > 1 and len(files) > jobs:
         import multiprocessing
 
-        _TASK = (predict, emotions, model, min_speech)
+        _TASK = (predict, emotions, model, screening)
         with multiprocessing.get_context("fork").Pool(jobs, initializer=_one_blas_thread) as pool:
             results = pool.map(_classify_in_worker, files, chunksize=max(1, len(files) // (8 * jobs)))
     else:
-        results = [classify_file(path, predict, emotions, model, min_speech) for path in files]
-    return [row for row, _ in results], [error for _, error in results if error]
+        results = [classify_file(path, predict, emotions, model, screening) for path in files]
+    return [row for rows, _ in results for row in rows], [error for _, error in results if error]
 
 
 def _cell(value, number: str, missing: str) -> str:
@@ -192,6 +202,12 @@ def main(argv: list[str] | None = None) -> None:
                              "(the same, uncalibrated, through scikit-learn and torch), models/model, models/study/…")
     parser.add_argument("--min-speech", type=float, default=DEFAULT_MIN_SPEECH_S, metavar="SECONDS",
                         help=f"voiced speech needed to classify a file (default {DEFAULT_MIN_SPEECH_S:g}; 0: always)")
+    parser.add_argument("--max-no-speech", type=float, default=DEFAULT_MAX_NO_SPEECH, metavar="P",
+                        help="refuse what Whisper hears as no speech with this probability or more "
+                             f"(default {DEFAULT_MAX_NO_SPEECH:g}; 1: never)")
+    parser.add_argument("--segment-over", type=float, default=DEFAULT_SEGMENT_OVER_S, metavar="SECONDS",
+                        help="a longer file is also answered per voiced segment, with start and end "
+                             f"(default {DEFAULT_SEGMENT_OVER_S:g}; 0: never)")
     parser.add_argument("--jobs", type=int, default=-1, metavar="N",
                         help="processes sharing a batch (default -1: one per core; the served model only)")
     output = parser.add_mutually_exclusive_group()
@@ -202,12 +218,14 @@ def main(argv: list[str] | None = None) -> None:
     predictor = load_predictor(args.model)
     emotions = predictor.emotions
     jobs = (len(os.sched_getaffinity(0)) if args.jobs == -1 else args.jobs) if predictor.forkable else 1
-    rows, errors = classify(files, predictor.predict, emotions, predictor.name, args.min_speech, jobs)
+    screening = Screening(args.min_speech, args.max_no_speech, args.segment_over, predictor.no_speech)
+    rows, errors = classify(files, predictor.predict, emotions, predictor.name, screening, jobs)
     if args.json:
         for row in rows:
-            print(json.dumps({"file": row["file"], "model": row["model"], "emotion": row["emotion"],
+            print(json.dumps({"file": row["file"], "model": row["model"], "start": row["start"], "end": row["end"],
+                              "emotion": row["emotion"],
                               "probabilities": ({e: round(row[e], 4) for e in emotions} if row["emotion"] else None),
-                              "voiced_s": row["voiced_s"], "note": row["note"]}))
+                              "voiced_s": row["voiced_s"], "no_speech": row["no_speech"], "note": row["note"]}))
     elif args.csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(rows[0].keys())

@@ -40,6 +40,7 @@ from emoser.audio.recordings import windows
 from emoser.audio.speech import VoiceActivity
 from emoser.core import paths
 from emoser.core.errors import EmoserError
+from emoser.serving.no_speech import NoSpeech
 from emoser.serving.whisper_encoder import WhisperEncoder
 from emoser.serving.whisper_encoder import statistics as whisper_statistics
 
@@ -226,6 +227,8 @@ class ServedModel:
             self.whisper = WhisperEncoder(self.a, WHISPER_HEADS)
         if "compare" in self.weights:
             self.smile = Smile(self.facts["feature_set"])
+        # the speech check's Whisper (CTranslate2), loaded at its first use; its input as the view's
+        self.no_speech = NoSpeech(self.a.get("whisper.window"), self.a.get("whisper.mel_filters"))
 
     def _part(self, prefix: str, X: np.ndarray) -> np.ndarray:
         """One logistic regression (its PCA rotation folded into its weights at export), softmax;

@@ -11,7 +11,7 @@ import soundfile as sf
 
 from conftest import SHARED_EMODB
 from emoser.audio.speech import voiced_segments
-from emoser.serving.classification import Screening, classify_recording
+from emoser.serving.classification import DEFAULT_MAX_NO_SPEECH, Screening, classify_recording
 from emoser.serving.no_speech import NoSpeech
 from test_speech import SHARED_RAVDESS, vowels
 
@@ -73,7 +73,7 @@ def test_whisper_refuses_what_the_voice_check_lets_through():
     screening = Screening(no_speech=check)
     rows, _ = classify_recording("chord.wav", lambda: (chord, RATE), _predict, EMOTIONS, "m", screening)
     assert rows[0]["voiced_s"] > 1.0                         # tonal: the voice-activity check hears "speech"
-    assert rows[0]["emotion"] is None and rows[0]["no_speech"] >= 0.6
+    assert rows[0]["emotion"] is None and rows[0]["no_speech"] >= DEFAULT_MAX_NO_SPEECH
     assert rows[0]["note"].startswith("no speech found (Whisper's no-speech probability")
     # the check off: classified
     off = Screening(max_no_speech=1.0, no_speech=check)
@@ -86,7 +86,7 @@ def test_real_speech_in_both_corpora_passes_whisper():
     check = NoSpeech(threads=2)
     files = sorted((SHARED_EMODB / "wav").glob("*.wav"))[::60] + sorted(SHARED_RAVDESS.rglob("*.flac"))[::160]
     probabilities = {f.name: check(*sf.read(f, dtype="float32")) for f in files}
-    assert len(probabilities) >= 16 and max(probabilities.values()) < 0.6, probabilities
+    assert len(probabilities) >= 16 and max(probabilities.values()) < DEFAULT_MAX_NO_SPEECH, probabilities
 
 
 def test_the_cli_answers_a_long_file_per_segment(tmp_path):

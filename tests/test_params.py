@@ -89,3 +89,16 @@ def test_flatten_gives_plain_values_for_every_key():
     assert flat["baselines.models.compare.feature_set"] == "ComParE_2016"
     assert flat["cv.variants"] == ["cnn-cce"] and flat["architectures.cnn.filters"] == [16, 32, 64]
     json.dumps(flat)    # what model.json and MLflow store
+
+
+def test_our_model_reads_only_whisper_layers_the_stage_stores(tmp_path):
+    def fewer(raw):
+        raw["whisper"]["layers"] = [0, 1]
+        raw["ours"]["whisper_layers"] = [1, 3]
+    with pytest.raises(ParamsError, match=r"ours.whisper_layers: layer\(s\) \[3\] are not in whisper.layers \[0, 1\]"):
+        load_params(_write(tmp_path, fewer))
+
+    def unused(raw):
+        fewer(raw)
+        raw["ours"]["fusion"]["views"] = ["compare", "voice"]
+    assert load_params(_write(tmp_path, unused)).ours.fusion.views == ("compare", "voice")

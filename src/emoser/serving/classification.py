@@ -18,7 +18,7 @@ from emoser.audio.speech import DEFAULT_MIN_SPEECH_S, voiced_seconds, voiced_seg
 from emoser.core.errors import EmoserError
 
 DEFAULT_SEGMENT_OVER_S = 10.0
-DEFAULT_MAX_NO_SPEECH = 0.6      # as emoser.serving.no_speech (kept here: it imports no CTranslate2)
+DEFAULT_MAX_NO_SPEECH = 0.68     # speech measured <= 0.66, non-speech >= 0.70: docs/predict.md
 
 
 @dataclass(frozen=True)

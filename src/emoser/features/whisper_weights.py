@@ -10,6 +10,7 @@ run time, and a corrupt or foreign file is refused by name.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import importlib.util
 import os
@@ -69,7 +70,12 @@ def model_dir(cache: Path | None = None) -> Path:
     folder = (cache or cache_root()) / f"{MODEL}-{SHA256[:12]}"
     model = folder / "model.bin"
     if not model.is_file():
-        join(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        # one joiner at a time (test workers, stage workers): the others wait, then find it joined
+        with open(folder.parent / f".{folder.name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not model.is_file():
+                join(folder)
     if model not in _checked:
         size = model.stat().st_size
         if size != SIZE or sha256(model) != SHA256:

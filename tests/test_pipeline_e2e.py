@@ -268,6 +268,7 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     assert "ours: 12 clips" in bench and "originals' features differ by at most" in bench
     assert "cnn_lstm:" in bench and "predict one 2-s clip" in bench
     assert "predict one 2-s clip with ours" in bench and "files/s after start-up" in bench
+    assert "one 2-s clip in process: served_predict_ms" in bench and "speech_no_speech_ms" in bench
     assert re.search(r"mlflow models serve: up in [\d.]+ s; one 2-s clip per POST: \d+ ms median", bench), bench
     assert not (repo / "metrics/bench.json").exists()     # only with --write
 

@@ -61,7 +61,7 @@ def test_gathered_matrix_metrics_and_review_rows(tmp_path, monkeypatch):
     table = matrix_table(collected, "main", "rav")
     header, _, *rows = table.splitlines()
     assert header.endswith("| main → main (LOSO) | main → rav | rav → main | rav → rav (LOSO) |")
-    ours = next(r for r in rows if r.startswith("| ours: ComParE + voice encoder + Whisper, nested fusion | as is |"))
+    ours = next(r for r in rows if r.startswith("| ours: ComParE, voice, Whisper fused | as is |"))
     cells = [c.strip() for c in ours.strip("|").split("|")][2:]
     assert [c.split(" ")[0] for c in cells] == [f"{collected[k]['ours']['pooled']['uar']:.3f}"
                                                 for k in ("main/loso", "main→rav", "rav→main", "rav/loso")]

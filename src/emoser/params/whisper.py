@@ -10,6 +10,16 @@ from emoser.core.config import Section
 ENCODER_LAYERS = 6          # Whisper base
 
 
+def check_layers(layers: tuple[int, ...]) -> tuple[int, ...]:
+    """Layer numbers of Whisper base's encoder, each once."""
+    bad = [i for i in layers if not 0 <= i < ENCODER_LAYERS]
+    if bad:
+        raise ValueError(f"Whisper base has layers 0-{ENCODER_LAYERS - 1}, got {bad}")
+    if len(set(layers)) != len(layers):
+        raise ValueError(f"layers listed twice: {list(layers)}")
+    return layers
+
+
 class WhisperParams(Section):
     """How each recording meets the encoder: padded to ``window_s`` seconds (None: as it is), the
     statistics pooled over the window's frames or the recording's only, of these layers (0-based)."""
@@ -21,9 +31,4 @@ class WhisperParams(Section):
     @field_validator("layers")
     @classmethod
     def _layers(cls, layers):
-        bad = [i for i in layers if not 0 <= i < ENCODER_LAYERS]
-        if bad:
-            raise ValueError(f"Whisper base has layers 0-{ENCODER_LAYERS - 1}, got {bad}")
-        if len(set(layers)) != len(layers):
-            raise ValueError(f"layers listed twice: {list(layers)}")
-        return layers
+        return check_layers(layers)

@@ -162,6 +162,57 @@ def test_the_cli_in_parallel_gives_what_it_gives_alone(tiny, models, tmp_path):
     assert all(row["model"] == "ours" and row["emotion"] in EMOTIONS for row in alone)
 
 
+def _silences(speech: Path, folder: Path) -> list[Path]:
+    """Digital silence and constants, alone and around speech: every window of a padded file that is
+    all zeros made the served model answer NaN ("anger", the argmax of NaNs) before."""
+    signal, rate = sf.read(speech, dtype="float32")
+    zeros = np.zeros(int(2.5 * rate), dtype=np.float32)
+    cases = {"zeros": zeros, "dc": zeros + 0.25,
+             "padded": np.concatenate([zeros[: rate], signal, zeros]),          # ~70 % digital silence
+             "dc_padded": np.concatenate([zeros[: rate] - 0.1, signal - 0.1, zeros - 0.1]),
+             "offset": np.clip(signal + 0.2, -1, 1)}
+    files = []
+    for name, samples in cases.items():
+        files.append(folder / f"{name}.wav")
+        sf.write(files[-1], samples, rate, subtype="FLOAT")
+    return files
+
+
+def _no_nan_anywhere(rows: list[dict], names: list[str]) -> None:
+    """Every row is a real answer or a row that says why there is none; never a NaN."""
+    assert [Path(r["file"]).stem for r in rows] == names
+    for row in rows:
+        assert "NaN" not in json.dumps(row) and json.loads(json.dumps(row, allow_nan=False)) == row
+        if row["emotion"] is None:
+            assert row["note"].startswith("no speech found"), row
+        else:
+            p = np.array(list(row["probabilities"].values()) if "probabilities" in row and row["probabilities"]
+                         else [row[e] for e in EMOTIONS])
+            assert np.isfinite(p).all() and abs(p.sum() - 1) < 1e-3 and row["emotion"] == EMOTIONS[p.argmax()]
+
+
+def test_digital_silence_and_constants_never_give_nan(tiny, models, tmp_path):
+    _, root = models
+    speech = _files(tiny)[0]
+    files = _silences(speech, tmp_path)
+    names = ["zeros", "dc", "padded", "dc_padded", "offset"]
+    for model in ("served", "ours"):
+        for min_speech in ("0.5", "0"):             # 0: classify whatever the voice-activity check says
+            result = subprocess.run([sys.executable, "-m", "emoser.serving.predict", "--json", "--model",
+                                     str(root / model), "--min-speech", min_speech, *map(str, files)],
+                                    capture_output=True, text=True, timeout=300)
+            assert result.returncode == 0, result.stderr
+            assert "NaN" not in result.stdout and "divide by zero" not in result.stderr
+            rows = [json.loads(line) for line in result.stdout.splitlines()]
+            _no_nan_anywhere(rows, names)
+            assert rows[0]["emotion"] is None and rows[1]["emotion"] is None          # nothing to hear
+            # the speech around the silence is answered, as the speech alone is
+            alone = _predict_json("--model", root / model, "--min-speech", min_speech, speech)[0]
+            assert rows[2]["emotion"] == rows[3]["emotion"] == alone["emotion"] is not None
+            assert rows[2]["probabilities"] == pytest.approx(alone["probabilities"], abs=0.02)
+            assert rows[4]["emotion"] is not None
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -187,7 +238,7 @@ def test_mlflow_models_serve_answers_as_the_cli(tiny, models, tmp_path):
     assert (tmp_path / "pyfunc" / "code" / "emoser" / "serving" / "mlflow_model.py").is_file()
     noise = tmp_path / "white_noise.wav"
     sf.write(noise, np.random.default_rng(0).uniform(-0.5, 0.5, 16000).astype(np.float32), 16000)
-    files = _files(tiny)[:2] + [noise]
+    files = _files(tiny)[:2] + [noise] + _silences(_files(tiny)[0], tmp_path)
     port = _free_port()
     env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
     server = subprocess.Popen([sys.executable, "-m", "mlflow", "models", "serve", "-m", str(tmp_path / "pyfunc"),
@@ -211,9 +262,11 @@ def test_mlflow_models_serve_answers_as_the_cli(tiny, models, tmp_path):
         server.wait(timeout=30)
     cli = _predict_json("--model", root / "served", *files)
     assert [a["file"] for a in answer] == [p.name for p in files] + ["not-audio.wav"]
+    _no_nan_anywhere(answer[2:-1], ["white_noise", "zeros", "dc", "padded", "dc_padded", "offset"])
+    assert len(cli) == len(files)
     for got, expected in zip(answer, cli):
         assert got["emotion"] == expected["emotion"] and got["voiced_s"] == expected["voiced_s"]
         if expected["probabilities"]:
             assert [round(got[e], 4) for e in EMOTIONS] == [expected["probabilities"][e] for e in EMOTIONS]
     assert answer[2]["emotion"] is None and answer[2]["note"].startswith("no speech found")
-    assert answer[3]["emotion"] is None and answer[3]["note"].startswith("error: cannot read audio")
+    assert answer[-1]["emotion"] is None and answer[-1]["note"].startswith("error: cannot read audio")

@@ -40,3 +40,21 @@ def windows(signal: np.ndarray, length: int, minimum: int) -> list[np.ndarray]:
     if starts[-1] + length < len(signal):
         starts.append(len(signal) - length)
     return [signal[s:s + length] for s in starts]
+
+
+def sounding(parts: list[np.ndarray]) -> list[np.ndarray]:
+    """The windows that hold any sound: a window whose samples are all equal (digital silence, a DC
+    offset) carries no emotion and is left out of the average; all of them when none sounds."""
+    kept = [part for part in parts if np.ptp(part) > 0]
+    return kept or parts
+
+
+def without_constant_ends(signal: np.ndarray) -> np.ndarray:
+    """The signal without the runs of equal samples at its start and end (digital silence, a DC
+    level: padding that holds no sound), but for one sample of each; a signal that is all one value
+    is returned as it is."""
+    changes = np.flatnonzero(np.diff(signal, axis=0).reshape(len(signal) - 1, -1).any(axis=1)) \
+        if len(signal) > 1 else np.array([], dtype=int)
+    if len(changes) == 0:
+        return signal
+    return signal[changes[0]:changes[-1] + 2]

@@ -41,11 +41,15 @@ def load_encoder():
 
 
 def prepare(signal: np.ndarray, sample_rate: int) -> np.ndarray:
-    """The encoder's input waveform (16 kHz), as Resemblyzer's own ``preprocess_wav`` makes it."""
+    """The encoder's input waveform (16 kHz), as Resemblyzer's own ``preprocess_wav`` makes it; a
+    silent signal (every sample 0) resampled and left as it is, where Resemblyzer's volume
+    normalisation would divide by its zero level (NaN everywhere)."""
     from resemblyzer import preprocess_wav
     from resemblyzer.audio import normalize_volume
     from resemblyzer.hparams import audio_norm_target_dBFS, sampling_rate
 
+    if not np.any(signal):
+        return resample(signal, sample_rate, sampling_rate)
     voiced = preprocess_wav(signal, source_sr=sample_rate)
     if len(voiced) >= MIN_VOICED_S * sampling_rate:
         return voiced

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from emoser.audio.recordings import without_constant_ends
 from emoser.audio.speech import DEFAULT_MIN_SPEECH_S, voiced_seconds, voiced_segments
 from emoser.core.errors import EmoserError
 
@@ -37,10 +38,16 @@ def _row(name: str, model: str, emotions: list[str], start=None, end=None) -> di
 
 def _judge(row: dict, signal: np.ndarray, rate: int, predict, name: str, emotions: list[str],
            screening: Screening) -> np.ndarray | None:
-    """Fill ``row`` for one stretch of audio; its probabilities, or None when it holds no speech."""
+    """Fill ``row`` for one stretch of audio; its probabilities, or None when it holds no speech.
+    Digital silence (or a constant level) at either end is padding: left out, so that it changes
+    nothing. Probabilities that are not finite are an error, never an answer."""
+    signal = without_constant_ends(signal)
     row["voiced_s"] = round(voiced_seconds(signal, rate), 2)
     if row["voiced_s"] < screening.min_speech:
         row["note"] = f"no speech found ({row['voiced_s']:.2f} s voiced, {screening.min_speech:g} s needed)"
+        return None
+    if len(signal) == 0 or np.ptp(signal) == 0:      # with --min-speech 0 too: nothing to hear
+        row["note"] = "no speech found (every sample is the same: digital silence or a constant)"
         return None
     if screening.no_speech is not None and screening.max_no_speech < 1:
         row["no_speech"] = round(screening.no_speech(signal, rate), 3)
@@ -49,6 +56,8 @@ def _judge(row: dict, signal: np.ndarray, rate: int, predict, name: str, emotion
                            f"refused from {screening.max_no_speech:g})")
             return None
     probabilities = np.asarray(predict(signal, rate, name), dtype=float)
+    if not np.isfinite(probabilities).all():
+        raise EmoserError(f"{name}: the model gave no finite probabilities for this audio (please report it)")
     row.update(zip(emotions, map(float, probabilities)))
     row["emotion"] = emotions[int(np.argmax(probabilities))]
     return probabilities
@@ -86,3 +95,10 @@ def classify_recording(name: str, read: Callable[[], tuple[np.ndarray, int]], pr
     except EmoserError as exc:
         whole["note"] = f"error: {str(exc).removeprefix(f'{name}: ')}"
         return [whole], str(exc)
+
+
+def plain(value):
+    """A row's value for JSON: a float that is not finite is null (strict parsers refuse NaN)."""
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value

@@ -27,7 +27,7 @@ from mlflow.pyfunc import PythonModel
 # emoser package logged beside it (code_paths), so no pickled object is loaded.
 from emoser.audio import io
 from emoser.core.errors import EmoserError
-from emoser.serving.classification import Screening, classify_recording
+from emoser.serving.classification import Screening, classify_recording, plain
 from emoser.serving.served import ServedModel
 
 ARTIFACT = "served"          # the artifact holding models/served
@@ -52,8 +52,7 @@ class EmoserOurs(PythonModel):
 
             answer, _ = classify_recording(name, read, self.model.predict_signal, self.model.emotions,
                                            self.model.facts["model"], Screening(no_speech=self.model.no_speech))
-            rows += [{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
-                     for row in answer]
+            rows += [{k: plain(v) for k, v in row.items()} for row in answer]
         return rows
 
 

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from emoser.audio.io import read_recording, resample
-from emoser.audio.recordings import audio_files, windows
+from emoser.audio.recordings import audio_files, sounding, windows
 from emoser.audio.speech import DEFAULT_MIN_SPEECH_S
 from emoser.core import paths
 from emoser.core.errors import EmoserError
@@ -40,6 +40,7 @@ from emoser.serving.classification import (
     DEFAULT_SEGMENT_OVER_S,
     Screening,
     classify_recording,
+    plain,
 )
 from emoser.serving.no_speech import NoSpeech
 from emoser.serving.served import FOLDER as SERVED
@@ -65,7 +66,7 @@ def predict_signal(bundle: Bundle, signal: np.ndarray, rate: int) -> np.ndarray:
     if bundle.facts.get("params", {}).get("augment.denoise", False):   # trained on denoised recordings
         signal = denoise(signal, sample_rate)
     window = params.frames * params.hop_length
-    feats, frames = zip(*(extract(w, sample_rate, params) for w in windows(signal, window, params.n_fft)))
+    feats, frames = zip(*(extract(w, sample_rate, params) for w in sounding(windows(signal, window, params.n_fft))))
     return bundle.predict_proba(np.stack(feats), np.array(frames)).mean(axis=0)
 
 
@@ -111,7 +112,7 @@ class OursPredictor:
     def predict_signal(self, signal: np.ndarray, rate: int, path: Path | str) -> np.ndarray:
         """Class probabilities for one recording at its own rate, as in training (the stages
         opensmile, embeddings and whisper), averaged over windows as long as the longest training recording."""
-        parts = windows(signal, int(self.model.facts["window_s"] * rate), 0)
+        parts = sounding(windows(signal, int(self.model.facts["window_s"] * rate), 0))
         views = {v: np.stack([self.view(v, part, rate) for part in parts]) for v in self.extractors}
         if "compare" in views and not np.isfinite(views["compare"]).all():
             raise EmoserError(f"{path}: too short for openSMILE's functionals ({len(signal) / rate:.2f} s)")
@@ -188,7 +189,7 @@ def classify(files: list[Path], predict, emotions: list[str], model: str, screen
 
 
 def _cell(value, number: str, missing: str) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    if plain(value) is None:
         return missing
     return number.format(value) if isinstance(value, float) else str(value)
 
@@ -225,7 +226,8 @@ def main(argv: list[str] | None = None) -> None:
             print(json.dumps({"file": row["file"], "model": row["model"], "start": row["start"], "end": row["end"],
                               "emotion": row["emotion"],
                               "probabilities": ({e: round(row[e], 4) for e in emotions} if row["emotion"] else None),
-                              "voiced_s": row["voiced_s"], "no_speech": row["no_speech"], "note": row["note"]}))
+                              "voiced_s": plain(row["voiced_s"]), "no_speech": plain(row["no_speech"]),
+                              "note": row["note"]}, allow_nan=False))
     elif args.csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(rows[0].keys())

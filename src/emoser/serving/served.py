@@ -36,7 +36,7 @@ from types import ModuleType
 import numpy as np
 
 from emoser.audio.io import resample
-from emoser.audio.recordings import windows
+from emoser.audio.recordings import sounding, windows
 from emoser.audio.speech import VoiceActivity
 from emoser.core import paths
 from emoser.core.errors import EmoserError
@@ -128,8 +128,11 @@ class Smile:
 
 
 def normalise_volume(wav: np.ndarray) -> np.ndarray:
-    """Resemblyzer's ``normalize_volume(wav, -30, increase_only=True)``."""
+    """Resemblyzer's ``normalize_volume(wav, -30, increase_only=True)``; silence (level 0, which
+    Resemblyzer turns into NaN) left as it is, as ``emoser.features.voice_encoder.prepare`` leaves it."""
     rms = np.sqrt(np.mean((wav * INT16_MAX) ** 2))
+    if rms == 0:
+        return wav
     change = NORM_DBFS - 20 * np.log10(rms / INT16_MAX)
     return wav if change < 0 else wav * (10 ** (change / 20))
 
@@ -265,7 +268,7 @@ class ServedModel:
 
     def features(self, signal: np.ndarray, rate: int, path: Path | str = "recording") -> dict[str, np.ndarray]:
         """Each view's features of each window: {view: (windows, d)}."""
-        parts = windows(signal, int(self.facts["window_s"] * rate), 0)
+        parts = sounding(windows(signal, int(self.facts["window_s"] * rate), 0))
         views = {v: np.stack([self.view(v, part, rate) for part in parts]) for v in self.weights}
         if "compare" in views and not np.isfinite(views["compare"]).all():
             raise EmoserError(f"{path}: too short for openSMILE's functionals ({len(signal) / rate:.2f} s)")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import sys
 import threading
 import zipfile
 from pathlib import Path
@@ -14,6 +15,7 @@ import soundfile as sf
 from emoser.corpora.emodb import EMOTION_BY_LETTER
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tools"))      # tools/stage_deps.py: the stages' imports, read from the source
 
 
 def pytest_addoption(parser):

@@ -379,6 +379,17 @@ def test_the_emoser_command_runs_stages_and_refuses_unknown_commands(tmp_path):
     assert result.returncode == 2 and "unknown command 'trian'" in result.stderr
 
 
+def test_the_emoser_command_has_an_entry_for_every_stage_dvc_yaml_runs():
+    from emoser.cli import STAGES
+    from stage_deps import stage_modules
+
+    run = {module.removeprefix("emoser.stages.") for module in stage_modules().values()}
+    assert run == set(STAGES), (sorted(run - set(STAGES)), sorted(set(STAGES) - run))
+    result = subprocess.run([sys.executable, "-m", "emoser", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and set(result.stdout.split("stages:")[1].replace("|", " ").split()) == run, \
+        result.stdout
+
+
 @pytest.mark.parametrize("key, value, message", [
     ("train.epochs", True, "train.epochs: expected int, got True (YAML reads yes/no/on/off as true/false)"),
     ("train.learning_rate", "0.001", "train.learning_rate: expected float, got the text '0.001'"),

@@ -11,7 +11,7 @@ import re
 from graphlib import TopologicalSorter
 
 from conftest import REPO
-from stage_imports import direct_imports
+from stage_deps import direct_imports
 
 PACKAGE = REPO / "src" / "emoser"
 # models holds two units that do not import each other
@@ -60,7 +60,7 @@ def _modules() -> list[str]:
 
 
 def test_every_subpackage_says_what_it_owns_and_may_import_in_under_200_bytes():
-    # Under 200 bytes, a docstring-only __init__.py is no code a stage depends on (tests/stage_imports.py).
+    # Under 200 bytes, a docstring-only __init__.py is no code a stage depends on (tools/stage_deps.py).
     for init in PACKAGE.rglob("__init__.py"):
         tree = ast.parse(init.read_text())
         assert ast.get_docstring(tree), init
@@ -98,5 +98,6 @@ def test_every_params_section_has_its_own_schema_module():
     from emoser.core.config import SECTIONS
 
     schemas = {p.stem for p in (PACKAGE / "params").glob("*.py")}
-    homes = {"model": "networks", "train": "networks", "architectures": "networks", "corpora": "fetch"}
+    homes = {"model": "networks", "train": "networks", "architectures": "networks", "corpora": "fetch",
+             "embeddings": "compute"}
     assert {homes.get(s, s) for s in SECTIONS} <= schemas

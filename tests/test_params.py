@@ -102,3 +102,13 @@ def test_our_model_reads_only_whisper_layers_the_stage_stores(tmp_path):
         fewer(raw)
         raw["ours"]["fusion"]["views"] = ["compare", "voice"]
     assert load_params(_write(tmp_path, unused)).ours.fusion.views == ("compare", "voice")
+
+
+def test_the_files_params_yaml_names_exist():
+    # its comments point readers at code and docs: a file named there that is gone is drift
+    import re
+
+    text = (REPO / "params.yaml").read_text()
+    named = set(re.findall(r"\b((?:src|docs|tests|benchmarks|tools)/[\w./-]+\.(?:py|md))", text))
+    assert named, "params.yaml names no file: the pattern no longer reads it"
+    assert not [f for f in sorted(named) if not (REPO / f).is_file()]

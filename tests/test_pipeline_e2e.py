@@ -19,7 +19,7 @@ import yaml
 
 from conftest import REPO, make_corpus, make_ravdess_corpus, zip_folder
 from emoser.reporting.readme import results_block
-from stage_imports import rerun_table
+from stage_deps import rerun_table
 
 pytestmark = pytest.mark.e2e
 VARIANTS = ["model", "study/cnn-cce", "study/cnn-mse", "study/cnn_lstm-cce", "study/cnn_lstm-mse"]
@@ -299,7 +299,7 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     _run(["git", "commit", "-qm", "baseline"], repo, env)
 
     # Stages cannot go stale: a comment added to a module makes `dvc status` name exactly the stages
-    # that import it (tests/stage_imports.py reads the same from the source).
+    # that import it (tools/stage_deps.py reads the same from the source).
     reruns = rerun_table()
     for module in ("src/emoser/evaluation/scoring.py", "src/emoser/audio/augmentation.py",
                    "src/emoser/models/classical/fusion.py", "src/emoser/core/runtime.py"):

@@ -69,10 +69,11 @@ def check_each_step(*files: str) -> None:
 
     smile, reference = served.Smile("ComParE_2016"), extractor("ComParE_2016")
     encoder = load_encoder()
-    arrays = {**export.voice_encoder_arrays(), **export.whisper_arrays([2, 5])}
+    arrays = {**served.VoiceView.pretrained_arrays({}),
+              **served.WhisperView.pretrained_arrays({"params": {"whisper_layers": [2, 5]}})}
     whisper_ours, whisper_theirs = whisper_encoder.WhisperEncoder(arrays, served.WHISPER_HEADS), whisper.load_encoder()
     layers = [tuple(arrays[f"encoder.{n}_l{k}"] for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
-              for k in range(export.ENCODER_LAYERS)]
+              for k in range(served.ENCODER_LAYERS)]
     for path in map(Path, files):
         for signal, rate in _signals(path):
             np.testing.assert_array_equal(smile.functionals(signal, rate), functionals_of(reference, signal, rate))

@@ -25,7 +25,7 @@ from emoser.core.errors import EmoserError
 DEFAULT_PARAMS = Path("params.yaml")
 # The top-level sections of params.yaml, in file order: a section not named here is a typo.
 SECTIONS = ("fetch", "audio", "augment", "features", "split", "model", "train", "architectures", "evaluate",
-            "cv", "baselines", "whisper", "ours", "mlflow", "compute", "corpora")
+            "cv", "opensmile", "embeddings", "baselines", "whisper", "ours", "mlflow", "compute", "corpora")
 
 
 class Section(BaseModel):
@@ -65,12 +65,6 @@ def _key(loc: tuple) -> str:
     parts = [str(p) for p in loc if not (isinstance(p, str) and (p in _KINDS.values() or "[" in p or p == "none"))]
     return ".".join(parts) or "(top level)"
 
-
-class JobsOnly(BaseModel):
-    """Only a section's ``jobs``, for a stage that borrows another section's worker count (opensmile,
-    embeddings); the owning stage validates the rest."""
-    model_config = ConfigDict(extra="ignore", frozen=True)
-    jobs: int
 
 
 class ParamsError(EmoserError):

@@ -9,9 +9,6 @@ import pandas as pd
 
 from emoser.core.errors import EmoserError
 
-# The openSMILE feature sets stage opensmile stores, one file each (all of them, whichever the
-# models use now, so that changing a model never re-extracts).
-
 
 @dataclass(frozen=True)
 class Functionals:

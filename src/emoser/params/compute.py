@@ -8,6 +8,11 @@ from pydantic import Field, field_validator
 from emoser.core.config import Section
 
 
+class ExtractParams(Section):
+    """Section ``opensmile`` or ``embeddings``: a per-recording extraction stage's worker processes."""
+    jobs: int                # joblib workers; -1 = all cores
+
+
 class ComputeParams(Section):
     scheduler: str | None
     connect_timeout_s: float = Field(gt=0)

@@ -17,7 +17,7 @@ from emoser.core.runtime import entry_point
 from emoser.params.audio import AudioParams
 from emoser.params.augment import AugmentParams
 from emoser.params.baselines import BaselinesParams
-from emoser.params.compute import ComputeParams
+from emoser.params.compute import ComputeParams, ExtractParams
 from emoser.params.cv import CvParams
 from emoser.params.evaluate import EvaluateParams
 from emoser.params.features import FeatureParams, check_denoise_once
@@ -42,6 +42,8 @@ class Params(Section):
     architectures: ArchitectureParams
     evaluate: EvaluateParams
     cv: CvParams
+    opensmile: ExtractParams
+    embeddings: ExtractParams
     baselines: BaselinesParams
     whisper: WhisperParams
     ours: OursParams

@@ -44,6 +44,7 @@ from emoser.serving.classification import (
 )
 from emoser.serving.no_speech import NoSpeech
 from emoser.serving.served import FOLDER as SERVED
+from emoser.serving.served import check_finite
 
 if TYPE_CHECKING:
     from emoser.models.networks.architectures import Bundle
@@ -75,47 +76,23 @@ def predict_file(bundle: Bundle, path: Path) -> np.ndarray:
 
 
 class OursPredictor:
-    """Our model with the feature extractors of its views, set up once for many files."""
+    """Our model with the feature extractors of its views (``emoser.features.views``), set up once
+    for many files."""
 
     def __init__(self, model):
-        from emoser.features.opensmile import extractor
+        from emoser.features.views import view
 
-        self.model, self.extractors = model, {}
-        views = [v for v, w in model.weights.items() if w > 0]     # a view weighted 0 adds nothing
-        if "compare" in views:
-            self.extractors["compare"] = extractor(model.facts["feature_set"])
-        if "voice" in views:
-            from emoser.features.voice_encoder import load_encoder
-
-            self.extractors["voice"] = load_encoder()
-        if "whisper" in views:
-            from emoser.features.whisper import load_encoder as load_whisper
-
-            self.extractors["whisper"] = load_whisper()
-
-    def view(self, view: str, part: np.ndarray, rate: int) -> np.ndarray:
-        """One window's features of one view, as its stage computes them."""
-        if view == "compare":
-            from emoser.features.opensmile import functionals_of
-
-            return functionals_of(self.extractors[view], part, rate)
-        if view == "voice":
-            from emoser.features.voice_encoder import layer_statistics, prepare
-
-            return layer_statistics(self.extractors[view], prepare(part, rate))
-        from emoser.features.whisper import layer_statistics as whisper_statistics
-
-        whisper = self.model.facts["whisper"]
-        return whisper_statistics(self.extractors[view], part, rate, whisper["window_s"],
-                                  self.model.facts["params"]["whisper_layers"], whisper["pooling"])
+        self.model = model
+        self.views = {v: view(v) for v, w in model.weights.items() if w > 0}   # a view weighted 0 adds nothing
+        self.extractors = {name: v.extractor(model.facts) for name, v in self.views.items()}
 
     def predict_signal(self, signal: np.ndarray, rate: int, path: Path | str) -> np.ndarray:
-        """Class probabilities for one recording at its own rate, as in training (the stages
-        opensmile, embeddings and whisper), averaged over windows as long as the longest training recording."""
+        """Class probabilities for one recording at its own rate, as in training (each view's stage),
+        averaged over windows as long as the longest training recording."""
         parts = sounding(windows(signal, int(self.model.facts["window_s"] * rate), 0))
-        views = {v: np.stack([self.view(v, part, rate) for part in parts]) for v in self.extractors}
-        if "compare" in views and not np.isfinite(views["compare"]).all():
-            raise EmoserError(f"{path}: too short for openSMILE's functionals ({len(signal) / rate:.2f} s)")
+        views = {name: np.stack([v.compute(self.extractors[name], part, rate, self.model.facts) for part in parts])
+                 for name, v in self.views.items()}
+        check_finite(views, signal, rate, path)
         return self.model.predict_proba(views).mean(axis=0)
 
 

@@ -17,6 +17,9 @@ take ~8 s on 2 cores. Each step repeats what training did, in the same order:
   matrix), softmax; the fusion's weighted average;
 - then the temperature that calibrates the fused probabilities (stage calibrate).
 
+Each view is a ``ServedView`` (``SERVED_VIEWS``, the served side of ``emoser.features.views``): the
+arrays of its model, what stage package packs for it, and its features of one window.
+
 Why these are re-implementations and not the library calls the rest of emoser makes: the imports
 alone took one file from the shell from 9.5 s to 0.5 s. Their contract: each step gives what its
 library gives (the same samples, functionals and mel filters; the LSTM statistics within 2e-6),
@@ -58,8 +61,7 @@ VAD_MAX_SILENCE = 6                # vad_max_silence_length
 INT16_MAX = 2 ** 15 - 1
 MIN_VOICED_S = 0.25                # as emoser.features.voice_encoder: below this, the whole recording is used
 WHISPER_HEADS = 8                  # Whisper base's attention heads
-# each embedding view's logistic regression in the arrays (as emoser.serving.export names them)
-EMBEDDING_PARTS = {"voice": "voice", "whisper": "whisper_model"}
+ENCODER_LAYERS = 3                 # the voice encoder's LSTM layers
 
 
 def _smile_library() -> tuple[ModuleType, Path]:
@@ -209,6 +211,119 @@ def calibrated(probabilities: np.ndarray, temperature: float) -> np.ndarray:
     return softmax(logs / temperature)
 
 
+class ServedView:
+    """One view of a recording as the served model computes it (numpy only) and as stage package packs
+    it: a subclass per view, in ``SERVED_VIEWS`` under its name in ``ours.fusion.views`` (its training
+    side: ``emoser.features.views.VIEWS``). ``prefix`` names its model's arrays; ``ensemble``: that
+    model is a feature-count ensemble (``<prefix>.keep``, ``.mean``, ``.scale``, ``.member<m>.…``),
+    else one standardised logistic regression (``<prefix>.mean``, ``.scale``, ``.weights``, …)."""
+    name: str
+    prefix: str
+    ensemble: bool = False
+
+    def __init__(self, arrays: dict[str, np.ndarray], facts: dict):
+        self.a, self.facts = arrays, facts
+
+    @staticmethod
+    def pretrained_arrays(facts: dict) -> dict[str, np.ndarray]:
+        """What the view computes with beyond its fitted model (an encoder's weights), packed by stage
+        package; it may import the training libraries (only stage package calls it)."""
+        return {}
+
+    def features(self, part: np.ndarray, rate: int) -> np.ndarray:
+        """One window's features, as the view's stage computes them."""
+        raise NotImplementedError
+
+
+SERVED_VIEWS: dict[str, type[ServedView]] = {}
+
+
+def served_view(cls: type[ServedView]) -> type[ServedView]:
+    """Register a served view under its name."""
+    SERVED_VIEWS[cls.name] = cls
+    return cls
+
+
+@served_view
+class CompareView(ServedView):
+    name, prefix, ensemble = "compare", "smile", True
+
+    def __init__(self, arrays: dict[str, np.ndarray], facts: dict):
+        super().__init__(arrays, facts)
+        self.smile = Smile(facts["feature_set"])
+
+    def features(self, part: np.ndarray, rate: int) -> np.ndarray:
+        return self.smile.functionals(part, rate)
+
+
+@served_view
+class VoiceView(ServedView):
+    name, prefix = "voice", "voice"
+
+    def __init__(self, arrays: dict[str, np.ndarray], facts: dict):
+        super().__init__(arrays, facts)
+        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        self.layers = [tuple(arrays[f"encoder.{name}_l{k}"] for name in names) for k in range(facts["encoder_layers"])]
+
+    @staticmethod
+    def pretrained_arrays(facts: dict) -> dict[str, np.ndarray]:
+        """Resemblyzer's LSTM weights, and the window and mel filters of its input (as librosa makes them)."""
+        from emoser.features.voice_encoder import load_encoder
+
+        encoder = load_encoder()   # first: it imports Resemblyzer with webrtcvad's pkg_resources warning silenced
+        import librosa
+        from resemblyzer.hparams import mel_n_channels, sampling_rate
+
+        state = encoder.lstm.state_dict()
+        arrays = {f"encoder.{name}": tensor.numpy().copy() for name, tensor in state.items()}
+        assert len(arrays) == 4 * ENCODER_LAYERS, sorted(arrays)
+        arrays["encoder.window"] = librosa.filters.get_window("hann", MEL_FFT, fftbins=True)
+        arrays["encoder.mel_basis"] = librosa.filters.mel(sr=sampling_rate, n_fft=MEL_FFT, n_mels=mel_n_channels)
+        return arrays
+
+    def features(self, part: np.ndarray, rate: int) -> np.ndarray:
+        return lstm_statistics(mel_power(encoder_input(part, rate), self.a["encoder.window"],
+                                         self.a["encoder.mel_basis"]), self.layers)
+
+
+@served_view
+class WhisperView(ServedView):
+    name, prefix = "whisper", "whisper_model"
+
+    def __init__(self, arrays: dict[str, np.ndarray], facts: dict):
+        super().__init__(arrays, facts)
+        self.encoder = WhisperEncoder(arrays, WHISPER_HEADS)
+
+    @staticmethod
+    def pretrained_arrays(facts: dict) -> dict[str, np.ndarray]:
+        """Whisper's encoder up to the last layer read (its final norm only if that is the encoder's
+        last), float16 as shipped; the periodic Hann window and Whisper's mel filters."""
+        import librosa
+
+        from emoser.features.whisper import N_FFT, mel_filters, read_ctranslate2
+        from emoser.features.whisper_weights import model_dir
+        from emoser.params.whisper import ENCODER_LAYERS as WHISPER_LAYERS
+        from emoser.serving.whisper_encoder import PREFIX
+
+        last = max(facts["params"]["whisper_layers"])
+        kept = {}
+        for name, value in read_ctranslate2(model_dir() / "model.bin", as_float32=False).items():
+            block = name.split("/")[0].removeprefix("layer_")
+            if block.isdigit() and int(block) > last:
+                continue
+            if name.startswith("layer_norm/") and last != WHISPER_LAYERS - 1:
+                continue
+            kept[PREFIX + name] = value
+        kept[PREFIX + "window"] = librosa.filters.get_window("hann", N_FFT, fftbins=True).astype(np.float32)
+        kept[PREFIX + "mel_filters"] = mel_filters()
+        return kept
+
+    def features(self, part: np.ndarray, rate: int) -> np.ndarray:
+        whisper = self.facts["whisper"]
+        return whisper_statistics(self.encoder, part, rate, self.a["whisper.window"], self.a["whisper.mel_filters"],
+                                  whisper["window_s"], self.facts["params"]["whisper_layers"], whisper["pooling"])
+
+
 class ServedModel:
     """Our model from ``models/served``: (signal, rate) -> calibrated class probabilities."""
 
@@ -222,14 +337,10 @@ class ServedModel:
         self.temperature = float(self.facts["temperature"])
         # a view weighted 0 adds nothing: it is not computed
         self.weights: dict[str, float] = {v: w for v, w in self.facts["weights"].items() if w > 0}
-        if "voice" in self.weights:
-            names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-            self.layers = [tuple(self.a[f"encoder.{name}_l{k}"] for name in names)
-                           for k in range(self.facts["encoder_layers"])]
-        if "whisper" in self.weights:
-            self.whisper = WhisperEncoder(self.a, WHISPER_HEADS)
-        if "compare" in self.weights:
-            self.smile = Smile(self.facts["feature_set"])
+        unknown = sorted(set(self.weights) - set(SERVED_VIEWS))
+        if unknown:
+            raise EmoserError(f"{folder}: no served view {unknown} (known: {', '.join(SERVED_VIEWS)})")
+        self.views = {v: SERVED_VIEWS[v](self.a, self.facts) for v in self.weights}
         # the speech check's Whisper (CTranslate2), loaded at its first use; its input as the view's
         self.no_speech = NoSpeech(self.a.get("whisper.window"), self.a.get("whisper.mel_filters"))
 
@@ -243,38 +354,34 @@ class ServedModel:
 
     def view_probabilities(self, view: str, X: np.ndarray) -> np.ndarray:
         """(rows, emotions): one view's model, as ``FusionModel.predict_proba`` computes it."""
-        a = self.a
-        if view == "compare":
-            Z = (X[:, a["smile.keep"]].astype(np.float64) - a["smile.mean"]) / a["smile.scale"]
-            return np.mean([self._part(f"smile.member{m}", Z[:, a[f"smile.member{m}.columns"]])
+        a, served = self.a, SERVED_VIEWS[view]
+        p = served.prefix
+        if served.ensemble:
+            Z = (X[:, a[f"{p}.keep"]].astype(np.float64) - a[f"{p}.mean"]) / a[f"{p}.scale"]
+            return np.mean([self._part(f"{p}.member{m}", Z[:, a[f"{p}.member{m}.columns"]])
                             for m in range(self.facts["members"])], axis=0)
-        prefix = EMBEDDING_PARTS[view]
-        return self._part(prefix, (X.astype(np.float64) - a[f"{prefix}.mean"]) / a[f"{prefix}.scale"])
+        return self._part(p, (X.astype(np.float64) - a[f"{p}.mean"]) / a[f"{p}.scale"])
 
     def raw_probabilities(self, views: dict[str, np.ndarray]) -> np.ndarray:
         """(rows, emotions): the fusion before calibration, as ``FusionModel.predict_proba``."""
         return np.sum([w * self.view_probabilities(v, views[v]) for v, w in self.weights.items()], axis=0)
 
-    def view(self, view: str, part: np.ndarray, rate: int) -> np.ndarray:
-        """One window's features of one view, as its stage computes them."""
-        if view == "compare":
-            return self.smile.functionals(part, rate)
-        if view == "voice":
-            return lstm_statistics(mel_power(encoder_input(part, rate), self.a["encoder.window"],
-                                             self.a["encoder.mel_basis"]), self.layers)
-        whisper = self.facts["whisper"]
-        return whisper_statistics(self.whisper, part, rate, self.a["whisper.window"], self.a["whisper.mel_filters"],
-                                  whisper["window_s"], self.facts["params"]["whisper_layers"], whisper["pooling"])
-
     def features(self, signal: np.ndarray, rate: int, path: Path | str = "recording") -> dict[str, np.ndarray]:
         """Each view's features of each window: {view: (windows, d)}."""
         parts = sounding(windows(signal, int(self.facts["window_s"] * rate), 0))
-        views = {v: np.stack([self.view(v, part, rate) for part in parts]) for v in self.weights}
-        if "compare" in views and not np.isfinite(views["compare"]).all():
-            raise EmoserError(f"{path}: too short for openSMILE's functionals ({len(signal) / rate:.2f} s)")
+        views = {v: np.stack([served.features(part, rate) for part in parts]) for v, served in self.views.items()}
+        check_finite(views, signal, rate, path)
         return views
 
     def predict_signal(self, signal: np.ndarray, rate: int, path: Path | str = "recording") -> np.ndarray:
         """(emotions,) calibrated probabilities, averaged over windows as long as the longest training recording."""
         raw = self.raw_probabilities(self.features(signal, rate, path)).mean(axis=0, keepdims=True)
         return calibrated(raw, self.temperature)[0]
+
+
+def check_finite(views: dict[str, np.ndarray], signal: np.ndarray, rate: int, path: Path | str) -> None:
+    """Features that are not finite are one error naming the file and the view (openSMILE's
+    functionals are NaN for a recording too short for any)."""
+    for name, values in views.items():
+        if not np.isfinite(values).all():
+            raise EmoserError(f"{path}: too short for the {name} view's features ({len(signal) / rate:.2f} s)")

@@ -13,18 +13,18 @@ import numpy as np
 
 from emoser.compute.backend import compute_backend
 from emoser.core import paths
-from emoser.core.config import JobsOnly, Section, load_params
+from emoser.core.config import Section, load_params
 from emoser.core.errors import EmoserError
 from emoser.core.files import atomic_dir, original_recordings
 from emoser.core.runtime import entry_point
 from emoser.features.voice_encoder import extract
-from emoser.params.compute import ComputeParams
+from emoser.params.compute import ComputeParams, ExtractParams
 
 log = logging.getLogger(__name__)
 
 
 class Params(Section):
-    ours: JobsOnly
+    embeddings: ExtractParams
     compute: ComputeParams
 
 
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     params = load_params(Params)
     manifest, files = original_recordings(corpus.manifest)
     with compute_backend(params.compute), atomic_dir(corpus.voice_encoder.parent) as staging:
-        embeddings = extract(files, manifest["utterance"].tolist(), params.ours.jobs)
+        embeddings = extract(files, manifest["utterance"].tolist(), params.embeddings.jobs)
         if not np.isfinite(embeddings.values).all():
             raise EmoserError("the voice encoder returned non-finite values")
         embeddings.save(staging / corpus.voice_encoder.name)

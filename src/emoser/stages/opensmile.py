@@ -12,19 +12,19 @@ import numpy as np
 
 from emoser.compute.backend import compute_backend
 from emoser.core import paths
-from emoser.core.config import JobsOnly, Section, load_params
+from emoser.core.config import Section, load_params
 from emoser.core.errors import EmoserError
 from emoser.core.files import atomic_dir, original_recordings
 from emoser.core.runtime import entry_point
 from emoser.features.opensmile import extract
-from emoser.params.compute import ComputeParams
+from emoser.params.compute import ComputeParams, ExtractParams
 from emoser.params.opensmile import OPENSMILE_SETS
 
 log = logging.getLogger(__name__)
 
 
 class Params(Section):
-    baselines: JobsOnly
+    opensmile: ExtractParams
     compute: ComputeParams
 
 
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     # Every supported set, whichever the baselines use now: a change of SVM never re-extracts.
     with compute_backend(params.compute), atomic_dir(corpus.opensmile) as staging:
         for feature_set in OPENSMILE_SETS:
-            functionals = extract(files, manifest["utterance"].tolist(), feature_set, params.baselines.jobs)
+            functionals = extract(files, manifest["utterance"].tolist(), feature_set, params.opensmile.jobs)
             if not np.isfinite(functionals.values).all():
                 raise EmoserError(f"{feature_set}: openSMILE returned non-finite values")
             functionals.save(staging / f"{feature_set}.npz")

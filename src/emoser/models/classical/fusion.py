@@ -52,16 +52,16 @@ from emoser.core.files import atomic_path, write_json
 from emoser.corpora.manifest import emotion_order
 from emoser.evaluation.predictions import PREDICTION_COLUMNS, fold_rows, prediction_rows
 from emoser.evaluation.scoring import scored_with_intervals
+from emoser.features.views import VIEWS, view
 from emoser.models.classical.speaker_standardisation import SPEAKER_STANDARDISED, speaker_standardise
 from emoser.params.ours import FusionParams, OursParams
 
 log = logging.getLogger(__name__)
 MODEL = "ours"                            # its name in metrics, predictions tables and the report
 ABLATION_PROTOCOL = "loso"
-# Ablation rows beyond each feature count's member (member_name): each view alone (VIEW_ROWS), every
-# other combination of views (combination_row) and the fusion that is ours
-VIEW_ROWS = {"compare": "ComParE ensemble", "voice": "voice encoder", "whisper": "Whisper encoder"}
-SMILE_ENSEMBLE, VOICE, WHISPER = VIEW_ROWS.values()
+# Ablation rows beyond each feature count's member (member_name): each view alone (its title in
+# emoser.features.views), every other combination of views (combination_row) and the fusion that is ours
+SMILE_ENSEMBLE, VOICE, WHISPER = (VIEWS[v].title for v in ("compare", "voice", "whisper"))
 FUSED = "fusion"                          # ours
 NESTED, EQUAL = "nested weights", "equal weights"
 
@@ -121,12 +121,12 @@ class FeatureCountEnsemble(ClassifierMixin, BaseEstimator):
 
 def combination_row(views: Sequence[str], weighting: str) -> str:
     """An ablation row's name: ``"ComParE ensemble + Whisper encoder, nested weights"``."""
-    return " + ".join(VIEW_ROWS[v] for v in views) + f", {weighting}"
+    return " + ".join(view(v).title for v in views) + f", {weighting}"
 
 
-def view_model(view: str, params: OursParams):
-    """The unfitted model of one view."""
-    if view == "compare":
+def view_model(name: str, params: OursParams):
+    """The unfitted model of one view, of the kind its plug-in names."""
+    if view(name).model == "ensemble":
         return FeatureCountEnsemble(params.feature_counts, params.C)
     return make_embedding_model(params.C)
 
@@ -232,12 +232,12 @@ def fit_fold(views: Mapping[str, np.ndarray], labels: np.ndarray, speakers: np.n
                    else fold_weights(views, labels, speakers, train, params, n_classes))
     result = {FUSED: fuse(test_parts, weights)}
     if ablate and inner is not None:
-        if "compare" in models:
-            ensemble = models["compare"]
-            members = ensemble.member_probabilities(views["compare"][test])
-            result.update({member_name(n): _full(ensemble, p, n_classes)
-                           for n, p in zip(params.feature_counts, members)})
-        result.update({VIEW_ROWS[v]: p for v, p in test_parts.items()})
+        for name, ensemble in models.items():
+            if isinstance(ensemble, FeatureCountEnsemble):
+                members = ensemble.member_probabilities(views[name][test])
+                result.update({member_name(n): _full(ensemble, p, n_classes)
+                               for n, p in zip(params.feature_counts, members)})
+        result.update({view(v).title: p for v, p in test_parts.items()})
         rows, held = inner
         for size in range(2, len(fusion.views) + 1):
             for combination in itertools.combinations(fusion.views, size):

@@ -1,11 +1,18 @@
-"""The project files each dvc.yaml stage imports, read from the source (ast); nothing is run.
+"""Each dvc.yaml stage's code deps, read from the source (ast; nothing is run), and written into dvc.yaml.
 
-    python tests/stage_imports.py            # per stage: the src/ deps dvc.yaml must list
-    python tests/stage_imports.py --rerun    # per module: the stages that rerun when it changes
-    python tests/stage_imports.py --deps     # per stage: the shortest deps list (whole folders where it can)
+    python tools/stage_deps.py --write       # rewrite every stage's src/ deps in dvc.yaml (data deps kept)
+    python tools/stage_deps.py --deps        # per stage: the src/ deps it should list
+    python tools/stage_deps.py --rerun       # per module: the stages that rerun when it changes
+    python tools/stage_deps.py               # per stage: every project file it imports
 
 Every import counts, also one inside a function (it runs when that code path does). A package's
 ``__init__.py`` counts when it holds code (over 200 bytes, as ../shared/tools/stage_deps.py reads it).
+
+The policy (``deps``): a stage depends on each subpackage folder it imports from (``src/emoser/features``,
+``src/emoser/models/classical``, …), whole: a short dvc.yaml, and a change anywhere in a folder reruns
+what reads it. Except the stages in ``FINE``, whose rerun costs minutes: they list the files they import
+(whole folders only where they import every file), so that an edit elsewhere in a folder leaves them be.
+tests/test_stage_deps.py fails when dvc.yaml is not what ``--write`` writes.
 """
 from __future__ import annotations
 
@@ -17,6 +24,7 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+DVC_YAML = REPO / "dvc.yaml"
 SRC = REPO / "src"
 PACKAGE = "emoser"
 
@@ -119,18 +127,79 @@ def shortest_deps(module: str) -> list[str]:
 
 
 def rerun_table() -> dict[str, list[str]]:
-    """Module file -> the stages whose deps include it."""
+    """Module file -> the stages whose deps (as ``deps`` writes them) cover it: those that rerun when it changes."""
     table: dict[str, list[str]] = {}
     for stage, module in stage_modules().items():
-        for path in needed_files(module):
+        for path in listed_code({"deps": deps(stage, module)}):
             table.setdefault(path, []).append(stage)
     return dict(sorted(table.items()))
 
 
+# Stages whose rerun costs minutes (2-core Intel Xeon, 2026-12-05; docs/benchmark.md): the networks
+# (cv 20 fold trainings, study-train 4 variants x 3 seeds, train) and our model's fits (ours, calibrate,
+# corpus-ours, crosscorpus). An edit of, say, features/frames.py must not refit our model, nor an edit of
+# features/views.py retrain the networks.
+FINE = ("train", "study-train", "cv", "ours", "calibrate", "corpus-ours", "crosscorpus")
+
+
+def unit_folder(path: str) -> str:
+    """A file's subpackage folder (``src/emoser/models/classical`` for the models' units); a module at
+    the package's top, and a stage's entry point, is its own unit."""
+    parts = Path(path).parts
+    if parts[2] == "stages":          # a stage's own entry point (one stage per file: no stage imports another)
+        return path
+    depth = 4 if parts[2] == "models" and len(parts) > 4 else 3
+    return path if len(parts) <= depth else "/".join(parts[:depth])
+
+
+def deps(stage: str, module: str) -> list[str]:
+    """The src/ deps ``stage`` should list: its subpackage folders, or, for a stage in ``FINE``, its files."""
+    if stage.split("@")[0] in FINE:
+        return shortest_deps(module)
+    return sorted({unit_folder(f) for f in needed_files(module)})
+
+
+def write_deps(dvc_yaml: Path = DVC_YAML) -> bool:
+    """Rewrite every stage's src/ deps in ``dvc_yaml`` (kept: its data deps, in their order, and the
+    file's layout); True when it changed. Each deps list is a one-line flow list ``deps: [...]``,
+    continued on indented lines."""
+    lines = dvc_yaml.read_text().split("\n")
+    modules = stage_modules(dvc_yaml)
+    for stage, module in modules.items():
+        head = lines.index(f"  {stage}:")
+        first = next(i for i in range(head + 1, len(lines)) if lines[i].startswith("    deps: ["))
+        last = next(i for i in range(first, len(lines)) if lines[i].split("#")[0].rstrip().endswith("]"))
+        body = " ".join(line.split("#")[0].strip() for line in lines[first:last + 1])
+        entries = [e.strip() for e in body.removeprefix("deps: [").rstrip("]").split(",") if e.strip()]
+        items = [e for e in entries if not e.startswith("src/")] + deps(stage, module)
+        lines[first:last + 1] = _flow("    deps: [", items)
+    text = "\n".join(lines)
+    if text == dvc_yaml.read_text():
+        return False
+    dvc_yaml.write_text(text)
+    return True
+
+
+def _flow(start: str, items: list[str], width: int = 118) -> list[str]:
+    """``start`` + items as a flow list wrapped at ``width``; code deps begin a line of their own."""
+    out, line = [], start
+    code_starts = next((i for i, e in enumerate(items) if e.startswith("src/")), None)
+    for i, item in enumerate(items):
+        token = item + ("," if i < len(items) - 1 else "]")
+        if (i == code_starts and i > 0) or len(line) + 1 + len(token) > width:
+            out.append(line.rstrip())
+            line = " " * len(start) + token
+        else:
+            line += ("" if line.endswith("[") else " ") + token
+    return out + [line]
+
+
 if __name__ == "__main__":
-    if "--deps" in sys.argv:
+    if "--write" in sys.argv:
+        print("dvc.yaml: deps rewritten" if write_deps() else "dvc.yaml: deps already as written")
+    elif "--deps" in sys.argv:
         for stage, module in stage_modules().items():
-            print(f"{stage}: {', '.join(shortest_deps(module))}")
+            print(f"{stage}: {', '.join(deps(stage, module))}")
     elif "--rerun" in sys.argv:
         for path, stages in rerun_table().items():
             print(f"{path}: {', '.join(stages)}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -482,25 +483,9 @@ def build_report(split_protocol: str, cv_params: CvParams, evaluate: EvaluatePar
     holdout = f"holdout ({split_protocol})"
     metrics = headline_metrics()
 
-    listeners: dict[str, Any] = {}
-    if study:
-        listeners[holdout] = next(iter(study.values())).get("listeners")
-    for source in (baselines, cv, ours):
-        for protocol, block in source.items():
-            name = holdout if protocol == "holdout" else titles.get(protocol, protocol)
-            if "listeners" in block:
-                listeners[name] = block["listeners"]["overall"]
-    listeners = {k: v for k, v in listeners.items() if v is not None}
-
+    listeners = _listeners(study, (baselines, cv, ours), holdout, titles)
     predictions_all = prediction_table()
-    with atomic_path(out_dir / BROWSE) as tmp:
-        tmp.write_text(build_page(page_data(
-            manifest, predictions_all, metrics,
-            stored_probabilities(pd.read_csv(calibration.TABLE, dtype={"fold": str}),
-                                 json.loads(calibration.METRICS.read_text())["protocol"])
-            if calibration.TABLE.exists() and calibration.METRICS.exists() else stored_probabilities(None, ""),
-            {model: _model_label(model) for model in predictions_all["model"].unique()},
-            GLOSS if corpus == "emodb" else None), corpus_title(corpus)))
+    _write_browse_page(out_dir / BROWSE, manifest, predictions_all, metrics, corpus)
     sections = [
         f"# {corpus_title(corpus)} results",
         "",
@@ -559,12 +544,46 @@ def build_report(split_protocol: str, cv_params: CvParams, evaluate: EvaluatePar
     if class_block:
         merged = {**baselines.get("loso", {}), **ours.get("loso", {}), **cv.get("loso", {})}
         sections += ["## Recall per emotion, LOSO, beside the listeners", "", per_class_table(merged, emotions), ""]
+    sections += _confusion_sections((baselines, ours, cv), study, emotions, holdout, titles, figures)
+    return "\n".join(sections), headline_table(scores, listeners, holdout, titles), metrics
 
+
+def _listeners(study: dict, summaries: tuple[dict, ...], holdout: str, titles: dict) -> dict[str, Any]:
+    """Emo-DB's listeners' overall recognition per protocol title, where the summaries carry it."""
+    listeners: dict[str, Any] = {}
+    if study:
+        listeners[holdout] = next(iter(study.values())).get("listeners")
+    for source in summaries:
+        for protocol, block in source.items():
+            name = holdout if protocol == "holdout" else titles.get(protocol, protocol)
+            if "listeners" in block:
+                listeners[name] = block["listeners"]["overall"]
+    return {k: v for k, v in listeners.items() if v is not None}
+
+
+def _write_browse_page(path: Path, manifest: pd.DataFrame, predictions: pd.DataFrame, metrics: dict,
+                       corpus: str) -> None:
+    """The results page (one offline HTML file): every model's test predictions, calibrated where stage
+    calibrate stored them."""
+    stored = (stored_probabilities(pd.read_csv(calibration.TABLE, dtype={"fold": str}),
+                                   json.loads(calibration.METRICS.read_text())["protocol"])
+              if calibration.TABLE.exists() and calibration.METRICS.exists() else stored_probabilities(None, ""))
+    labels = {model: _model_label(model) for model in predictions["model"].unique()}
+    with atomic_path(path) as tmp:
+        tmp.write_text(build_page(page_data(manifest, predictions, metrics, stored, labels,
+                                            GLOSS if corpus == "emodb" else None), corpus_title(corpus)))
+
+
+def _confusion_sections(summaries: tuple[dict, dict, dict], study: dict, emotions: Sequence[str], holdout: str,
+                        titles: dict, figures: Path) -> list[str]:
+    """The confusion-matrix figures per protocol (baselines, ours, cv networks) and of the report's
+    variants, with the training curves; the page's lines that show them."""
+    baselines, ours, cv = summaries
     predictions = pd.concat([pd.read_csv(p, dtype={"fold": str, "speaker": str})
                              for p in (paths.CV_PREDICTIONS, paths.OURS_PREDICTIONS, paths.BASELINE_PREDICTIONS)
                              if p.exists()],
                             ignore_index=True)
-    sections += ["## Confusion matrices (pooled test predictions)", ""]
+    sections = ["## Confusion matrices (pooled test predictions)", ""]
     for protocol in dict.fromkeys(predictions["protocol"]):
         part = predictions[predictions["protocol"] == protocol]
         block = {**baselines.get(protocol, {}), **ours.get(protocol, {}), **cv.get(protocol, {})}
@@ -588,5 +607,5 @@ def build_report(split_protocol: str, cv_params: CvParams, evaluate: EvaluatePar
         sections += [f"### The report's four variants, {holdout}", "",
                      "![confusion matrices, report variants](figures/confusion-study.png)", "",
                      "## Training curves", "", "![validation curves](figures/curves.png)", ""]
-    return "\n".join(sections), headline_table(scores, listeners, holdout, titles), metrics
+    return sections
 

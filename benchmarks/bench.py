@@ -367,7 +367,7 @@ figures = {"served_predict_ms": ms(lambda: model.predict_signal(signal, rate)),
            "speech_vad_ms": ms(lambda: voiced_seconds(signal, rate)),
            "speech_no_speech_ms": ms(lambda: model.no_speech(signal, rate))}
 for view in model.weights:
-    figures[f"served_view_{view}_ms"] = ms(lambda view=view: model.view(view, signal, rate))
+    figures[f"served_view_{view}_ms"] = ms(lambda view=view: model.views[view].features(signal, rate))
 print(json.dumps(figures))
 """
 

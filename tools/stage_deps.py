@@ -139,7 +139,10 @@ def rerun_table() -> dict[str, list[str]]:
 # (cv 20 fold trainings, study-train 4 variants x 3 seeds, train) and our model's fits (ours, calibrate,
 # corpus-ours, crosscorpus). An edit of, say, features/frames.py must not refit our model, nor an edit of
 # features/views.py retrain the networks.
-FINE = ("train", "study-train", "cv", "ours", "calibrate", "corpus-ours", "crosscorpus")
+FINE = ("train", "study-train", "cv", "ours", "calibrate", "corpus-ours", "crosscorpus",
+        # and those an edit of the results page (reporting/report.py) must not rerun: a pull request that
+        # touches the report is reviewed as one that reruns report and track only
+        "evaluate", "study-evaluate", "corpora")
 
 
 def unit_folder(path: str) -> str:

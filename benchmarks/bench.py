@@ -110,7 +110,8 @@ def ours(manifest: pd.DataFrame, params, scale: int = 1) -> tuple[dict, dict[str
     f = params.features
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        clips = augment_corpus(corpus, paths.RAW / "wav", Path(tmp), params.audio.sample_rate, params.augment)
+        raw = paths.corpus_data(params.roles.networks).raw
+        clips = augment_corpus(corpus, raw / "wav", Path(tmp), params.audio.sample_rate, params.augment)
         augment_s = time.perf_counter() - started
         started = time.perf_counter()
         write_features(Path(tmp) / "features", clips["clip"].to_numpy(dtype=str),
@@ -257,9 +258,10 @@ def fresh_clone(into: Path) -> Path:
     repo = into / "repo"
     subprocess.run(["git", "clone", "-q", str(Path.cwd()), str(repo)], check=True)
     params = Path("params.yaml").read_text()
-    source = load_params().fetch.source
-    if "://" not in source and Path(source).exists():     # a local copy: keep pointing at it
-        params = params.replace(f"source: {source}", f"source: {Path(source).resolve()}", 1)
+    for corpus in load_params().corpora.values():
+        source = corpus.source
+        if "://" not in source and Path(source).exists():     # a local copy: keep pointing at it
+            params = params.replace(f"source: {source}", f"source: {Path(source).resolve()}", 1)
     (repo / "params.yaml").write_text(params)
     return repo
 
@@ -406,7 +408,7 @@ def rebuild(repo: Path) -> dict:
     stages, noop = repro_seconds(repo)
     figures: dict = {"stage_s": {k: round(v, 1) for k, v in stages.items()}, "total_s": round(sum(stages.values()), 1),
                      "noop_s": round(noop, 2)}
-    trained = repo / paths.CV_PREDICTIONS
+    trained = repo / paths.corpus_data(load_params(repo / "params.yaml").roles.networks).cv_predictions
     if trained.is_file():
         folds = pd.read_csv(trained, dtype=str).groupby(["model", "protocol", "fold"])["epochs_run"].first()
         figures["cv_epochs"] = {f"{m} {p}": int(e.astype(int).sum()) for (m, p), e in folds.groupby(level=[0, 1])}
@@ -457,6 +459,7 @@ def main(argv=None) -> dict:
                                                         "folder, removed), e.g. to take its dvc.lock and cache")
     args = parser.parse_args(argv)
     params = load_params()
+    corpus = paths.corpus_data(params.roles.networks)   # the networks' corpus: what the hot paths run on
     results: dict = {"machine": machine()}
     print(f"machine: {results['machine']}", flush=True)
     if args.noop:
@@ -470,7 +473,7 @@ def main(argv=None) -> dict:
             write(results, paths.METRICS / "bench.json")
         return results
 
-    manifest = pd.read_csv(paths.MANIFEST, dtype={"speaker": str}).sample(
+    manifest = pd.read_csv(corpus.manifest, dtype={"speaker": str}).sample(
         n=min(args.utterances, 535), random_state=0).sort_values("utterance").reset_index(drop=True)
     denoise = "each recording once" if params.augment.denoise else ("every clip" if params.features.denoise else "none")
     print(f"ours denoises {denoise} (augment.denoise, features.denoise)", flush=True)
@@ -490,7 +493,7 @@ def main(argv=None) -> dict:
     if args.scale == 1:
         hot: dict = {"utterances": len(manifest), "denoise": denoise}
         started = time.perf_counter()
-        reference = reference_features([paths.RAW / "wav" / f for f in manifest["file"]],
+        reference = reference_features([corpus.raw / "wav" / f for f in manifest["file"]],
                                        manifest["utterance"].tolist(), params)
         reference_s = time.perf_counter() - started
         # Features must agree on the original recordings (copies differ only by float precision of the writer).
@@ -504,7 +507,7 @@ def main(argv=None) -> dict:
               f"ours is {reference_s / ours_s:.2f}x; originals' features differ by at most "
               f"{diff:.2e} (values up to {biggest:.0f})", flush=True)
 
-        train = load_subsets(("train",))["train"]
+        train = load_subsets(corpus, ("train",))["train"]
         peak = results["machine"]["matmul_gflops"]
         # The straightforward runs first, with TensorFlow's defaults; then op determinism, as
         # emoser.models.networks.training trains (TensorFlow cannot turn it off again in the same process).
@@ -521,7 +524,7 @@ def main(argv=None) -> dict:
                   f"work ({rate / peak:.0%} of a {peak:.0f} GFLOP/s matrix product here)", flush=True)
 
         bundle = Bundle.load(paths.MODELS / "model")
-        wav = paths.RAW / "wav" / manifest["file"].iloc[0]
+        wav = corpus.raw / "wav" / manifest["file"].iloc[0]
 
         def predict_network():
             features, n = extract(load_audio(wav, params.audio.sample_rate), params.audio.sample_rate, params.features)
@@ -537,7 +540,7 @@ def main(argv=None) -> dict:
             print(f"predict one 2-s clip with ours (load, ComParE functionals, voice encoder, both models): "
                   f"{hot['predict_ours_ms']:.1f} ms median", flush=True)
         if (SERVED / ARRAYS).is_file():
-            wavs = [paths.RAW / "wav" / name for name in manifest["file"].iloc[:50]]
+            wavs = [corpus.raw / "wav" / name for name in manifest["file"].iloc[:50]]
             hot.update(served_in_process(SERVED, wavs[0]))
             hot.update(served_figures(SERVED, wavs))
         results["hot_paths"] = {k: _rounded(v) for k, v in hot.items()}

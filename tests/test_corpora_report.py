@@ -71,7 +71,8 @@ def test_gathered_matrix_metrics_and_review_rows(tmp_path, monkeypatch):
     # the predictions the review pairs, the page, the README block
     paths.METRICS.mkdir()
     (paths.METRICS / "ours.json").write_text(json.dumps(main_loso))
-    (tmp_path / "params.yaml").write_text("fetch: {corpus: main}\ncorpora:\n  rav: {layout: ravdess, source: x}\n")
+    corpus = "{layout: ravdess, source: x, timeout_s: 60, max_archive_mb: 10}"
+    (tmp_path / "params.yaml").write_text(f"corpora:\n  main: {corpus}\n  rav: {corpus}\nroles: {{networks: main}}\n")
     (tmp_path / "README.md").write_text(f"# x\n{stage.CORPORA_START}\n{stage.CORPORA_END}\n")
     stage.main([])
     written = json.loads(paths.CORPORA_METRICS.read_text())

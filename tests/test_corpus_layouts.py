@@ -242,6 +242,26 @@ def test_csv_table_with_nested_paths_other_formats_and_an_optional_column(tmp_pa
     assert (wav / "sad__d.ogg").read_bytes() == (tmp_path / "corpus" / "sad" / "d.ogg").read_bytes()
 
 
+def test_labels_and_speakers_that_pandas_calls_missing_stay_text(tmp_path):
+    """Issue 37, point 4: "NA", "None", "null", "nan", "N/A" are names, read back the same by every stage
+    (one reader: emoser.core.files.read_csv), never missing values that make recordings vanish."""
+    from emoser.core.files import read_manifest
+    from emoser.params.cv import CvParams
+    from emoser.protocols.folds import recording_folds
+
+    files = {f"{e}/{k}.wav": 0.3 for e in ("NA", "None", "null") for k in range(4)}
+    rows = "".join(f"{name},{name.split('/')[0]},{('nan', 'N/A')[k % 2]}\n" for k, name in enumerate(files))
+    table = make_table(tmp_path / "corpus", "file,emotion,speaker\n" + rows, files)
+    report = _fetch(table, tmp_path / "raw", layout="csv")
+    assert report["per_emotion"] == {"NA": 4, "None": 4, "null": 4} and report["speakers"] == 2
+    manifest = read_manifest(tmp_path / "raw" / "manifest.csv")
+    assert emotion_order(manifest) == ("NA", "None", "null")
+    assert sorted(set(manifest["speaker"])) == ["N/A", "nan"] and manifest["emotion"].notna().all()
+    folds = recording_folds(manifest, CvParams(protocols=("loso",), k=2, val_fraction=0.15, seed=0, variants=()),
+                            None, False)
+    assert sorted(folds["fold"].unique()) == ["N/A", "nan"] and len(folds) == 2 * 12
+
+
 def test_csv_absolute_paths_and_a_label_map(tmp_path):
     outside = _write(tmp_path / "elsewhere" / "x.wav")
     table = make_table(tmp_path / "corpus", f"file,emotion,speaker\n{outside},A,s1\nin/y.wav,B,s2\nin/z.wav,C,s2\n",
@@ -336,7 +356,9 @@ def _run_stage(work: Path, monkeypatch, *argv: str, corpora: dict | None = None)
     from emoser.stages.fetch import main
 
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["corpora"] = corpora or {}
+    limits = {"timeout_s": 5, "max_archive_mb": 100}
+    params["corpora"] = {name: {**limits, **corpus} for name, corpus in (corpora or {}).items()}
+    params["roles"] = {"networks": next(iter(params["corpora"]), "emodb")}
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     monkeypatch.chdir(work)
     main(list(argv))
@@ -349,7 +371,7 @@ def test_stage_fetches_a_further_corpus_into_its_own_folder(tmp_path, monkeypatc
     _run_stage(work, monkeypatch, "--corpus", "rav",
                corpora={"rav": {"layout": "ravdess", "source": str(corpus), "labels": PARAMS_LABELS}})
     report = json.loads((work / "data/corpora/rav/raw/fetch_report.json").read_text())
-    assert report["utterances"] == 12 and not (work / "data" / "raw").exists()
+    assert report["utterances"] == 12 and sorted(p.name for p in (work / "data" / "corpora").iterdir()) == ["rav"]
 
 
 def test_stage_names_an_unknown_corpus(tmp_path, monkeypatch, capsys):

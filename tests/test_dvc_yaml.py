@@ -9,16 +9,48 @@ def _stages():
     return yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
 
 
+def _resolved(path: str, corpus: str = "NAME") -> str:
+    """A dvc.yaml path as the code names it for corpus NAME (per-corpus stages and the networks' corpus)."""
+    return path.replace("${item.corpus}", corpus).replace("${roles.networks}", corpus)
+
+
+def _listed(stage: dict, key: str) -> list[str]:
+    return [_resolved(next(iter(o)) if isinstance(o, dict) else o) for o in stage.get(key, [])]
+
+
 def test_stage_outputs_are_the_paths_the_code_writes():
-    stages = _stages()
-    assert stages["fetch"]["outs"] == [str(paths.RAW)]
-    assert stages["augment"]["outs"] == [str(paths.AUGMENTED)]
-    assert stages["features"]["outs"] == [str(paths.FEATURES)]
-    assert stages["split"]["outs"] == [str(paths.SPLIT)]
-    assert str(paths.CLIPS) in stages["split"]["deps"]
-    assert str(paths.MANIFEST) in stages["evaluate"]["deps"]
-    assert stages["embeddings"]["outs"] == [str(paths.EMBEDDINGS)] and paths.VOICE_ENCODER.parent == paths.EMBEDDINGS
-    assert str(paths.EMBEDDINGS) in stages["ours"]["deps"] and str(paths.OPENSMILE) in stages["ours"]["deps"]
+    stages, corpus = _stages(), paths.corpus_data("NAME")
+    assert _listed(stages["fetch"], "outs") == [str(corpus.raw)]
+    assert _listed(stages["augment"], "outs") == [str(corpus.augmented)]
+    assert _listed(stages["features"], "outs") == [str(corpus.features)]
+    assert _listed(stages["split"], "outs") == [str(corpus.split)]
+    assert _listed(stages["folds"], "outs") == [str(corpus.folds)]
+    assert _listed(stages["crosscorpus"], "outs") == [str(corpus.cross)]
+    assert str(corpus.clips) in _listed(stages["split"], "deps")
+    assert str(corpus.manifest) in _listed(stages["evaluate"], "deps")
+    extract = stages["extract"]
+    extractors = extract["matrix"]["extractor"]
+    from emoser.features.extractors import EXTRACTORS
+    assert extractors == list(EXTRACTORS)
+    assert [_resolved(extract["outs"][0]).replace("${item.extractor}", e) for e in extractors] == [
+        str(corpus.extracted(e)) for e in extractors]
+    assert corpus.voice_encoder.parent == corpus.extracted("embeddings") and corpus.whisper.parent == corpus.extracted(
+        "whisper")
+    for name in ("opensmile", "embeddings", "whisper"):
+        assert str(corpus.extracted(name)) in _listed(stages["ours"], "deps")
+    assert set(_listed(stages["ours"], "outs")) == {
+        str(p) for p in (corpus.ours_predictions, corpus.ours_summary, corpus.ours_weights, corpus.ours_ablation,
+                         corpus.ablation_summary)}
+    assert set(_listed(stages["baselines"], "outs")) == {str(corpus.baseline_predictions),
+                                                         str(corpus.baseline_summary)}
+
+
+def test_no_stage_pair_x_and_corpus_x_remains():
+    """Every corpus is an equal: a per-corpus stage is one matrix entry per corpus, never a twin."""
+    names = set(_stages())
+    assert not [n for n in names if n.startswith("corpus-")], names
+    per_corpus = {n for n, s in _stages().items() if s.get("matrix", {}).get("corpus") == "${corpora}"}
+    assert per_corpus == {"fetch", "extract", "folds", "baselines", "ours", "crosscorpus"}
 
 
 def test_every_stage_is_one_python_module_entry_point():
@@ -28,12 +60,11 @@ def test_every_stage_is_one_python_module_entry_point():
 
 def test_no_matrix_reads_a_param():
     # dvc 3.67 crashes when `-S` turns a matrix's param list into a scalar: matrices stay literal, except
-    # the further corpora's stages, over the mapping `corpora` (`-S corpora.NAME.source=...` keeps it one;
+    # the per-corpus stages, over the mapping `corpora` (`-S corpora.NAME.source=...` keeps it one;
     # docs/corpora.md warns that `-S corpora=<a scalar>` crashes dvc)
     for name, stage in _stages().items():
         for values in stage.get("matrix", {}).values():
             if values == "${corpora}":
-                assert name.startswith(("corpus-", "crosscorpus")), name
                 continue
             assert isinstance(values, list) and not any("${" in str(v) for v in values), name
 
@@ -89,14 +120,15 @@ def test_only_publishing_stages_give_up_the_run_cache():
 
 
 def test_the_report_publishes_each_cached_summary_to_its_git_tracked_place():
-    stages = _stages()
+    stages, corpus = _stages(), paths.corpus_data("NAME")
     report = stages["report"]
     published = {path for out in report["outs"] if isinstance(out, dict) for path in out}
-    for source, target in paths.PUBLISHED.items():
-        assert str(source) in report["deps"], source
+    deps = _listed(report, "deps")
+    for source, target in corpus.published().items():
+        assert str(source.parent) in deps, source
         assert str(target) in published, target
-        assert str(source).startswith(str(paths.CV)) and target.parent == paths.METRICS
-    writers = {"cv": paths.CV_SUMMARY, "baselines": paths.BASELINE_SUMMARY, "ours": paths.OURS_SUMMARY,
-               "calibrate": paths.CALIBRATION_SUMMARY}
+        assert source.parent == corpus.cv and target.parent == paths.METRICS
+    writers = {"cv": corpus.cv_summary, "baselines": corpus.baseline_summary, "ours": corpus.ours_summary,
+               "calibrate": corpus.calibration_summary}
     for stage, path in writers.items():
-        assert str(path) in stages[stage]["outs"], stage
+        assert str(path) in _listed(stages[stage], "outs"), stage

@@ -29,26 +29,35 @@ SR = 8000
 
 def _params(source: str, **changes) -> dict:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["fetch"]["source"] = source
+    params["corpora"]["emodb"]["source"] = source
     params["audio"]["sample_rate"] = SR
     params["augment"].update(pitch_copies=1, stretch_copies=1, jobs=1)
     params["features"].update(n_mfcc=8, n_fft=256, hop_length=128, frames=20, jobs=1)
     params["architectures"]["cnn_lstm"]["chunks"] = 4
     for key, value in changes.items():
         section, name = key.split(".")
-        params[section][name] = value
+        place = params["corpora"]["emodb"] if section == "fetch" else params[section]   # fetch.X: the corpus's X
+        place[name] = value
     return params
+
+
+PER_CORPUS = ("fetch", "folds", "baselines", "ours", "crosscorpus")   # run for corpus emodb unless told
 
 
 def _stage(module: str, cwd: Path, params: dict, *args: str) -> subprocess.CompletedProcess:
     (cwd / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    if module in PER_CORPUS and "--corpus" not in args:
+        args = ("--corpus", "emodb", *args)
     return subprocess.run([sys.executable, "-m", f"emoser.stages.{module}", *args], cwd=cwd, capture_output=True,
                           text=True, timeout=300)
 
 
 def _leftovers(root: Path) -> list[str]:
     data = root / "data"
-    return sorted(str(p.relative_to(root)) for p in data.rglob("*")) if data.exists() else []
+    if not data.exists():
+        return []
+    places = {data / "corpora", *(data / "corpora").glob("*")}   # the corpus's folder itself (data/corpora/NAME)
+    return sorted(str(p.relative_to(root)) for p in data.rglob("*") if p not in places)
 
 
 def _wav_bytes(signal: np.ndarray) -> bytes:
@@ -98,7 +107,7 @@ def test_fetch_skips_and_counts_unknown_names(tmp_path):
     result = _stage("fetch", work, _params(str(corpus)))
     assert result.returncode == 0, result.stderr
     assert "notes.wav" in result.stderr and "17a01Wa.wav" in result.stderr       # warned
-    report = yaml.safe_load((work / "data/raw/fetch_report.json").read_text())
+    report = yaml.safe_load((work / "data/corpora/emodb/raw/fetch_report.json").read_text())
     assert report["skipped"] == 2 and report["utterances"] == 49
 
 
@@ -138,7 +147,8 @@ def test_fetch_refuses_a_wrong_checksum(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
     result = _stage("fetch", work, _params(str(archive), **{"fetch.sha256": "0" * 64}))
-    assert result.returncode == 2 and "sha256" in result.stderr and "download.zip" in result.stderr
+    assert result.returncode == 2 and "download.zip" in result.stderr
+    assert "corpora.emodb.sha256 says 000" in result.stderr, result.stderr   # the key as params.yaml has it
     assert _leftovers(work) == []
 
 
@@ -234,10 +244,10 @@ def test_fetch_takes_the_wav_folder_itself_and_skips_a_sub_folder(tmp_path):
     work.mkdir()
     result = _stage("fetch", work, _params(str(corpus / "wav")))
     assert result.returncode == 0, result.stderr
-    report = json.loads((work / "data/raw/fetch_report.json").read_text())
+    report = json.loads((work / "data/corpora/emodb/raw/fetch_report.json").read_text())
     assert report["utterances"] == 49 and report["listener_test"]          # erkennung.txt from the parent
     assert report["skipped_files"] == [{"file": "extra", "reason": "not a file"}]
-    assert not (work / "data/raw/wav/extra").exists()
+    assert not (work / "data/corpora/emodb/raw/wav/extra").exists()
 
 
 def test_fetch_names_the_source_not_a_temp_path_and_refuses_a_too_short_recording(tmp_path):
@@ -255,13 +265,14 @@ def test_fetch_names_the_source_not_a_temp_path_and_refuses_a_too_short_recordin
 def test_fetch_removes_what_a_killed_run_left(tmp_path):
     corpus = make_corpus(tmp_path / "corpus")
     work = tmp_path / "work"
-    for stale in ("data/.fetch-work.x1y2.tmp/download.zip", "data/tmpab12cd/.download.zip.123.tmp",
-                  "data/.raw.zz9.tmp/wav/03a01Wa.wav"):
+    for stale in ("data/corpora/emodb/.fetch-work.x1y2.tmp/download.zip",
+                  "data/corpora/emodb/tmpab12cd/.download.zip.123.tmp",
+                  "data/corpora/emodb/.raw.zz9.tmp/wav/03a01Wa.wav"):
         (work / stale).parent.mkdir(parents=True, exist_ok=True)
         (work / stale).write_bytes(b"partial")
     result = _stage("fetch", work, _params(str(corpus)))
     assert result.returncode == 0, result.stderr
-    assert sorted(p.name for p in (work / "data").iterdir()) == ["raw"]
+    assert sorted(p.name for p in (work / "data/corpora/emodb").iterdir()) == ["raw"]
 
 
 def test_features_refuse_a_clip_shorter_than_one_fft_frame(tmp_path):
@@ -340,7 +351,7 @@ def test_a_killed_stage_reruns_to_the_same_outputs(tmp_path):
     # Not a terminal: no progress bars, only log lines
     assert "\r" not in result.stderr and "it/s" not in result.stderr
     assert all(" INFO " in line or " WARNING " in line for line in result.stderr.splitlines()), result.stderr
-    expected = _digest(clean / "data/augmented")
+    expected = _digest(clean / "data/corpora/emodb/augmented")
 
     # Kill augment once it has written part of its clips.
     process = subprocess.Popen([sys.executable, "-m", "emoser.stages.augment"], cwd=killed, start_new_session=True,
@@ -348,7 +359,7 @@ def test_a_killed_stage_reruns_to_the_same_outputs(tmp_path):
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and process.poll() is None:
-            staged = list((killed / "data").glob(".augmented.*.tmp/wav/*.wav"))
+            staged = list((killed / "data/corpora/emodb").glob(".augmented.*.tmp/wav/*.wav"))
             if len(staged) >= 20:
                 break
             time.sleep(0.01)
@@ -356,11 +367,11 @@ def test_a_killed_stage_reruns_to_the_same_outputs(tmp_path):
     finally:
         process.wait()
     assert process.returncode == -signal.SIGKILL, "augment finished before it could be killed"
-    assert not (killed / "data/augmented").exists()          # nothing half-written under the real name
+    assert not (killed / "data/corpora/emodb/augmented").exists()          # nothing half-written under the real name
 
     assert _stage("augment", killed, params).returncode == 0
-    assert _digest(killed / "data/augmented") == expected
-    assert list((killed / "data").glob(".augmented.*")) == []   # the killed run's temp folder is gone
+    assert _digest(killed / "data/corpora/emodb/augmented") == expected
+    assert list((killed / "data/corpora/emodb").glob(".augmented.*")) == []   # the killed run's temp folder is gone
 
 
 def test_importing_the_training_code_prints_nothing():
@@ -405,12 +416,12 @@ def test_a_value_of_the_wrong_kind_is_refused_not_converted(tmp_path, key, value
 
 
 @pytest.mark.parametrize("stage, args, missing", [
-    ("train", ["--name", "model"], "data/split.csv"),
+    ("train", ["--name", "model"], "data/corpora/emodb/split.csv"),
     ("train", ["--name", "model", "--copy-of", "study/cnn-cce"], "models/study/cnn-cce/model.json"),
-    ("cv", [], "data/augmented/clips.csv"),
+    ("cv", [], "data/corpora/emodb/augmented/clips.csv"),
     ("evaluate", ["--name", "model"], "models/model/model.json"),
     ("package", [], "models/ours/ours.joblib"),
-    ("calibrate", [], "data/raw/manifest.csv"),
+    ("calibrate", [], "data/corpora/emodb/raw/manifest.csv"),
     ("report", [], "metrics/"),
 ])
 def test_a_stage_run_before_its_inputs_says_what_is_missing(tmp_path, stage, args, missing):

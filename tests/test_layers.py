@@ -98,6 +98,6 @@ def test_every_params_section_has_its_own_schema_module():
     from emoser.core.config import SECTIONS
 
     schemas = {p.stem for p in (PACKAGE / "params").glob("*.py")}
-    homes = {"model": "networks", "train": "networks", "architectures": "networks", "corpora": "fetch",
+    homes = {"model": "networks", "train": "networks", "architectures": "networks", "roles": "corpora",
              "embeddings": "compute"}
     assert {homes.get(s, s) for s in SECTIONS} <= schemas

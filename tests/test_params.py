@@ -36,7 +36,7 @@ def test_repository_params_are_valid():
      "architectures.cnn_lstm.lstm_units: expected int or list, got the text"),
     ("ours.feature_counts", [1000, "all", "5"], "ours.feature_counts.2: expected 'all' or int, got the text '5'"),
     ("augment.stretch_rates", [0.8, True], "augment.stretch_rates.1: expected float, got True"),
-    ("fetch.sha256", 5, "fetch.sha256: expected str, got 5"),
+    ("corpora.emodb.sha256", 5, "corpora.emodb.sha256: expected str, got 5"),
     ("train.epochs", 0, "train.epochs: Input should be greater than or equal to 1"),
 ])
 def test_strict_mode_names_the_key_the_kind_it_takes_and_what_it_got(tmp_path, key, value, message):
@@ -61,7 +61,9 @@ def test_strict_mode_names_the_key_the_kind_it_takes_and_what_it_got(tmp_path, k
     (lambda p: p["train"].update(batch_size=0), "train.batch_size"),
     (lambda p: p["augment"].update(stretch_rates=[1.2, 0.8]), "augment.stretch_rates"),
     (lambda p: p["features"].update(frames=151), "multiple of"),
-    (lambda p: p.pop("fetch"), "fetch"),
+    (lambda p: p.pop("corpora"), "corpora"),
+    (lambda p: p["roles"].update(networks="nemo"), "roles.networks: 'nemo' is not in corpora"),
+    (lambda p: p["corpora"]["emodb"].pop("timeout_s"), "corpora.emodb.timeout_s"),
     (lambda p: p["features"].update(denoise=True), "denoise each recording once"),   # augment.denoise is true
     (lambda p: p["compute"].update(scheduler="localhost:8786"), "compute.scheduler"),
     (lambda p: p["ours"].update(feature_counts=[1000, 0]), "ours.feature_counts"),

@@ -60,8 +60,8 @@ def _assert_reviewed_change(path: Path) -> None:
 
 def _tiny_params(url: str, ravdess: Path) -> dict:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["fetch"]["source"] = url
-    params["corpora"]["ravdess"]["source"] = str(ravdess)    # a further corpus: 3 actors x 6 emotions kept
+    params["corpora"]["emodb"]["source"] = url
+    params["corpora"]["ravdess"]["source"] = str(ravdess)    # the second corpus: 3 actors x 6 emotions kept
     params["audio"]["sample_rate"] = 8000
     params["augment"].update(pitch_copies=1, stretch_copies=1, jobs=2)
     params["features"].update(n_mfcc=8, n_fft=256, hop_length=128, frames=20, jobs=2)
@@ -111,18 +111,17 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     _run(["git", "commit", "-qm", "tiny"], repo, env)
 
     out = _run(["dvc", "repro"], repo, env)
-    for stage in ["fetch", "augment", "features", "split", "train", "evaluate",
-                  "study-train@cnn_lstm-mse", "study-evaluate@cnn-cce", "folds", "opensmile", "embeddings",
-                  "whisper", "baselines", "ours", "calibrate", "package", "cv",
-                  "report", "track", "corpus-fetch@ravdess", "corpus-opensmile@ravdess", "corpus-embeddings@ravdess",
-                  "corpus-whisper@ravdess", "corpus-folds@ravdess", "corpus-baselines@ravdess", "corpus-ours@ravdess",
-                  "crosscorpus@ravdess", "corpora"]:
+    for stage in ["augment", "features", "split", "train", "evaluate", "study-train@cnn_lstm-mse",
+                  "study-evaluate@cnn-cce", "fit", "calibrate", "package", "cv", "report", "track", "corpora",
+                  *(f"{s}@{c}" for c in ("emodb", "ravdess") for s in ("fetch", "folds", "baselines", "ours",
+                                                                        "crosscorpus")),
+                  *(f"extract@{c}-{e}" for c in ("emodb", "ravdess") for e in ("opensmile", "embeddings", "whisper"))]:
         assert f"Running stage '{stage}'" in out
     assert "Warning:" not in out, "a warning that means nothing to a user reached the log"
     assert "Downloading artifacts" not in out, "MLflow's progress bar reached the log"
     assert "13 fold trainings in 2 worker processes (1 thread each)" in out, out
 
-    report = json.loads((repo / "data/raw/fetch_report.json").read_text())
+    report = json.loads((repo / "data/corpora/emodb/raw/fetch_report.json").read_text())
     assert report["utterances"] == 49 and report["skipped"] == 1 and report["listener_test"]
 
     # Every variant has metrics; test = originals only (15 % of 49 utterances)
@@ -154,7 +153,7 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     assert artifacts == {"figures/confusion.png", "figures/history.png"}
     logged = mlflow.get_run(run_id).data.params
     assert (logged["model.arch"], logged["model.loss"], logged["train.epochs"]) == ("cnn", "mse", "2")
-    assert not any(k.startswith(("fetch.", "ours.", "cv.")) for k in logged)    # only what shaped the model
+    assert not any(k.startswith(("corpora.", "ours.", "cv.")) for k in logged)    # only what shaped the model
     signature = mlflow.models.get_model_info(f"runs:/{run_id}/model").signature
     assert signature.inputs.inputs[0].shape == (-1, 8 + 1, 20) and signature.outputs.inputs[0].shape == (-1, 7)
     history = mlflow.MlflowClient().get_metric_history(run_id, "val_loss")
@@ -183,15 +182,15 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
                     for w in ("nested weights", "equal weights")]
     assert set(ablation["ours"]) == {"100 best features", "all features", *views, "fusion", *combinations}
     assert ablation["ours"]["fusion"]["uar"] == ours["loso"]["ours"]["pooled"]["uar"]
-    embeddings = np.load(repo / "data/embeddings/voice_encoder.npz")
+    embeddings = np.load(repo / "data/corpora/emodb/embeddings/voice_encoder.npz")
     assert embeddings["values"].shape == (49, 512) and np.isfinite(embeddings["values"]).all()
-    whisper = np.load(repo / "data/whisper/whisper.npz")
+    whisper = np.load(repo / "data/corpora/emodb/whisper/whisper.npz")
     assert whisper["values"].shape == (49, 6 * 1024) and np.isfinite(whisper["values"]).all()
     served = json.loads((repo / "models/ours/model.json").read_text())
     assert served["recordings"] == 49 and served["params"]["fusion"]["weights"] == "nested"
     assert sum(served["weights"].values()) == pytest.approx(1) and set(served["weights"]) == {"compare", "voice",
                                                                                               "whisper"}
-    wav = next((repo / "data/raw/wav").glob("*.wav"))
+    wav = next((repo / "data/corpora/emodb/raw/wav").glob("*.wav"))
     out = _run([sys.executable, "-m", "emoser.serving.predict", "--model", "models/ours", "--json", str(wav)],
                repo, env)
     predicted = json.loads(next(line for line in out.splitlines() if line.startswith("{")))
@@ -450,13 +449,16 @@ def test_pull_request_review_script(workspace):
     clone, out = pull_request("mse", to_mse_and_a_comment)
     _assert_reviewed_change(clone / "review/review.md")
     text = (clone / "review/review.md").read_text()
-    assert "## Stages whose dvc.lock entry changed\n\n`train`, `evaluate`, `report`, `track`\n" in text, text
-    assert "| data/cv/trained.csv | DVC cache | workspace |" in text    # pulled from the remote by the script
+    # the comment in reporting/ reruns what reads that folder (the evaluations: seconds), not the fits
+    study = {f"study-evaluate@{v.removeprefix('study/')}" for v in VARIANTS[1:]}
+    changed = text.split("## Stages whose dvc.lock entry changed\n\n")[1].split("\n")[0]
+    assert set(re.findall(r"`([^`]+)`", changed)) == {"train", "evaluate", "report", "track", *study}, text
+    assert "| data/corpora/emodb/cv/trained.csv | DVC cache | workspace |" in text    # pulled from the remote
     # A fresh clone: DVC skips the stages whose outputs are those in dvc.lock (the study's evaluations
     # among them), yet the MLflow store has every network's run with its figures and model, and a
     # second repro adds none.
     ran = {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
-    assert ran == {"train", "evaluate", "report", "track"}, out
+    assert ran == {"train", "evaluate", "report", "track", *study}, out
     mlflow.set_tracking_uri(f"sqlite:///{clone / 'mlruns' / 'mlflow.db'}")
     runs = mlflow.search_runs([mlflow.get_experiment_by_name("emoser/utterance").experiment_id])
     assert sorted(runs["tags.mlflow.runName"]) == sorted(VARIANTS)

@@ -18,7 +18,7 @@ SR = 8000
 
 def _params(source: str) -> dict:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["fetch"]["source"] = source
+    params["corpora"]["emodb"]["source"] = source
     params["audio"]["sample_rate"] = SR
     params["augment"].update(pitch_copies=1, stretch_copies=1, jobs=1)
     params["features"].update(n_mfcc=8, n_fft=256, hop_length=128, frames=20, jobs=1)
@@ -45,7 +45,8 @@ def test_each_seed_is_a_deterministic_replicate_and_the_named_seed_ships(tmp_pat
     work = tmp_path / "work"
     work.mkdir()
     (work / "params.yaml").write_text(yaml.safe_dump(_params(str(corpus)), sort_keys=False))
-    for stage in ("fetch", "augment", "features", "split"):
+    _stage(work, "fetch", "--corpus", "emodb")
+    for stage in ("augment", "features", "split"):
         _stage(work, stage)
     name = ["--name", "study/cnn-cce", "--arch", "cnn", "--loss", "cce"]
     _stage(work, "train", *name)

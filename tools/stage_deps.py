@@ -111,10 +111,17 @@ def listed_code(stage: dict) -> list[str]:
     return sorted(f for f in listed if not (f.endswith("__init__.py") and (REPO / f).stat().st_size <= 200))
 
 
+# Folders a costly stage lists whole although it imports only some of their files: the protocols' names,
+# folds and split, which reach the fits as data (folds.csv) whenever an edit changes what they make.
+WHOLE = ("src/emoser/protocols",)
+
+
 def shortest_deps(module: str) -> list[str]:
     """``needed_files`` written as dvc.yaml should list them: a whole folder where the stage needs every
-    file in it (and in its sub-folders), else the files one by one."""
+    file in it (and in its sub-folders) or it is one of ``WHOLE``, else the files one by one."""
     needed = set(needed_files(module))
+    needed |= {f for folder in WHOLE if any(n.startswith(folder + "/") for n in needed)
+               for f in listed_code({"deps": [folder]})}
     folders = sorted({str(Path(f).parent) for f in needed}, key=lambda d: d.count("/"))
     chosen: list[str] = []
     for folder in folders:
@@ -136,13 +143,10 @@ def rerun_table() -> dict[str, list[str]]:
 
 
 # Stages whose rerun costs minutes (2-core Intel Xeon, 2026-12-05; docs/benchmark.md): the networks
-# (cv 20 fold trainings, study-train 4 variants x 3 seeds, train) and our model's fits (ours, calibrate,
-# corpus-ours, crosscorpus). An edit of, say, features/frames.py must not refit our model, nor an edit of
+# (cv 20 fold trainings, study-train 4 variants x 3 seeds) and our model's fits (ours, calibrate,
+# crosscorpus). An edit of, say, features/frames.py must not refit our model, nor an edit of
 # features/views.py retrain the networks.
-FINE = ("train", "study-train", "cv", "ours", "calibrate", "corpus-ours", "crosscorpus",
-        # and those an edit of the results page (reporting/report.py) must not rerun: a pull request that
-        # touches the report is reviewed as one that reruns report and track only
-        "evaluate", "study-evaluate", "corpora")
+FINE = ("study-train", "cv", "ours", "calibrate", "crosscorpus")
 
 
 def unit_folder(path: str) -> str:
@@ -169,7 +173,7 @@ def write_deps(dvc_yaml: Path = DVC_YAML) -> bool:
     lines = dvc_yaml.read_text().split("\n")
     modules = stage_modules(dvc_yaml)
     for stage, module in modules.items():
-        head = lines.index(f"  {stage}:")
+        head = next(i for i, line in enumerate(lines) if line.split("#")[0].rstrip() == f"  {stage}:")
         first = next(i for i in range(head + 1, len(lines)) if lines[i].startswith("    deps: ["))
         last = next(i for i in range(first, len(lines)) if lines[i].split("#")[0].rstrip().endswith("]"))
         body = " ".join(line.split("#")[0].strip() for line in lines[first:last + 1])
@@ -184,12 +188,11 @@ def write_deps(dvc_yaml: Path = DVC_YAML) -> bool:
 
 
 def _flow(start: str, items: list[str], width: int = 118) -> list[str]:
-    """``start`` + items as a flow list wrapped at ``width``; code deps begin a line of their own."""
+    """``start`` + items as a flow list wrapped at ``width``."""
     out, line = [], start
-    code_starts = next((i for i, e in enumerate(items) if e.startswith("src/")), None)
     for i, item in enumerate(items):
         token = item + ("," if i < len(items) - 1 else "]")
-        if (i == code_starts and i > 0) or len(line) + 1 + len(token) > width:
+        if len(line) + 1 + len(token) > width:
             out.append(line.rstrip())
             line = " " * len(start) + token
         else:

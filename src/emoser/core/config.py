@@ -1,6 +1,6 @@
 """Reading params.yaml: each entry point validates only the sections it reads.
 
-Each section's schema is a module of ``emoser.params`` (``emoser.params.fetch.FetchParams``,
+Each section's schema is a module of ``emoser.params`` (``emoser.params.corpora.CorpusParams``,
 ``emoser.params.networks.TrainParams``, ...), apart from the code that reads it; a stage declares
 the sections it needs as one small pydantic model and calls ``load_params`` with it. So a new
 ``report`` setting changes no code that training imports, and ``dvc status`` does not ask to
@@ -24,8 +24,8 @@ from emoser.core.errors import EmoserError
 
 DEFAULT_PARAMS = Path("params.yaml")
 # The top-level sections of params.yaml, in file order: a section not named here is a typo.
-SECTIONS = ("fetch", "audio", "augment", "features", "split", "model", "train", "architectures", "evaluate",
-            "cv", "opensmile", "embeddings", "baselines", "whisper", "ours", "mlflow", "compute", "corpora")
+SECTIONS = ("corpora", "roles", "audio", "augment", "features", "split", "model", "train", "architectures", "evaluate",
+            "cv", "opensmile", "embeddings", "baselines", "whisper", "ours", "mlflow", "compute")
 
 
 class Section(BaseModel):

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from emoser.core import paths
 from emoser.core.errors import EmoserError
 from emoser.core.runtime import UMASK as _UMASK
 
@@ -72,39 +71,46 @@ def write_csv(path: Path | str, table: pd.DataFrame) -> None:
         table.to_csv(tmp, index=False)
 
 
+def read_csv(source, **options) -> pd.DataFrame:
+    """``pandas.read_csv`` with this project's one rule for tables: only an empty cell is missing. A label,
+    speaker or utterance called "NA", "None", "null", "nan" or "N/A" stays that text (pandas' defaults
+    read them as missing values, and the recordings would vanish from their emotion)."""
+    return pd.read_csv(source, keep_default_na=False, na_values=[""], **options)
+
+
 def _read_table(path: Path, **dtypes) -> pd.DataFrame:
     try:
-        return pd.read_csv(path, dtype=dtypes or None)
+        return read_csv(path, dtype=dtypes or None)
     except FileNotFoundError:
         raise EmoserError(f"{path}: not found; run the stage that writes it (dvc repro)") from None
 
 
-def read_manifest(path: Path = paths.MANIFEST) -> pd.DataFrame:
+def read_manifest(path: Path) -> pd.DataFrame:
     """One row per original recording (stage fetch); speaker ids stay strings ("03")."""
     return _read_table(path, speaker=str)
 
 
-def read_clips(path: Path = paths.CLIPS) -> pd.DataFrame:
+def read_clips(path: Path) -> pd.DataFrame:
     """One row per clip, originals and copies (stage augment)."""
     return _read_table(path, speaker=str)
 
 
-def read_split(path: Path = paths.SPLIT) -> pd.DataFrame:
+def read_split(path: Path) -> pd.DataFrame:
     """clip -> train / val / test / unused under the hold-out protocol (stage split)."""
     return _read_table(path)
 
 
-def read_folds(path: Path = paths.FOLDS) -> pd.DataFrame:
+def read_folds(path: Path) -> pd.DataFrame:
     """(protocol, fold, clip) -> subset for every cross-validation protocol (stage folds)."""
     return _read_table(path, fold=str)
 
 
-def read_weights(path: Path = paths.OURS_WEIGHTS) -> pd.DataFrame:
+def read_weights(path: Path) -> pd.DataFrame:
     """(model, protocol, fold) -> each view's fusion weight, as stage ours chose them."""
     return _read_table(path, fold=str)
 
 
-def original_recordings(path: Path = paths.MANIFEST) -> tuple[pd.DataFrame, list[Path]]:
+def original_recordings(path: Path) -> tuple[pd.DataFrame, list[Path]]:
     """The manifest and each recording's wav file, absolute (workers may run elsewhere: emoser.compute.backend)."""
     manifest = read_manifest(path)
     return manifest, [(path.parent / "wav" / name).resolve() for name in manifest["file"]]

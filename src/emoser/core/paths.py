@@ -1,97 +1,145 @@
 """Where each stage reads and writes, relative to the repository root (DVC's working dir).
 
-dvc.yaml names the same paths; tests/test_dvc_yaml.py checks the two agree.
+Every corpus is an equal: corpus NAME's stages write under data/corpora/NAME/ (``corpus_data``);
+dvc.yaml names the same places (tests/test_dvc_yaml.py checks the two agree).
 """
 from dataclasses import dataclass
 from pathlib import Path
 
 DATA = Path("data")
-RAW = DATA / "raw"                      # fetch: wav/, manifest.csv, fetch_report.json
-MANIFEST = RAW / "manifest.csv"
-AUGMENTED = DATA / "augmented"          # augment: wav/, clips.csv
-CLIPS = AUGMENTED / "clips.csv"
-FEATURES = DATA / "features"            # features: features.npy, clips.npy, n_frames.npy (emoser.features.dataset)
-SPLIT = DATA / "split.csv"              # split: clip -> train/val/test
-FOLDS = DATA / "folds.csv"              # folds: (protocol, fold, clip) -> train/val/test/unused
-OPENSMILE = DATA / "opensmile"          # opensmile: <feature set>.npz per original recording
-EMBEDDINGS = DATA / "embeddings"        # embeddings: the voice encoder's vector per original recording
-VOICE_ENCODER = EMBEDDINGS / "voice_encoder.npz"
-WHISPER = DATA / "whisper" / "whisper.npz"   # whisper: Whisper base's encoder statistics per original recording
-CV = DATA / "cv"                        # baselines, cv: per-recording test predictions
-BASELINE_PREDICTIONS = CV / "baselines.csv"
-CV_PREDICTIONS = CV / "trained.csv"
-OURS_PREDICTIONS = CV / "ours.csv"
-OURS_ABLATION = CV / "ours_ablation.csv"      # ours: LOSO probabilities of each ablation row
-OURS_WEIGHTS = CV / "ours_weights.csv"        # ours: each fold's fusion weights (chosen inside it)
-OURS_CALIBRATION = CV / "ours_calibration.csv"  # calibrate: raw and in-fold calibrated probabilities
-# Each summary as its stage writes it, DVC-cached (a stage with a `cache: false` output loses DVC's run
-# cache: DVC PR #8738), and the git-tracked copy stage report publishes for reviews and `git diff`.
-CV_SUMMARY = CV / "trained.json"            # cv
-BASELINE_SUMMARY = CV / "baselines.json"    # baselines
-OURS_SUMMARY = CV / "ours.json"             # ours
-ABLATION_SUMMARY = CV / "ablation.json"     # ours
-CALIBRATION_SUMMARY = CV / "calibration.json"  # calibrate
+CORPORA = DATA / "corpora"              # one folder per corpus (params corpora): CorpusData
 REPORTS = Path("reports")               # report: results.md, headline.md and the figures
 REPORT = REPORTS / "results.md"
 HEADLINE = REPORTS / "headline.md"       # the README's results table
 MODELS = Path("models")
-OURS_MODEL = MODELS / "ours"           # ours: our model fitted on every recording
+OURS_MODEL = MODELS / "ours"           # fit: our model fitted on every recording of the corpus
 SERVED_MODEL = MODELS / "served"       # package: our model as arrays + its temperature, for predict and MLflow
 METRICS = Path("metrics")
-CORPORA_METRICS = METRICS / "corpora.json"   # corpora: further corpora's LOSO and the cross-corpus scores
-CORPORA_PREDICTIONS = CV / "corpora.csv"      # corpora: their test predictions, for the review's paired tests
+CORPORA_METRICS = METRICS / "corpora.json"   # corpora: the other corpora's LOSO and the cross-corpus scores
+CORPORA_PREDICTIONS = DATA / "cv" / "corpora.csv"   # corpora: their test predictions, for the review's paired tests
 CORPORA_REPORT = REPORTS / "corpora.md"       # corpora: the page
 CALIBRATION = METRICS / "calibration.json"   # calibrate: ECE, NLL, Brier; the served model's temperature
-# stage report copies each DVC-cached summary (left) to its git-tracked place (right), byte for byte
-PUBLISHED = {CV_SUMMARY: METRICS / "cv.json", BASELINE_SUMMARY: METRICS / "baselines.json",
-             OURS_SUMMARY: METRICS / "ours.json", ABLATION_SUMMARY: METRICS / "ablation.json",
-             CALIBRATION_SUMMARY: CALIBRATION}
 PLOTS = Path("plots")
 PRESETS = Path("presets")                # params presets (emoser.params.presets): NAME.yaml
 PRESET_RESULTS = PRESETS / "results"     # recorded runs of them: NAME-<split protocol>.json (in git)
 
 
-# Further corpora (params ``corpora``): each scored by the classical models under LOSO, and against the
-# main corpus (``fetch``) across corpora. Each has the main corpus's layout under its own root.
-CORPORA = DATA / "corpora"
-
-
 @dataclass(frozen=True)
 class CorpusData:
-    """Where one corpus's stages read and write: the main corpus under data/, corpus NAME under
-    data/corpora/NAME/ (stage ``fetch --corpus NAME`` and the rest)."""
+    """Where corpus ``name``'s stages read and write: data/corpora/NAME/. The corpus of
+    ``roles.networks`` also has augmented/, features/ and split.csv (the networks' inputs)."""
 
-    root: Path
+    name: str
 
     @property
-    def raw(self) -> Path:
+    def root(self) -> Path:
+        return CORPORA / self.name
+
+    @property
+    def raw(self) -> Path:               # fetch: wav/, manifest.csv, fetch_report.json
         return self.root / "raw"
 
     @property
     def manifest(self) -> Path:
         return self.raw / "manifest.csv"
 
-    @property
-    def opensmile(self) -> Path:
-        return self.root / "opensmile"
+    def extracted(self, extractor: str) -> Path:   # extract: one folder per extractor (its params section)
+        return self.root / extractor
 
     @property
-    def voice_encoder(self) -> Path:
-        return self.root / "embeddings" / "voice_encoder.npz"
+    def opensmile(self) -> Path:         # <feature set>.npz per original recording
+        return self.extracted("opensmile")
 
     @property
-    def whisper(self) -> Path:
-        return self.root / WHISPER.relative_to(DATA)
+    def voice_encoder(self) -> Path:     # the voice encoder's statistics per original recording
+        return self.extracted("embeddings") / "voice_encoder.npz"
 
     @property
-    def folds(self) -> Path:
+    def whisper(self) -> Path:           # Whisper base's encoder statistics per original recording
+        return self.extracted("whisper") / "whisper.npz"
+
+    @property
+    def folds(self) -> Path:             # folds: (protocol, fold, clip) -> subset, original recordings
         return self.root / "folds.csv"
 
     @property
-    def cv(self) -> Path:
+    def cv(self) -> Path:                # baselines, ours, calibrate, cv: test predictions and summaries
         return self.root / "cv"
 
+    @property
+    def cross(self) -> Path:             # crosscorpus: against the networks' corpus, both ways
+        return self.root / "cross"
 
-def corpus_data(name: str | None = None) -> CorpusData:
-    """The main corpus's places (``None``) or further corpus ``name``'s."""
-    return CorpusData(DATA if name is None else CORPORA / name)
+    # the networks' corpus only (roles.networks)
+    @property
+    def augmented(self) -> Path:         # augment: wav/, clips.csv
+        return self.root / "augmented"
+
+    @property
+    def clips(self) -> Path:
+        return self.augmented / "clips.csv"
+
+    @property
+    def features(self) -> Path:          # features: features.npy, clips.npy, n_frames.npy
+        return self.root / "features"
+
+    @property
+    def split(self) -> Path:             # split: clip -> train/val/test/unused
+        return self.root / "split.csv"
+
+    # cv/: each summary as its stage writes it, DVC-cached (a stage with a `cache: false` output loses
+    # DVC's run cache: DVC PR #8738); stage report publishes the networks' corpus's as metrics/ (``published``)
+    @property
+    def baseline_predictions(self) -> Path:
+        return self.cv / "baselines.csv"
+
+    @property
+    def baseline_summary(self) -> Path:
+        return self.cv / "baselines.json"
+
+    @property
+    def ours_predictions(self) -> Path:
+        return self.cv / "ours.csv"
+
+    @property
+    def ours_summary(self) -> Path:
+        return self.cv / "ours.json"
+
+    @property
+    def ours_weights(self) -> Path:      # ours: each fold's fusion weights (chosen inside it)
+        return self.cv / "ours_weights.csv"
+
+    @property
+    def ours_ablation(self) -> Path:     # ours: LOSO probabilities of each ablation row
+        return self.cv / "ours_ablation.csv"
+
+    @property
+    def ablation_summary(self) -> Path:
+        return self.cv / "ablation.json"
+
+    @property
+    def ours_calibration(self) -> Path:  # calibrate: raw and in-fold calibrated probabilities
+        return self.cv / "ours_calibration.csv"
+
+    @property
+    def calibration_summary(self) -> Path:
+        return self.cv / "calibration.json"
+
+    @property
+    def cv_predictions(self) -> Path:    # cv: the networks' per-recording test predictions
+        return self.cv / "trained.csv"
+
+    @property
+    def cv_summary(self) -> Path:
+        return self.cv / "trained.json"
+
+    def published(self) -> dict[Path, Path]:
+        """Stage report copies each DVC-cached summary (key) to its git-tracked place (value), byte for byte."""
+        return {self.cv_summary: METRICS / "cv.json", self.baseline_summary: METRICS / "baselines.json",
+                self.ours_summary: METRICS / "ours.json", self.ablation_summary: METRICS / "ablation.json",
+                self.calibration_summary: CALIBRATION}
+
+
+def corpus_data(name: str) -> CorpusData:
+    """Corpus ``name``'s places."""
+    return CorpusData(name)

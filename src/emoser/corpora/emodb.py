@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import pandas as pd
+
+from emoser.core.errors import EmoserError
 
 # Class order is the label index used by every model, metric and plot.
 EMOTIONS: tuple[str, ...] = (
@@ -152,3 +155,31 @@ def parse_listener_test(raw: bytes, source: str = "erkennung.txt") -> pd.DataFra
 
 def read_listener_test(path: Path) -> pd.DataFrame:
     return parse_listener_test(Path(path).read_bytes(), source=str(path))
+
+
+def copy_folder(local: Path, staging: Path, source: str) -> None:
+    """Emo-DB's folder (wav/, erkennung.txt), or its wav/ folder itself."""
+    wav_source = local / "wav" if (local / "wav").is_dir() else local if any(local.glob("*.wav")) else None
+    if wav_source is None:
+        raise EmoserError(f"fetch.source {source!r}: no wav/ folder and no wav files in it "
+                          f"(expected Emo-DB's layout: wav/, {LISTENER_TEST})")
+    shutil.copytree(wav_source, staging / "wav")
+    listener = wav_source.parent / LISTENER_TEST
+    if listener.is_file():
+        shutil.copy2(listener, staging / LISTENER_TEST)
+
+
+
+# Emo-DB's ten sentences in English (after the corpus documentation; Burkhardt et al., 2005).
+GLOSS = {
+    "a01": "The tablecloth is lying on the fridge.",
+    "a02": "She will hand it in on Wednesday.",
+    "a04": "Tonight I could tell him.",
+    "a05": "The black sheet of paper is up there beside the piece of timber.",
+    "a07": "In seven hours it will be time.",
+    "b01": "What are those bags standing there under the table?",
+    "b02": "They just carried it upstairs and now they are going down again.",
+    "b03": "At weekends I have always gone home lately and seen Agnes.",
+    "b09": "I'll just take this away and then go for a drink with Karl.",
+    "b10": "It will be in the place where we always put it.",
+}

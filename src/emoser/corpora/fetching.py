@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 MIN_DURATION_S = 0.2          # shorter recordings cannot be featurised (the features stage would fail)
 _CHUNK = 1 << 20
-_WORK = ".fetch-work."        # the working folder beside data/raw; a killed run's is removed by the next
+_WORK = ".fetch-work."        # the working folder beside the corpus's raw/; a killed run's is removed by the next
 
 
 def is_url(source: str) -> bool:
@@ -186,8 +186,6 @@ def build_manifest(corpus: Path, origin: str | None = None, layout: str = "emodb
         raise EmoserError(f"layout {layout!r} names its recordings in a table, not by file name")
     wav_dir = corpus / "wav"
     if not wav_dir.is_dir():
-        if kind.name == "emodb":
-            raise EmoserError(f"{origin or corpus}: no wav/ folder (expected Emo-DB's layout: wav/, {LISTENER_TEST})")
         raise EmoserError(f"{origin or corpus}: no {kind.what} found (expected {kind.example})")
     listener = None
     if kind.listener_test and (corpus / LISTENER_TEST).is_file():
@@ -224,7 +222,7 @@ def build_manifest(corpus: Path, origin: str | None = None, layout: str = "emodb
 
 
 def clear_stale_work(parent: Path) -> None:
-    """Remove working folders that a killed fetch left beside data/raw (DVC holds the repository
+    """Remove working folders that a killed fetch left beside the corpus's raw/ (DVC holds the repository
     lock while a stage runs, so no live run owns them); also the unnamed ones older versions left."""
     stale = [*parent.glob(f"{_WORK}*.tmp"),
              *(d for d in parent.glob("tmp*") if d.is_dir() and any(d.glob(".download.zip.*.tmp")))]
@@ -256,7 +254,7 @@ def fetch(source: str, out_dir: Path, *, layout: str = "emodb", labels: Mapping[
         order = check_manifest(kept, source)
         kept.to_csv(staging / "manifest.csv", index=False)
         report = fetch_report(kept, source, skipped, order)
-        if kind.name != "emodb":   # Emo-DB's report stays as it always was
+        if not kind.first_report:
             report.update(layout=kind.name, dropped=mapped.dropped)
         write_json(staging / "fetch_report.json", report)
     return report
@@ -310,22 +308,10 @@ def stage_files(source: str, staging: Path, work: Path, kind: Layout, sha256: st
         safe_extract(archive, staging, max_bytes, label=source, member=kind.member)
     elif sha256:
         raise EmoserError("fetch.sha256 applies to an archive; fetch.source is a folder")
-    elif kind.name == "emodb":
-        copy_emodb_folder(local, staging, source)
+    elif kind.copy_folder is not None:
+        kind.copy_folder(local, staging, source)
     else:
         copy_folder(local, staging, kind, source)
-
-
-def copy_emodb_folder(local: Path, staging: Path, source: str) -> None:
-    """Emo-DB's folder (wav/, erkennung.txt), or its wav/ folder itself."""
-    wav_source = local / "wav" if (local / "wav").is_dir() else local if any(local.glob("*.wav")) else None
-    if wav_source is None:
-        raise EmoserError(f"fetch.source {source!r}: no wav/ folder and no wav files in it "
-                          f"(expected Emo-DB's layout: wav/, {LISTENER_TEST})")
-    shutil.copytree(wav_source, staging / "wav")
-    listener = wav_source.parent / LISTENER_TEST
-    if listener.is_file():
-        shutil.copy2(listener, staging / LISTENER_TEST)
 
 
 def copy_folder(local: Path, staging: Path, kind: Layout, source: str) -> None:

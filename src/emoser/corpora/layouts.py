@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -31,7 +32,7 @@ from emoser.corpora.manifest import emotion_order
 REQUIRED_COLUMNS: tuple[str, ...] = (
     "file", "utterance", "speaker", "emotion", "label", "sample_rate", "channels", "duration",
 )
-RAW_EMOTION = "raw_emotion"   # the corpus's own label, before the map (every layout but emodb)
+RAW_EMOTION = "raw_emotion"   # the corpus's own label, before the map (layouts with ``raw_emotion``)
 
 
 @dataclass(frozen=True)
@@ -47,11 +48,17 @@ class Layout:
     row: Callable[[str], dict] | None           # a file name under wav/ -> its facts; ValueError: skip the file
     listener_test: bool = False                 # recognition, naturalness columns (empty without the test)
     every_label: bool = False                   # a label without recordings is an error before the map
+    gloss: Mapping[str, str] | None = None      # its sentence codes in English (the results page shows them)
+    # a local folder copied its own way (local, staging, source); None: each file where ``member`` puts it
+    copy_folder: Callable[[Path, Path, str], None] | None = None
+    raw_emotion: bool = True                    # keep the own label as RAW_EMOTION in the manifest
+    first_report: bool = False                  # its fetch report keeps its first form (no layout, dropped)
 
 
 LAYOUTS: dict[str, Layout] = {
     "emodb": Layout("emodb", "Emo-DB wav files", "wav/03a01Fa.wav", emodb.EMOTIONS, emodb.COLUMNS,
-                    emodb.archive_member, emodb.manifest_row, listener_test=True, every_label=True),
+                    emodb.archive_member, emodb.manifest_row, listener_test=True, every_label=True,
+                    gloss=emodb.GLOSS, copy_folder=emodb.copy_folder, raw_emotion=False, first_report=True),
     "ravdess": Layout("ravdess", "RAVDESS speech files", ravdess.EXAMPLE, ravdess.EMOTIONS,
                       REQUIRED_COLUMNS + ravdess.COLUMNS + (RAW_EMOTION,), ravdess.archive_member,
                       ravdess.manifest_row),
@@ -127,12 +134,12 @@ def map_labels(raw: Sequence[str], where: Sequence[str], layout: Layout, labels:
 def relabel(manifest: pd.DataFrame, layout: Layout, labels: Mapping[str, str | None] | None,
             source: str) -> tuple[pd.DataFrame, Relabelled]:
     """The manifest with the label map applied (``emotion`` holding the layout's own labels): dropped
-    recordings removed, ``emotion`` and ``label`` set, the own label kept as RAW_EMOTION (not for
-    Emo-DB: its manifest stays as it always was), columns in the layout's order."""
+    recordings removed, ``emotion`` and ``label`` set, the own label kept as RAW_EMOTION (where the layout
+    says ``raw_emotion``; Emo-DB's manifest stays as it always was), columns in the layout's order."""
     raw = manifest["emotion"].astype(str).tolist()
     mapped = map_labels(raw, manifest["file"].tolist(), layout, labels, source)
     table = manifest.copy()
-    if layout.name != "emodb":
+    if layout.raw_emotion:
         table[RAW_EMOTION] = raw
     table["emotion"] = list(mapped.emotions)
     table = table[table["emotion"].notna()].reset_index(drop=True)

@@ -9,23 +9,14 @@ import numpy as np
 import pandas as pd
 
 from emoser.core import paths
-from emoser.core.files import read_folds, read_manifest, read_split, write_csv, write_json
+from emoser.core.files import read_folds, read_manifest, write_csv, write_json
 from emoser.corpora.manifest import emotion_order
 from emoser.evaluation.scoring import scored_models, summarise_predictions
 from emoser.params.evaluate import EvaluateParams
-from emoser.protocols.names import HOLDOUT, LEAKY
+from emoser.protocols.names import HOLDOUT
 
 log = logging.getLogger(__name__)
 PREDICTION_COLUMNS = ["protocol", "model", "fold", "utterance", "speaker", "emotion", "predicted"]
-
-
-def assignments(folds: pd.DataFrame, split: pd.DataFrame, split_protocol: str) -> pd.DataFrame:
-    """(protocol, fold, clip, subset) of original recordings for every protocol the baselines run:
-    the hold-out split (unless it is the leaky one) and the leak-free cv protocols."""
-    tables = [folds[folds["protocol"] != LEAKY]]
-    if split_protocol != LEAKY:
-        tables.append(split.assign(protocol=HOLDOUT, fold=split_protocol))
-    return pd.concat(tables, ignore_index=True)
 
 
 def fold_rows(recordings: pd.DataFrame, table: pd.DataFrame):
@@ -51,14 +42,15 @@ def prediction_rows(recordings: pd.DataFrame, test: np.ndarray, predicted, proto
                          "predicted": [emotions[i] for i in predicted]})
 
 
-def load_recordings_and_folds(split_protocol: str | None, corpus: paths.CorpusData = paths.corpus_data()
-                              ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The manifest of original recordings and every fold they are scored in (``assignments``); a further
-    corpus (``split_protocol`` None) has no hold-out split, only its folds."""
-    manifest, folds = read_manifest(corpus.manifest), read_folds(corpus.folds)
-    if split_protocol is None:
-        return manifest, folds[folds["protocol"] != LEAKY]
-    return manifest, assignments(folds, read_split(), split_protocol)
+def load_recordings_and_folds(corpus: paths.CorpusData) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The manifest of a corpus's original recordings and every fold they are scored in (stage folds)."""
+    return read_manifest(corpus.manifest), read_folds(corpus.folds)
+
+
+def split_protocol_of(folds: pd.DataFrame) -> str | None:
+    """The hold-out split's protocol (the fold name of its rows in a folds table); None without one."""
+    names = folds.loc[folds["protocol"] == HOLDOUT, "fold"].unique()
+    return str(names[0]) if len(names) else None
 
 
 def summarise_recordings(predictions: pd.DataFrame, manifest: pd.DataFrame, settings: EvaluateParams,

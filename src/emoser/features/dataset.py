@@ -127,7 +127,7 @@ def assemble(clips: pd.DataFrame, subset: pd.Series, store: FeatureStore,
     return subsets
 
 
-def load_subsets(names=("train", "val", "test")) -> dict[str, Subset]:
-    """The hold-out split's subsets (stages train and evaluate)."""
-    split = read_split().set_index("clip")["subset"]
-    return assemble(read_clips(), split, FeatureStore(paths.FEATURES), names)
+def load_subsets(corpus: paths.CorpusData, names=("train", "val", "test")) -> dict[str, Subset]:
+    """The hold-out split's subsets of the networks' corpus (stage evaluate)."""
+    split = read_split(corpus.split).set_index("clip")["subset"]
+    return assemble(read_clips(corpus.clips), split, FeatureStore(corpus.features), names)

@@ -1,4 +1,4 @@
-"""openSMILE functionals of a recording, for the SVM baselines and our model (stage opensmile).
+"""openSMILE functionals of a recording, for the SVM baselines and our model (extractor opensmile).
 
 The ``opensmile`` package ships its own SMILExtract binary and configs (eGeMAPS v02: 88
 functionals; ComParE 2016: 6,373). Recordings are read at their own sample rate, as the

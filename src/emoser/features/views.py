@@ -2,7 +2,7 @@
 each, in one registry (``VIEWS``), so that fusion, stage ours and ``emoser predict --model
 models/ours`` iterate the registry and a new view touches no other module.
 
-A view says its name, the title of its row in the report, the stage that extracts it for a corpus
+A view says its name, the title of its row in the report, the extractor that stores it for a corpus
 and what that costs, which kind of model fits it (``ensemble``: the feature-count ensemble of
 ``emoser.models.classical.fusion``; ``embedding``: one standardised logistic regression), how its
 stored features are read for a corpus (``load``) and how the training libraries compute it for one
@@ -10,9 +10,10 @@ recording (``extractor`` once, then ``compute`` per window). Its served side (nu
 stage package) is ``emoser.serving.served.SERVED_VIEWS[name]``; a test keeps the two registries'
 names equal.
 
-The three views: openSMILE ComParE functionals (stage opensmile, the ``ours.feature_set``
-functionals), the voice encoder's statistics (stage embeddings) and Whisper's encoder statistics
-(stage whisper: the layers ``ours.whisper_layers`` of those stored).
+The three views: openSMILE ComParE functionals (extractor opensmile, the ``ours.feature_set``
+functionals), the voice encoder's statistics (extractor embeddings) and Whisper's encoder statistics
+(extractor whisper: the layers ``ours.whisper_layers`` of those stored); stage extract stores each
+(``emoser.features.extractors``).
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ class View:
     """One view of a recording: see the module's docstring."""
     name: str                  # in params ours.fusion.views
     title: str                 # its row in the ablation and the report
-    stage: str                 # the stage that extracts it for a corpus (dvc.yaml)
+    stage: str                 # the extractor that stores it for a corpus (stage extract@NAME-<this>)
     cost: str                  # what extracting it costs, measured (docs/benchmark.md)
     model: Literal["ensemble", "embedding"]
     load: Callable[[paths.CorpusData, OursParams, Any], np.ndarray]   # (corpus, params, utterances) -> rows

@@ -1,4 +1,4 @@
-"""A pretrained voice encoder's view of a recording, for our model (stage embeddings).
+"""A pretrained voice encoder's view of a recording, for our model (extractor embeddings).
 
 Resemblyzer's wheel ships a GE2E voice encoder (Wan et al., ICASSP 2018: three LSTM layers of
 256 units over 40 mel bands at 16 kHz), trained for speaker verification on LibriSpeech and

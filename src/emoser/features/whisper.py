@@ -1,4 +1,4 @@
-"""Whisper base's encoder as a view of a recording, for our model (stage whisper).
+"""Whisper base's encoder as a view of a recording, for our model (extractor whisper).
 
 OpenAI's Whisper (Radford et al., 2022) was trained to transcribe 680,000 hours of speech in 97
 languages; its encoder never heard Emo-DB or RAVDESS. Each recording is resampled to 16 kHz,

@@ -7,10 +7,9 @@ their own sections (``emoser.core.config.load_params``), so that they depend on 
 from __future__ import annotations
 
 import argparse
-import re
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import model_validator
 
 from emoser.core.config import DEFAULT_PARAMS, Section, load_params
 from emoser.core.runtime import entry_point
@@ -18,10 +17,10 @@ from emoser.params.audio import AudioParams
 from emoser.params.augment import AugmentParams
 from emoser.params.baselines import BaselinesParams
 from emoser.params.compute import ComputeParams, ExtractParams
+from emoser.params.corpora import CorpusParams, RolesParams, check_corpora
 from emoser.params.cv import CvParams
 from emoser.params.evaluate import EvaluateParams
 from emoser.params.features import FeatureParams, check_denoise_once
-from emoser.params.fetch import CORPUS_NAME, CorpusParams, FetchParams
 from emoser.params.mlflow import MlflowParams
 from emoser.params.networks import ArchitectureParams, ModelParams, TrainParams, check_networks_fit
 from emoser.params.ours import OursParams
@@ -32,7 +31,8 @@ __all__ = ["Params", "load_all", "main"]
 
 
 class Params(Section):
-    fetch: FetchParams
+    corpora: dict[str, CorpusParams]
+    roles: RolesParams
     audio: AudioParams
     augment: AugmentParams
     features: FeatureParams
@@ -49,28 +49,18 @@ class Params(Section):
     ours: OursParams
     mlflow: MlflowParams
     compute: ComputeParams
-    corpora: dict[str, CorpusParams] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _across_sections(self):
-        check_corpus_names(self.fetch.corpus, self.corpora)
+        check_corpora(self.corpora, self.roles)
         check_denoise_once(self.augment.denoise, self.features.denoise)
         check_networks_fit(self.features.n_mfcc + 1, self.features.frames, self.architectures)
         check_whisper_layers(self.ours.whisper_layers, self.whisper.layers, "whisper" in self.ours.fusion.views)
         return self
 
 
-def check_corpus_names(main: str, further) -> None:
-    """Further corpora need folder-safe names other than the main corpus's."""
-    for name in further:
-        if not re.match(CORPUS_NAME, name):
-            raise ValueError(f"corpora.{name}: a corpus name is lower-case letters, digits and _")
-        if name == main:
-            raise ValueError(f"corpora.{name}: is the main corpus (fetch.corpus); name it once")
-
-
 def check_whisper_layers(used, stored, fused: bool) -> None:
-    """Our model reads only layers that stage whisper stores."""
+    """Our model reads only layers that extractor whisper stores."""
     missing = sorted(set(used) - set(stored))
     if fused and missing:
         raise ValueError(f"ours.whisper_layers: layer(s) {missing} are not in whisper.layers {list(stored)}")

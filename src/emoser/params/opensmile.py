@@ -1,4 +1,4 @@
-"""The openSMILE functional sets stage opensmile extracts: the values ``baselines`` and ``ours``
+"""The openSMILE functional sets stage extract's opensmile extractor stores: the values ``baselines`` and ``ours``
 may name (no section of its own)."""
 from __future__ import annotations
 

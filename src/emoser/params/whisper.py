@@ -1,4 +1,4 @@
-"""Section ``whisper``: Whisper base's encoder statistics per recording (stage whisper)."""
+"""Section ``whisper``: Whisper base's encoder statistics per recording (stage extract, extractor whisper)."""
 from __future__ import annotations
 
 from typing import Literal

@@ -21,7 +21,9 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from emoser.core.errors import EmoserError
 from emoser.params.cv import CvParams
-from emoser.protocols.split import follow_source
+from emoser.params.split import SplitParams
+from emoser.protocols.names import HOLDOUT, LEAKY
+from emoser.protocols.split import assign_subsets, follow_source
 
 log = logging.getLogger(__name__)
 COLUMNS = ["protocol", "fold", "clip", "subset"]
@@ -96,6 +98,23 @@ def make_folds(clips: pd.DataFrame, params: CvParams) -> pd.DataFrame:
         else:
             raise ValueError(f"unknown cv protocol {protocol!r}")
     return pd.concat(tables, ignore_index=True)[COLUMNS]
+
+
+def recording_folds(manifest: pd.DataFrame, params: CvParams, split: SplitParams | None, every_protocol: bool
+                    ) -> pd.DataFrame:
+    """A corpus's folds over its original recordings (``manifest``), for the classical models: LOSO;
+    with ``every_protocol`` each leak-free protocol of ``params.protocols``, and with ``split`` the
+    hold-out split (protocol ``holdout``, fold: the split's protocol; none for the leaky split). These
+    are the networks' folds (``make_folds`` over clips) and split restricted to the recordings, row for
+    row: copies only ever train, and each fold is decided over the original recordings."""
+    recordings = manifest.assign(clip=manifest["utterance"], kind="original")
+    protocols = tuple(p for p in params.protocols if p != LEAKY) if every_protocol else ("loso",)
+    tables = [make_folds(recordings, params.model_copy(update={"protocols": protocols}))] if protocols else []
+    if split is not None and split.protocol != LEAKY:
+        subset = assign_subsets(recordings, split)
+        tables.append(pd.DataFrame({"protocol": HOLDOUT, "fold": split.protocol, "clip": subset.index,
+                                    "subset": subset.to_numpy()}))
+    return pd.concat(tables, ignore_index=True)[COLUMNS] if tables else pd.DataFrame(columns=COLUMNS)
 
 
 def fold_names(folds: pd.DataFrame, protocol: str) -> list[str]:

@@ -1,9 +1,10 @@
-"""The report's corpora: each further corpus's LOSO scores (stages corpus-baselines, corpus-ours) and
-the corpus x corpus matrix (stage crosscorpus), for results.md, the README and metrics/corpora.json
+"""The report's corpora: each other corpus's LOSO scores (stages baselines, ours) and the corpus x
+corpus matrix against the networks' corpus (stage crosscorpus), for results.md, the README and metrics/corpora.json
 (which ``emoser review`` and ``dvc metrics diff`` read through metrics/headline.json)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 from emoser.core import paths
@@ -11,7 +12,6 @@ from emoser.evaluation.scoring import scored_models
 from emoser.models.classical.fusion import MODEL as OURS
 from emoser.models.classical.speaker_standardisation import SPEAKER_STANDARDISED
 
-TITLES = {"emodb": "Emo-DB", "ravdess": "RAVDESS"}  # display names of the built-in corpora
 ARROW = "→"
 
 
@@ -24,8 +24,9 @@ def label(model: str) -> str:
     return LABELS.get(model, model)
 
 
-def title(name: str) -> str:
-    return TITLES.get(name, name)
+def title(name: str, titles: Mapping[str, str]) -> str:
+    """A corpus's name on pages (params corpora.NAME.title), else its key."""
+    return titles.get(name, name)
 
 
 def read_summary(path: Path) -> dict:
@@ -46,7 +47,7 @@ def collect(main: str, main_summaries: list[dict], further: list[str]) -> dict:
         for summary in (read_summary(cv / "baselines.json"), read_summary(cv / "ours.json")):
             for protocol, model, result in scored_models(summary):
                 out.setdefault(f"{name}/{protocol}", {})[model] = result
-        cross = read_summary(paths.corpus_data(name).root / "cross" / "summary.json")
+        cross = read_summary(paths.corpus_data(name).cross / "summary.json")
         for protocol, model, result in scored_models(cross):
             out.setdefault(protocol, {})[model] = result
         for protocol, block in cross.items():     # the emotions each direction is scored over
@@ -74,12 +75,11 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
                       *("| " + " | ".join(r) + " |" for r in rows)])
 
 
-def matrix_table(collected: dict, main: str, other: str, label=label) -> str:
+def matrix_table(collected: dict, main: str, other: str, label=label, titles: Mapping[str, str] = {}) -> str:
     """One row per model and setting; columns: within each corpus (LOSO) and each direction."""
-    columns = [(f"{main}/loso", f"{title(main)} → {title(main)} (LOSO)"),
-               (f"{main}{ARROW}{other}", f"{title(main)} → {title(other)}"),
-               (f"{other}{ARROW}{main}", f"{title(other)} → {title(main)}"),
-               (f"{other}/loso", f"{title(other)} → {title(other)} (LOSO)")]
+    a, b = title(main, titles), title(other, titles)
+    columns = [(f"{main}/loso", f"{a} → {a} (LOSO)"), (f"{main}{ARROW}{other}", f"{a} → {b}"),
+               (f"{other}{ARROW}{main}", f"{b} → {a}"), (f"{other}/loso", f"{b} → {b} (LOSO)")]
     blocks = [collected.get(key, {}) for key, _ in columns]
     rows = []
     for model in _models(blocks):
@@ -90,7 +90,8 @@ def matrix_table(collected: dict, main: str, other: str, label=label) -> str:
     return _table(["model (UAR [95 % CI]; trained → scored)", "setting", *[t for _, t in columns]], rows)
 
 
-def corpora_section(collected: dict, main: str, further: list[str], label=label) -> str:
+def corpora_section(collected: dict, main: str, further: list[str], label=label, titles: Mapping[str, str] = {}
+                    ) -> str:
     """results.md's section: what each corpus is, and the matrix per further corpus."""
     if not further:
         return "No further corpora in this run (params `corpora`)."
@@ -101,23 +102,24 @@ def corpora_section(collected: dict, main: str, further: list[str], label=label)
              "corpus's unlabelled audio). The networks are not trained on further corpora (cost; see "
              "docs/corpora.md)."]
     for name in further:
-        cross = read_summary(paths.corpus_data(name).root / "cross" / "summary.json")
+        cross = read_summary(paths.corpus_data(name).cross / "summary.json")
         shared = {p: b.get("emotions") for p, b in cross.items() if isinstance(b, dict)}
         report = read_summary(paths.corpus_data(name).raw / "fetch_report.json")
         facts = (f"{report.get('utterances', '?')} recordings, {report.get('speakers', '?')} speakers, "
                  f"{len(report.get('per_emotion', {}))} emotions ({', '.join(report.get('per_emotion', {}))})"
                  if report else "not fetched")
         emotions = next((e for e in shared.values() if e), None)
-        parts += ["", f"### {title(name)}: {facts}", "",
-                  f"Shared with {title(main)}: {', '.join(emotions) if emotions else '—'}"
+        parts += ["", f"### {title(name, titles)}: {facts}", "",
+                  f"Shared with {title(main, titles)}: {', '.join(emotions) if emotions else '—'}"
                   + (f" (chance UAR across corpora: {1 / len(emotions):.3f})." if emotions else "."), "",
-                  matrix_table(collected, main, name, label)]
+                  matrix_table(collected, main, name, label, titles)]
     return "\n".join(parts)
 
 
-def headline_rows(collected: dict, main: str, further: list[str], label=label) -> str:
+def headline_rows(collected: dict, main: str, further: list[str], label=label, titles: Mapping[str, str] = {}
+                  ) -> str:
     """The README's corpora table: ours and the best baseline per further corpus, LOSO and across."""
     if not further:
         return ""
-    return "\n\n".join(f"**{title(main)} and {title(name)}** (UAR [95 % CI]):\n\n"
-                       + matrix_table(collected, main, name, label) for name in further)
+    return "\n\n".join(f"**{title(main, titles)} and {title(name, titles)}** (UAR [95 % CI]):\n\n"
+                       + matrix_table(collected, main, name, label, titles) for name in further)

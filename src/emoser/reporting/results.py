@@ -13,8 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from emoser.core import paths
+from emoser.core.files import read_csv
 from emoser.evaluation.scoring import scored_models
 from emoser.models.networks.saved import REPLICATES_FILE
 from emoser.params.networks import VARIANTS
@@ -24,10 +26,10 @@ Reader = Callable[[Path], "str | None"]
 HEADLINE_METRICS = paths.METRICS / "headline.json"   # the only file dvc.yaml declares as metrics
 # The evaluated hold-out networks: the shipped model and the report's four variants.
 NETWORKS = ("model", *(f"study/{v}" for v in VARIANTS))
-# Cross-validated and classical predictions: (kind, summary, per-recording predictions).
-SUMMARIES = (("trained", paths.METRICS / "cv.json", paths.CV_PREDICTIONS),
-             ("ours", paths.METRICS / "ours.json", paths.OURS_PREDICTIONS),
-             ("baseline", paths.METRICS / "baselines.json", paths.BASELINE_PREDICTIONS))
+# Cross-validated and classical models of the networks' corpus: (kind, its summary in metrics/).
+SUMMARIES = (("trained", paths.METRICS / "cv.json"), ("ours", paths.METRICS / "ours.json"),
+             ("baseline", paths.METRICS / "baselines.json"))
+LEGACY_PREDICTIONS = paths.DATA / "cv"   # their predictions' folder before every corpus had its own (older revisions)
 SCORES = ("uar", "uar_low", "uar_high", "accuracy", "accuracy_low", "accuracy_high", "n")
 PREDICTION_COLUMNS = ["protocol", "model", "kind", "fold", "utterance", "emotion", "predicted"]
 REPLICATE_COLUMNS = ["protocol", "model", "seed", "utterance", "emotion", "predicted"]
@@ -80,9 +82,24 @@ def replicates_of(name: str, metrics: dict, read_text: Reader) -> dict | None:
     return None
 
 
+def networks_corpus(read_text: Reader = workspace) -> paths.CorpusData | None:
+    """The networks' corpus (params ``roles.networks``) of one version; None before roles existed."""
+    text = read_text(Path("params.yaml"))
+    name = ((yaml.safe_load(text) or {}).get("roles") or {}).get("networks") if text else None
+    return paths.corpus_data(name) if isinstance(name, str) else None
+
+
+def predictions_of(corpus: paths.CorpusData | None) -> dict[str, Path]:
+    """{kind: per-recording predictions} of the networks' corpus, for each of ``SUMMARIES``."""
+    if corpus is None:
+        return {kind: LEGACY_PREDICTIONS / f"{name}.csv"
+                for kind, name in (("trained", "trained"), ("ours", "ours"), ("baseline", "baselines"))}
+    return {"trained": corpus.cv_predictions, "ours": corpus.ours_predictions, "baseline": corpus.baseline_predictions}
+
+
 def headline_metrics(read_text: Reader = workspace, corpora: bool = False) -> dict[str, dict[str, dict]]:
     """{protocol: {model: SCORES}} for every evaluated network and every cross-validated,
-    classical and own model; with ``corpora`` also the further corpora's and the cross-corpus rows
+    classical and own model; with ``corpora`` also the other corpora's and the cross-corpus rows
     (metrics/corpora.json: stage corpora; the review shows them, metrics/headline.json has the main
     corpus's only). A hold-out network trained with several seeds also has the seeds'
     count, mean UAR and its standard deviation over seeds (the training run's spread) beside the
@@ -97,29 +114,31 @@ def headline_metrics(read_text: Reader = workspace, corpora: bool = False) -> di
                 scores.update(seeds=len(replicates["seeds"]), uar_seed_mean=replicates["uar_mean"],
                               uar_seed_std=replicates["uar_std"])
             headline.setdefault(holdout_protocol(metrics["leaky"]), {})[network_model(name)] = scores
-    for summary_path in (*(s for _, s, _ in SUMMARIES), *([paths.CORPORA_METRICS] if corpora else [])):
+    for summary_path in (*(s for _, s in SUMMARIES), *([paths.CORPORA_METRICS] if corpora else [])):
         for protocol, model, result in scored_models(_json(read_text, summary_path)):
             headline.setdefault(protocol, {})[model] = headline_scores(result["pooled"])
     return headline
 
 
-def prediction_table(read_text: Reader = workspace, corpora: bool = False) -> pd.DataFrame:
+def prediction_table(read_text: Reader = workspace, corpora: bool = False, corpus: paths.CorpusData | None = None
+                     ) -> pd.DataFrame:
     """Every model's test predictions, one row per (protocol, model, recording): PREDICTION_COLUMNS;
-    with ``corpora`` also the further corpora's and the cross-corpus ones (stage corpora)."""
+    with ``corpora`` also the other corpora's and the cross-corpus ones (stage corpora)."""
     tables = []
     for name in NETWORKS:
         metrics = _json(read_text, paths.METRICS / f"{name}.json")
         samples = read_text(paths.PLOTS / name / "confusion.csv")
         if metrics and samples:
-            table = pd.read_csv(io.StringIO(samples), dtype=str)
+            table = read_csv(io.StringIO(samples), dtype=str)
             tables.append(pd.DataFrame({"protocol": holdout_protocol(metrics["leaky"]), "model": network_model(name),
                                         "kind": "network", "fold": HOLDOUT, "utterance": table["clip"],
                                         "emotion": table["actual"], "predicted": table["predicted"]}))
-    extra = [("classical", paths.CORPORA_METRICS, paths.CORPORA_PREDICTIONS)] if corpora else []
-    for kind, _, predictions_path in (*SUMMARIES, *extra):
+    where = predictions_of(corpus or networks_corpus(read_text))
+    extra = [("classical", paths.CORPORA_PREDICTIONS)] if corpora else []
+    for kind, predictions_path in (*where.items(), *extra):
         text = read_text(predictions_path)
         if text:
-            table = pd.read_csv(io.StringIO(text), dtype=str)
+            table = read_csv(io.StringIO(text), dtype=str)
             tables.append(table.assign(kind=kind)[PREDICTION_COLUMNS])
     return (pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=PREDICTION_COLUMNS))
 
@@ -135,7 +154,7 @@ def replicate_table(read_text: Reader = workspace) -> pd.DataFrame:
         source = name if "replicates" in metrics or name != "model" else twin(metrics)
         text = read_text(paths.PLOTS / source / REPLICATES_FILE)
         if text:
-            table = pd.read_csv(io.StringIO(text), dtype={"clip": str, "actual": str, "predicted": str})
+            table = read_csv(io.StringIO(text), dtype={"clip": str, "actual": str, "predicted": str})
             tables.append(pd.DataFrame({"protocol": holdout_protocol(metrics["leaky"]), "model": network_model(name),
                                         "seed": table["seed"].astype(int), "utterance": table["clip"],
                                         "emotion": table["actual"], "predicted": table["predicted"]}))

@@ -1,5 +1,6 @@
 """Stage augment: per utterance, the original plus pitch-shifted and time-stretched copies, each
-recording denoised once first (``augment.denoise``) -> data/augmented/ (wav/, clips.csv).
+recording denoised once first (``augment.denoise``), of the networks' corpus (``roles.networks``)
+-> data/corpora/NAME/augmented/ (wav/, clips.csv).
 
     python -m emoser.stages.augment
 """
@@ -17,6 +18,7 @@ from emoser.core.runtime import entry_point
 from emoser.params.audio import AudioParams
 from emoser.params.augment import AugmentParams
 from emoser.params.compute import ComputeParams
+from emoser.params.corpora import RolesParams
 
 log = logging.getLogger(__name__)
 
@@ -25,16 +27,18 @@ class Params(Section):
     audio: AudioParams
     augment: AugmentParams
     compute: ComputeParams
+    roles: RolesParams
 
 
 @entry_point
 def main(argv: list[str] | None = None) -> None:
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
     params = load_params(Params)
-    manifest = read_manifest()
-    with compute_backend(params.compute), atomic_dir(paths.AUGMENTED) as staging:
-        clips = augment_corpus(manifest, paths.RAW / "wav", staging, params.audio.sample_rate, params.augment)
-        clips.to_csv(staging / paths.CLIPS.name, index=False)
+    corpus = paths.corpus_data(params.roles.networks)
+    manifest = read_manifest(corpus.manifest)
+    with compute_backend(params.compute), atomic_dir(corpus.augmented) as staging:
+        clips = augment_corpus(manifest, corpus.raw / "wav", staging, params.audio.sample_rate, params.augment)
+        clips.to_csv(staging / corpus.clips.name, index=False)
     log.info("wrote %d clips from %d utterances", len(clips), len(manifest))
 
 

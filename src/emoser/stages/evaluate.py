@@ -23,6 +23,7 @@ from emoser.features.dataset import load_subsets
 from emoser.models.networks.architectures import Bundle
 from emoser.models.networks.evaluation import evaluate, evaluate_replicates
 from emoser.models.networks.saved import HISTORY_FILE, REPLICATES_FILE
+from emoser.params.corpora import RolesParams
 from emoser.params.evaluate import EvaluateParams
 from emoser.reporting.figures import confusion_figure, history_figure, save_figure
 
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 
 class Params(Section):
     evaluate: EvaluateParams
+    roles: RolesParams
 
 
 @entry_point
@@ -40,8 +42,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     params = load_params(Params)
     bundle = Bundle.load(paths.MODELS / args.name)
-    test = load_subsets(("test",))["test"]
-    manifest = read_manifest()
+    corpus = paths.corpus_data(params.roles.networks)
+    test = load_subsets(corpus, ("test",))["test"]
+    manifest = read_manifest(corpus.manifest)
     recognition = manifest.set_index("utterance")["recognition"] if "recognition" in manifest else None
     metrics, samples, counts = evaluate(bundle, test, params.evaluate, recognition)
     plot_dir = paths.PLOTS / args.name

@@ -1,6 +1,6 @@
 """Stage features: 40 MFCCs + a log-energy row per clip, cut or zero-padded to ``features.frames``,
-stored unnormalised with each clip's real frame count -> data/features/ (features.npy streamed to
-disk clip by clip, clips.npy, n_frames.npy).
+stored unnormalised with each clip's real frame count, of the networks' corpus (``roles.networks``)
+-> data/corpora/NAME/features/ (features.npy streamed to disk clip by clip, clips.npy, n_frames.npy).
 
     python -m emoser.stages.features
 """
@@ -22,6 +22,7 @@ from emoser.features.frames import extract_each
 from emoser.params.audio import AudioParams
 from emoser.params.augment import AugmentParams
 from emoser.params.compute import ComputeParams
+from emoser.params.corpora import RolesParams
 from emoser.params.features import FeatureParams, check_denoise_once
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ class Params(Section):
     augment: AugmentParams     # only to refuse denoising twice
     features: FeatureParams
     compute: ComputeParams
+    roles: RolesParams
 
     @model_validator(mode="after")
     def _denoise_once(self):
@@ -43,11 +45,12 @@ class Params(Section):
 def main(argv: list[str] | None = None) -> None:
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
     params = load_params(Params)
-    clips = read_clips()
-    files = [(paths.AUGMENTED / "wav" / f"{c}.wav").resolve() for c in clips["clip"]]  # absolute: see parallel
+    corpus = paths.corpus_data(params.roles.networks)
+    clips = read_clips(corpus.clips)
+    files = [(corpus.augmented / "wav" / f"{c}.wav").resolve() for c in clips["clip"]]  # absolute: see parallel
     shape = (params.features.n_mfcc + 1, params.features.frames)
     with compute_backend(params.compute):
-        n_frames = write_features(paths.FEATURES, clips["clip"].to_numpy(dtype=str),
+        n_frames = write_features(corpus.features, clips["clip"].to_numpy(dtype=str),
                                   extract_each(files, params.audio.sample_rate, params.features), shape)
     log.info("features %s for %d clips; %.0f%% fill all %d frames", shape, len(clips),
              100 * np.mean(n_frames == params.features.frames), params.features.frames)

@@ -1,7 +1,10 @@
-"""Stage folds: the cross-validation folds of every protocol in ``cv.protocols`` -> data/folds.csv;
-a further corpus's LOSO folds over its original recordings -> data/corpora/NAME/folds.csv.
+"""Stage folds: corpus NAME's protocols over its original recordings -> data/corpora/NAME/folds.csv,
+what the classical models (baselines, ours, calibrate) are scored under. Every corpus: LOSO. The
+networks' corpus (``roles.networks``) also every leak-free protocol of ``cv.protocols`` and the
+hold-out split (``split``): the same folds the networks train in (stage cv, stage split), restricted
+to the recordings, so that every model is compared on the same test sets.
 
-    python -m emoser.stages.folds [--corpus NAME]
+    python -m emoser.stages.folds --corpus NAME
 """
 from __future__ import annotations
 
@@ -10,34 +13,34 @@ import logging
 
 from emoser.core import paths
 from emoser.core.config import Section, load_params
-from emoser.core.files import read_clips, read_manifest, write_csv
+from emoser.core.files import read_manifest, write_csv
 from emoser.core.runtime import entry_point
+from emoser.params.corpora import RolesParams
 from emoser.params.cv import CvParams
-from emoser.protocols.folds import make_folds
+from emoser.params.split import SplitParams
+from emoser.protocols.folds import recording_folds
 
 log = logging.getLogger(__name__)
 
 
 class Params(Section):
     cv: CvParams
+    split: SplitParams
+    roles: RolesParams
 
 
 @entry_point
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--corpus", help="a further corpus (params corpora.NAME); default: the main one")
+    parser.add_argument("--corpus", metavar="NAME", required=True, help="a corpus of params corpora")
     name = parser.parse_args(argv).corpus
-    params = load_params(Params).cv
+    params = load_params(Params)
     corpus = paths.corpus_data(name)
-    if name is None:
-        folds = make_folds(read_clips(), params)
-    else:   # no augmentation: the recordings are the clips; scored by the classical models under LOSO
-        params = params.model_copy(update={"protocols": ("loso",)})
-        manifest = read_manifest(corpus.manifest)
-        folds = make_folds(manifest.assign(clip=manifest["utterance"], kind="original"), params)
+    networks = name == params.roles.networks
+    folds = recording_folds(read_manifest(corpus.manifest), params.cv, params.split if networks else None,
+                            networks)
     write_csv(corpus.folds, folds)
-    for protocol in params.protocols:
-        part = folds[(folds["protocol"] == protocol) & (folds["subset"] == "test")]
+    for protocol, part in folds[folds["subset"] == "test"].groupby("protocol", sort=False):
         log.info("%s: %d folds, test sizes %s", protocol, part["fold"].nunique(),
                  part.groupby("fold", sort=False).size().tolist())
 

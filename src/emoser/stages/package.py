@@ -1,4 +1,4 @@
-"""Stage package: our model (models/ours) with its calibration temperature (data/cv/calibration.json)
+"""Stage package: our model (models/ours) with its calibration temperature (stage calibrate's)
 as plain arrays for serving -> models/served/ (emoser.serving.export; read by emoser.serving.served: what
 ``emoser predict`` and the MLflow model answer with).
 
@@ -12,18 +12,25 @@ import json
 import numpy as np
 
 from emoser.core import paths
+from emoser.core.config import Section, load_params
 from emoser.core.files import atomic_path, write_json
 from emoser.core.runtime import entry_point
 from emoser.models.classical.fusion import FusionModel
+from emoser.params.corpora import RolesParams
 from emoser.serving.export import encoder_arrays, facts, model_arrays
 from emoser.serving.served import ARRAYS, FACTS, FOLDER
+
+
+class Params(Section):
+    roles: RolesParams
 
 
 @entry_point
 def main(argv: list[str] | None = None) -> None:
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
     model = FusionModel.load(paths.OURS_MODEL)
-    temperature = json.loads(paths.CALIBRATION_SUMMARY.read_text())["served_temperature"]
+    calibration = paths.corpus_data(load_params(Params).roles.networks).calibration_summary
+    temperature = json.loads(calibration.read_text())["served_temperature"]
     FOLDER.mkdir(parents=True, exist_ok=True)
     with atomic_path(FOLDER / ARRAYS) as tmp, open(tmp, "wb") as out:
         np.savez(out, **{**model_arrays(model), **encoder_arrays(model)})  # type: ignore[arg-type]

@@ -1,5 +1,5 @@
-"""Stage split: assign every clip to train, val, test or unused under ``split.protocol``
--> data/split.csv.
+"""Stage split: assign every clip of the networks' corpus (``roles.networks``) to train, val, test or
+unused under ``split.protocol`` -> data/corpora/NAME/split.csv.
 
     python -m emoser.stages.split
 """
@@ -14,6 +14,7 @@ from emoser.core import paths
 from emoser.core.config import Section, load_params
 from emoser.core.files import read_clips, write_csv
 from emoser.core.runtime import entry_point
+from emoser.params.corpora import RolesParams
 from emoser.params.split import SplitParams
 from emoser.protocols.split import assign_subsets, summarise
 
@@ -22,15 +23,17 @@ log = logging.getLogger(__name__)
 
 class Params(Section):
     split: SplitParams
+    roles: RolesParams
 
 
 @entry_point
 def main(argv: list[str] | None = None) -> None:
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
-    params = load_params(Params).split
-    clips = read_clips()
+    loaded = load_params(Params)
+    params, corpus = loaded.split, paths.corpus_data(loaded.roles.networks)
+    clips = read_clips(corpus.clips)
     subset = assign_subsets(clips, params)
-    write_csv(paths.SPLIT, pd.DataFrame({"clip": subset.index, "subset": subset.to_numpy()}))
+    write_csv(corpus.split, pd.DataFrame({"clip": subset.index, "subset": subset.to_numpy()}))
     for name, facts in summarise(clips, subset).items():
         log.info("%s (%s): %d clips, %d utterances, speakers %s", name, params.protocol, facts["clips"],
                  facts["utterances"], ",".join(facts["speakers"]))

@@ -32,12 +32,13 @@ from emoser.models.networks.saved import REPLICATES, copy_saved, read_facts, rep
 from emoser.params.audio import AudioParams
 from emoser.params.augment import AugmentParams
 from emoser.params.compute import ComputeParams
+from emoser.params.corpora import RolesParams
 from emoser.params.features import FeatureParams
 from emoser.params.networks import ARCHS, LOSSES, ArchitectureParams, ModelParams, TrainParams, check_networks_fit
 from emoser.params.split import SplitParams
 
 # The params a trained model depends on, recorded in its bundle (and logged to MLflow): the stages
-# upstream of it and its own. Not fetch (where the corpus came from is machine-specific; its checksum
+# upstream of it and its own. Not corpora (where the corpus came from is machine-specific; its checksum
 # is in dvc.lock), nor model.* (the variant's arch and loss are recorded as such), nor what comes after.
 MODEL_PARAM_SECTIONS = ("audio", "augment", "features", "split", "train", "architectures")
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class Params(Section):
     train: TrainParams
     architectures: ArchitectureParams
     compute: ComputeParams
+    roles: RolesParams
 
     @model_validator(mode="after")
     def _frames_fit_chunks(self):
@@ -85,12 +87,13 @@ def train_replicates(name: str, arch: str, loss: str, params: Params, made_from:
     from emoser.models.networks.tasks import TrainingTask, run_trainings  # TensorFlow: only to train
 
     folder = paths.MODELS / name
-    split = read_split().set_index("clip")["subset"]
-    clips = read_clips()
+    corpus = paths.corpus_data(params.roles.networks)   # its augmented clips, their features and split
+    split = read_split(corpus.split).set_index("clip")["subset"]
+    clips = read_clips(corpus.clips)
     shipped = {"sample_rate": params.audio.sample_rate, "features": params.features.model_dump(),
                "protocol": params.split.protocol}
     tasks = [TrainingTask(f"{arch}-{loss}", params.split.protocol, f"seed {seed}", clips, split,
-                      paths.FEATURES.resolve(), params.train.model_copy(update={"seed": seed}), params.architectures,
+                      corpus.features.resolve(), params.train.model_copy(update={"seed": seed}), params.architectures,
                       params.features.normalisation, params.compute.threads_per_task,
                       save_to=replicate_folder(folder, seed).resolve(),
                       shipped={**shipped, "params": {**made_from, "train.seed": seed}}, name=name)

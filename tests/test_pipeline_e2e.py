@@ -449,8 +449,8 @@ def test_pull_request_review_script(workspace):
     clone, out = pull_request("mse", to_mse_and_a_comment)
     _assert_reviewed_change(clone / "review/review.md")
     text = (clone / "review/review.md").read_text()
-    # the comment in reporting/ reruns what reads that folder (the evaluations: seconds), not the fits
-    study = {f"study-evaluate@{v.removeprefix('study/')}" for v in VARIANTS[1:]}
+    # the comment in reporting/ reruns what reads that folder (the evaluations, corpora: seconds), not the fits
+    study = {f"study-evaluate@{v.removeprefix('study/')}" for v in VARIANTS[1:]} | {"corpora"}
     changed = text.split("## Stages whose dvc.lock entry changed\n\n")[1].split("\n")[0]
     assert set(re.findall(r"`([^`]+)`", changed)) == {"train", "evaluate", "report", "track", *study}, text
     assert "| data/corpora/emodb/cv/trained.csv | DVC cache | workspace |" in text    # pulled from the remote

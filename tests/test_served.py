@@ -288,7 +288,7 @@ def test_mlflow_models_serve_answers_as_the_cli(tiny, models, tmp_path):
 
 
 def test_bad_rows_from_eight_concurrent_clients_fail_no_good_row(tiny, models, tmp_path):
-    """Issue 37, point 7: the served model's limits (params ``serving``, in its facts) and one error
+    """Issue 37, point 7: the served model's limits (params ``mlflow.serve``, in its facts) and one error
     row per bad recording; 8 clients at once on 127.0.0.1, each request mixing good recordings with
     bad ones of every kind, and requests over the row limit: every good row is answered as the CLI
     answers it, every bad row gets its own error."""
@@ -311,7 +311,7 @@ def test_bad_rows_from_eight_concurrent_clients_fail_no_good_row(tiny, models, t
            "no-audio": {"name": "no-audio", "audio": None},
            "long.wav": _record(long_file), "big.wav": _record(big_file)}
     reasons = {"not-base64": "not valid base64", "not-audio": "cannot read audio", "no-audio": "no 'audio' field",
-               "long.wav": "over serving.max_seconds", "big.wav": "over serving.max_recording_mb"}
+               "long.wav": "over mlflow.serve.max_seconds", "big.wav": "over mlflow.serve.max_recording_mb"}
     rng = np.random.default_rng(0)
     requests = []
     for _ in range(16):
@@ -325,7 +325,7 @@ def test_bad_rows_from_eight_concurrent_clients_fail_no_good_row(tiny, models, t
         assert [a["file"] for a in answer] == [r["name"] for r in rows]
         for i, (row, got) in enumerate(zip(rows, answer)):
             if i >= 5:
-                assert got["emotion"] is None and "over serving.max_rows (5)" in got["note"], (i, len(rows), got)
+                assert got["emotion"] is None and "over mlflow.serve.max_rows (5)" in got["note"], (i, len(rows), got)
             elif row["name"] in expected:
                 answered_good += got["emotion"] == expected[row["name"]]
                 failed_good += got["emotion"] != expected[row["name"]]

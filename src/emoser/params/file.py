@@ -24,7 +24,6 @@ from emoser.params.features import FeatureParams, check_denoise_once
 from emoser.params.mlflow import MlflowParams
 from emoser.params.networks import ArchitectureParams, ModelParams, TrainParams, check_networks_fit
 from emoser.params.ours import OursParams
-from emoser.params.serving import ServingParams
 from emoser.params.split import SplitParams
 from emoser.params.whisper import WhisperParams
 
@@ -49,7 +48,6 @@ class Params(Section):
     whisper: WhisperParams
     ours: OursParams
     mlflow: MlflowParams
-    serving: ServingParams
     compute: ComputeParams
 
     @model_validator(mode="after")

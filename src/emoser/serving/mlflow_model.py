@@ -12,7 +12,7 @@ Response: ``{"predictions": [...]}``, one object per row with the fields of ``em
 (null then), ``voiced_s``, ``no_speech`` (Whisper's no-speech probability) and ``note``. A
 recording longer than 10 s gets a row per voiced segment after its own. A bad row does not fail
 the others: whatever goes wrong with one recording (unreadable, too large or too long for the
-limits stage package wrote from params ``serving``, or an error of any kind inside) is that row's
+limits stage package wrote from params ``mlflow.serve``, or an error of any kind inside) is that row's
 ``note``, and the rest are answered; rows past ``max_rows`` each get an error row, unread.
 """
 from __future__ import annotations
@@ -53,7 +53,7 @@ class EmoserOurs(PythonModel):
             name = str(record.get("name") or f"row {i}") if isinstance(record, dict) else f"row {i}"
             if i >= limits.max_rows:
                 answer = [error_row(name, model, emotions, f"the request holds {len(records)} recordings, over "
-                                                           f"serving.max_rows ({limits.max_rows}); send the rest "
+                                                           f"mlflow.serve.max_rows ({limits.max_rows}); send the rest "
                                                            "in another request")]
             else:
                 answer = self._answer(record, name, limits)
@@ -65,7 +65,7 @@ class EmoserOurs(PythonModel):
         def read() -> tuple[np.ndarray, int]:
             signal, rate = io.read(_audio_bytes(record, name, limits), name)
             if len(signal) / rate > limits.max_seconds:
-                raise EmoserError(f"{name}: {len(signal) / rate:.0f} s long, over serving.max_seconds "
+                raise EmoserError(f"{name}: {len(signal) / rate:.0f} s long, over mlflow.serve.max_seconds "
                                   f"({limits.max_seconds:g} s); cut it, or use emoser predict on the file")
             return signal, rate
 
@@ -84,7 +84,7 @@ def _audio_bytes(record, name: str, limits: Limits) -> bytes:
     if not isinstance(audio, str):
         raise EmoserError(f"{name}: no 'audio' field (the file's bytes in base64)")
     if len(audio) * 3 / 4 > limits.max_recording_mb * 2**20:    # checked before decoding it
-        raise EmoserError(f"{name}: {len(audio) * 3 / 4 / 2**20:.1f} MB, over serving.max_recording_mb "
+        raise EmoserError(f"{name}: {len(audio) * 3 / 4 / 2**20:.1f} MB, over mlflow.serve.max_recording_mb "
                           f"({limits.max_recording_mb:g} MB)")
     try:
         return base64.b64decode(audio, validate=True)

@@ -327,7 +327,7 @@ class WhisperView(ServedView):
 
 @dataclass(frozen=True)
 class Limits:
-    """What one request to the served MLflow model may hold (params ``serving``, written by stage
+    """What one request to the served MLflow model may hold (params ``mlflow.serve``, written by stage
     package; a model packaged before limits existed gets these, the defaults params.yaml ships)."""
     max_rows: int = 64
     max_recording_mb: float = 25.0

@@ -1,5 +1,5 @@
 """Stage package: our model (models/ours) with its calibration temperature (stage calibrate's)
-as plain arrays for serving, with the limits of one request (params ``serving``) -> models/served/
+as plain arrays for serving, with the limits of one request (params ``mlflow.serve``) -> models/served/
 (emoser.serving.export; read by emoser.serving.served: what ``emoser predict`` and the MLflow model
 answer with).
 
@@ -18,14 +18,14 @@ from emoser.core.files import atomic_path, write_json
 from emoser.core.runtime import entry_point
 from emoser.models.classical.fusion import FusionModel
 from emoser.params.corpora import RolesParams
-from emoser.params.serving import ServingParams
+from emoser.params.mlflow import ServeOnly
 from emoser.serving.export import encoder_arrays, facts, model_arrays
 from emoser.serving.served import ARRAYS, FACTS, FOLDER
 
 
 class Params(Section):
     roles: RolesParams
-    serving: ServingParams
+    mlflow: ServeOnly
 
 
 @entry_point
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     FOLDER.mkdir(parents=True, exist_ok=True)
     with atomic_path(FOLDER / ARRAYS) as tmp, open(tmp, "wb") as out:
         np.savez(out, **{**model_arrays(model), **encoder_arrays(model)})  # type: ignore[arg-type]
-    write_json(FOLDER / FACTS, {**facts(model, temperature), "limits": params.serving.model_dump()})
+    write_json(FOLDER / FACTS, {**facts(model, temperature), "limits": params.mlflow.serve.model_dump()})
 
 
 if __name__ == "__main__":

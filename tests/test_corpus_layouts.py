@@ -399,3 +399,21 @@ def test_real_ravdess_with_the_params_label_map(tmp_path):
     assert report["dropped"] == {"calm": 192, "surprised": 192} and report["skipped"] == 0
     assert emotion_order(manifest) == tuple(report["per_emotion"])
     assert manifest.groupby("sex")["speaker"].nunique().to_dict() == {"f": 12, "m": 12}
+
+
+def test_a_flat_name_from_a_long_path_stays_a_legal_file_name(tmp_path):
+    """Issue 37, point 5: a deep or long absolute path flattened past 255 bytes was an OSError at fetch;
+    it keeps its last parts after a hash of the whole, one name per path."""
+    deep = "/".join(f"folder-{'x' * 40}-{i}" for i in range(8))
+    names = {flat_name(f"{deep}/{k}/recording.wav", tmp_path)[1] for k in ("a", "b")}
+    assert len(names) == 2
+    for name in names:
+        assert len(name.encode()) <= 255 and name.endswith("__recording.wav"), name
+    assert flat_name("short/a.wav", tmp_path)[1] == "short__a.wav"       # short names as they always were
+    # and the real stage reads such a table
+    files = {f"{deep}/{e}{k}.wav": 0.3 for e in ("anger", "neutral") for k in range(2)}
+    rows = "".join(f"{name},{name.split('/')[-1][:-5]},s{k % 2}\n" for k, name in enumerate(files))
+    table = make_table(tmp_path / "corpus", "file,emotion,speaker\n" + rows, files)
+    report = _fetch(table, tmp_path / "raw", layout="csv")
+    assert report["utterances"] == 4
+    assert all(len(p.name.encode()) <= 255 for p in (tmp_path / "raw" / "wav").iterdir())

@@ -162,3 +162,33 @@ def test_a_busy_server_is_asked_again_and_a_missing_file_is_one_clear_error(tmp_
     with pytest.raises(EmoserError, match=r"cannot download .*/nothing.zip: HTTP 404"):
         download(missing, tmp_path / "dl2" / "download.zip", timeout_s=5, max_bytes=100 * MB, retries=fast)
     assert not (tmp_path / "dl2" / "download.zip").exists()
+
+
+def _patched_member_zip(path, corpus, *, flag: int = 0, method: int | None = None):
+    """The corpus zipped (stored), then one member's headers patched as another tool would write
+    them: ``flag`` or-ed into its general-purpose flags (bit 0: encrypted), ``method`` as its compression."""
+    zip_folder(corpus, path)
+    data = bytearray(path.read_bytes())
+    target = b"wav/03a01Wa.wav"
+    for signature, flag_at, method_at, name_at in ((b"PK\x03\x04", 6, 8, 30), (b"PK\x01\x02", 8, 10, 46)):
+        start = 0
+        while (start := data.find(signature, start)) != -1:
+            if data[start + name_at:start + name_at + len(target)] == target:
+                data[start + flag_at] |= flag
+                if method is not None:
+                    data[start + method_at:start + method_at + 2] = method.to_bytes(2, "little")
+            start += 4
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("flag, method, message", [
+    (0x1, None, "member 'wav/03a01Wa.wav' is encrypted; unpack the archive yourself"),
+    (0, 99, "member 'wav/03a01Wa.wav' is compressed with method 99, which Python's zip reader cannot unpack"),
+])
+def test_an_encrypted_or_unreadable_member_is_one_clear_error(tmp_path, flag, method, message):
+    """Issue 37, point 5: not RuntimeError / NotImplementedError from zipfile."""
+    archive = _patched_member_zip(tmp_path / "e.zip", make_corpus(tmp_path / "corpus"), flag=flag, method=method)
+    with pytest.raises(EmoserError, match=message):
+        fetch(str(archive), tmp_path / "raw", sha256=None, timeout_s=5, max_bytes=100 * MB)
+    assert not (tmp_path / "raw").exists()

@@ -1,6 +1,7 @@
 """The served model (numpy only): every step equals the library training used, the model equals
 models/ours, the CLI and a real `mlflow models serve` answer the same, and calibration holds."""
 import base64
+import contextlib
 import json
 import os
 import socket
@@ -226,23 +227,23 @@ def _post(url: str, body: dict) -> dict:
         return json.loads(response.read())
 
 
-def test_mlflow_models_serve_answers_as_the_cli(tiny, models, tmp_path):
+@contextlib.contextmanager
+def _serving(served_folder: Path, tmp_path: Path):
+    """`mlflow models serve` of the pyfunc model around ``served_folder`` on a free port of 127.0.0.1;
+    yields its invocations URL."""
     import mlflow
 
     from emoser.serving import mlflow_model
 
-    _, root = models
-    mlflow.pyfunc.save_model(str(tmp_path / "pyfunc"), python_model=mlflow_model.__file__,
-                             artifacts={mlflow_model.ARTIFACT: str(root / "served")},
+    pyfunc = tmp_path / "pyfunc"
+    mlflow.pyfunc.save_model(str(pyfunc), python_model=mlflow_model.__file__,
+                             artifacts={mlflow_model.ARTIFACT: str(served_folder)},
                              code_paths=[str(mlflow_model.PACKAGE)], pip_requirements=[])
     # the whole package travels with the model (a server without emoser installed imports it from there)
-    assert (tmp_path / "pyfunc" / "code" / "emoser" / "serving" / "mlflow_model.py").is_file()
-    noise = tmp_path / "white_noise.wav"
-    sf.write(noise, np.random.default_rng(0).uniform(-0.5, 0.5, 16000).astype(np.float32), 16000)
-    files = _files(tiny)[:2] + [noise] + _silences(_files(tiny)[0], tmp_path)
+    assert (pyfunc / "code" / "emoser" / "serving" / "mlflow_model.py").is_file()
     port = _free_port()
     env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
-    server = subprocess.Popen([sys.executable, "-m", "mlflow", "models", "serve", "-m", str(tmp_path / "pyfunc"),
+    server = subprocess.Popen([sys.executable, "-m", "mlflow", "models", "serve", "-m", str(pyfunc),
                                "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)],
                               cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -255,12 +256,25 @@ def test_mlflow_models_serve_answers_as_the_cli(tiny, models, tmp_path):
                 assert server.poll() is None, server.stdout.read() if server.stdout else "server exited"
                 assert time.monotonic() < deadline, "mlflow models serve did not start in 180 s"
                 time.sleep(0.5)
-        records = [{"name": p.name, "audio": base64.b64encode(p.read_bytes()).decode()} for p in files]
-        records.append({"name": "not-audio.wav", "audio": base64.b64encode(b"RIFF????WAVE").decode()})
-        answer = _post(f"http://127.0.0.1:{port}/invocations", {"dataframe_records": records})["predictions"]
+        yield f"http://127.0.0.1:{port}/invocations"
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def _record(path: Path) -> dict:
+    return {"name": path.name, "audio": base64.b64encode(path.read_bytes()).decode()}
+
+
+def test_mlflow_models_serve_answers_as_the_cli(tiny, models, tmp_path):
+    _, root = models
+    noise = tmp_path / "white_noise.wav"
+    sf.write(noise, np.random.default_rng(0).uniform(-0.5, 0.5, 16000).astype(np.float32), 16000)
+    files = _files(tiny)[:2] + [noise] + _silences(_files(tiny)[0], tmp_path)
+    with _serving(root / "served", tmp_path) as url:
+        records = [_record(p) for p in files]
+        records.append({"name": "not-audio.wav", "audio": base64.b64encode(b"RIFF????WAVE").decode()})
+        answer = _post(url, {"dataframe_records": records})["predictions"]
     cli = _predict_json("--model", root / "served", *files)
     assert [a["file"] for a in answer] == [p.name for p in files] + ["not-audio.wav"]
     _no_nan_anywhere(answer[2:-1], ["white_noise", "zeros", "dc", "padded", "dc_padded", "offset"])
@@ -271,3 +285,51 @@ def test_mlflow_models_serve_answers_as_the_cli(tiny, models, tmp_path):
             assert [round(got[e], 4) for e in EMOTIONS] == [expected["probabilities"][e] for e in EMOTIONS]
     assert answer[2]["emotion"] is None and answer[2]["note"].startswith("no speech found")
     assert answer[-1]["emotion"] is None and answer[-1]["note"].startswith("error: cannot read audio")
+
+
+def test_bad_rows_from_eight_concurrent_clients_fail_no_good_row(tiny, models, tmp_path):
+    """Issue 37, point 7: the served model's limits (params ``mlflow.serve``, in its facts) and one error
+    row per bad recording; 8 clients at once on 127.0.0.1, each request mixing good recordings with
+    bad ones of every kind, and requests over the row limit: every good row is answered as the CLI
+    answers it, every bad row gets its own error."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    _, root = models
+    folder = tmp_path / "served"
+    folder.mkdir()
+    (folder / served.ARRAYS).write_bytes((root / "served" / served.ARRAYS).read_bytes())
+    facts = json.loads((root / "served" / served.FACTS).read_text())
+    facts["limits"] = {"max_rows": 5, "max_recording_mb": 0.5, "max_seconds": 4.0}
+    (folder / served.FACTS).write_text(json.dumps(facts))
+    good = _files(tiny)[:2]
+    expected = {Path(r["file"]).name: r["emotion"] for r in _predict_json("--model", root / "served", *good)}
+    long_file, big_file = tmp_path / "long.wav", tmp_path / "big.wav"
+    sf.write(long_file, tone(6.0, 16000, 180, seed=1), 16000)            # 6 s: over max_seconds
+    sf.write(big_file, tone(20.0, 16000, 180, seed=2), 16000)            # 640 KB: over max_recording_mb
+    bad = {"not-base64": {"name": "not-base64", "audio": "%%% not base64 %%%"},
+           "not-audio": {"name": "not-audio", "audio": base64.b64encode(b"RIFF????WAVE" * 50).decode()},
+           "no-audio": {"name": "no-audio", "audio": None},
+           "long.wav": _record(long_file), "big.wav": _record(big_file)}
+    reasons = {"not-base64": "not valid base64", "not-audio": "cannot read audio", "no-audio": "no 'audio' field",
+               "long.wav": "over mlflow.serve.max_seconds", "big.wav": "over mlflow.serve.max_recording_mb"}
+    rng = np.random.default_rng(0)
+    requests = []
+    for _ in range(16):
+        rows = [_record(p) for p in good] + [bad[k] for k in rng.choice(list(bad), size=3, replace=False)]
+        requests.append([rows[i] for i in rng.permutation(len(rows))])
+    requests.append([_record(good[0])] * 5 + [_record(good[1])] * 2)      # 7 rows: 2 past max_rows
+    with _serving(folder, tmp_path) as url, ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda rows: _post(url, {"dataframe_records": rows})["predictions"], requests))
+    failed_good = answered_good = 0
+    for rows, answer in zip(requests, answers):
+        assert [a["file"] for a in answer] == [r["name"] for r in rows]
+        for i, (row, got) in enumerate(zip(rows, answer)):
+            if i >= 5:
+                assert got["emotion"] is None and "over mlflow.serve.max_rows (5)" in got["note"], (i, len(rows), got)
+            elif row["name"] in expected:
+                answered_good += got["emotion"] == expected[row["name"]]
+                failed_good += got["emotion"] != expected[row["name"]]
+            else:
+                assert got["emotion"] is None and got["note"].startswith("error: "), got
+                assert reasons[row["name"]] in got["note"], got
+    assert failed_good == 0 and answered_good == 16 * 2 + 5, (failed_good, answered_good)

@@ -101,6 +101,10 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+# stored, deflate, bzip2, lzma: what zipfile unpacks (not AES, deflate64, zstd, ...)
+READABLE_COMPRESSION = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
+
+
 def safe_extract(archive: Path, dest: Path, max_bytes: int, label: str | None = None,
                  member: Callable[[str], str | None] = _wanted_member) -> None:
     """Extract the corpus files of a zip (``member``: a member's place in ``dest``, None to leave it
@@ -122,6 +126,13 @@ def safe_extract(archive: Path, dest: Path, max_bytes: int, label: str | None = 
                 raise EmoserError(f"{label}: member {name!r} points outside the archive ('..'); refusing it")
             if stat.S_ISLNK(info.external_attr >> 16):
                 raise EmoserError(f"{label}: member {name!r} is a symbolic link; refusing the archive")
+            if info.flag_bits & 0x1:
+                raise EmoserError(f"{label}: member {name!r} is encrypted; unpack the archive yourself and "
+                                  "point source at the folder")
+            if info.compress_type not in READABLE_COMPRESSION:
+                raise EmoserError(f"{label}: member {name!r} is compressed with method {info.compress_type}, which "
+                                  "Python's zip reader cannot unpack; unpack the archive yourself and point source "
+                                  "at the folder")
         declared = sum(info.file_size for info in members)
         if declared > max_bytes:
             largest = max(members, key=lambda info: info.file_size)

@@ -9,6 +9,7 @@ Errors name the table, the line (the header is line 1) and the cell or column.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import os
 from collections.abc import Collection
@@ -87,14 +88,32 @@ def check_header(header: list[str], source: str, reserved: Collection[str]) -> N
                           "rename it in the table")
 
 
+MAX_NAME_BYTES = 255   # a file name's limit on the file systems here (ext4, xfs, APFS, NTFS)
+
+
 def flat_name(written: str, base: Path) -> tuple[Path, str]:
     """The audio file a ``file`` cell names (relative to ``base``, the table's folder) and its flat
-    name under wav/: the path from ``base`` (or, outside it, the whole path) with ``/`` as ``__``."""
+    name under wav/: the path from ``base`` (or, outside it, the whole path) with ``/`` as ``__``.
+    A name over MAX_NAME_BYTES (deep or long absolute paths) keeps its last parts that fit, after a
+    hash of the whole: still one name per path, and a legal file name."""
     path = Path(os.path.normpath(base / written.replace("\\", "/")))
     root = Path(os.path.normpath(base))
     inside = path.is_relative_to(root)
     parts = path.relative_to(root).parts if inside else PurePosixPath(path.as_posix()).parts[1:]
-    return path, "__".join(parts)
+    name = "__".join(parts)
+    if len(name.encode()) <= MAX_NAME_BYTES:
+        return path, name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:12]
+    kept: list[str] = []
+    for part in reversed(parts):
+        candidate = "__".join([digest, part, *kept])
+        if len(candidate.encode()) > MAX_NAME_BYTES:
+            break
+        kept.insert(0, part)
+    if not kept:   # a single part over the limit: its end, with its extension
+        tail = parts[-1].encode()[-(MAX_NAME_BYTES - len(digest) - 2):].decode(errors="ignore")
+        kept = [tail]
+    return path, "__".join([digest, *kept])
 
 
 def read_table(path: Path, source: str, reserved: Collection[str] = ()) -> Table:

@@ -286,11 +286,10 @@ def comparison_pairs(predictions: pd.DataFrame, headline: dict) -> list[tuple[st
     return pairs
 
 
-def pairwise_section(predictions: pd.DataFrame, runs: pd.DataFrame, headline: dict, evaluate: EvaluateParams
-                     ) -> str:
-    """Paired tests on the same test recordings (``emoser.evaluation.comparison``), each at the level its models'
-    noise lives at, Holm-adjusted over the table; and what they say about the seed report's
-    "cross-entropy is more effective than MSE"."""
+def paired_tests(predictions: pd.DataFrame, runs: pd.DataFrame, headline: dict, evaluate: EvaluateParams
+                 ) -> list[tuple[str, str, str, str, dict]]:
+    """(protocol, question, A, B, result) of every pair ``comparison_pairs`` asks about: A and B on
+    the same test recordings (``emoser.evaluation.comparison.compare_models``)."""
     tests = []
     for protocol, question, a, b in comparison_pairs(predictions, headline):
         part = predictions[predictions["protocol"] == protocol]
@@ -299,6 +298,65 @@ def pairwise_section(predictions: pd.DataFrame, runs: pd.DataFrame, headline: di
                                 in_protocol[in_protocol["model"] == a], in_protocol[in_protocol["model"] == b],
                                 evaluate.bootstrap_resamples, evaluate.seed, evaluate.ci_level)
         tests.append((protocol, question, a, b, result))
+    return tests
+
+
+def _interval_over(result: dict) -> str:
+    """The level a comparison's interval is taken over, as the table names it."""
+    if result["level_of"] == SEEDS:
+        return f"{SEEDS} ({result['runs'][0]} + {result['runs'][1]} runs)"
+    if result["level_of"] == FOLDS:
+        return f"{FOLDS} ({result['folds']}, paired)"
+    return result["level_of"]
+
+
+def _judged_row(protocol: str, question: str, a: str, b: str, result: dict, adjusted: float, verdict: str
+                ) -> list[str]:
+    """One judged comparison as a row of the pairwise table."""
+    uar, acc, mcnemar = result["uar"], result["accuracy"], result.get("mcnemar")
+    figures = (f"{uar['base']:.3f} ± {uar['base_std']:.3f}", f"{uar['head']:.3f} ± {uar['head_std']:.3f}") \
+        if result["level_of"] == SEEDS else (f"{uar['base']:.3f}", f"{uar['head']:.3f}")
+    return [protocol, question, _model_label(a), _model_label(b), *figures,
+            f"{uar['difference']:+.3f} [{uar['low']:+.3f}, {uar['high']:+.3f}]", _interval_over(result),
+            f"{acc['difference']:+.3f}" + (f"; p = {mcnemar['p']:.3g} ({mcnemar['only_base_right']} / "
+                                           f"{mcnemar['only_head_right']})" if mcnemar else ""),
+            f"{result['p']:.3g} ({adjusted:.3g})", f"**{verdict}**" if verdict != NOISE else verdict]
+
+
+def _pairwise_method(evaluate: EvaluateParams) -> str:
+    """How the pairwise table's intervals, p-values and verdicts are made."""
+    return ("Each row scores A and B on the same test recordings, with the "
+            f"{100 * evaluate.ci_level:.0f} % interval of UAR B − A at the "
+            "level its models' noise lives at ('interval over'). *recordings*: deterministic models; a paired "
+            f"percentile bootstrap over recordings ({evaluate.bootstrap_resamples} resamples). *seeds + "
+            "recordings*: hold-out networks, each a training procedure run with several seeds (`train.replicates`; "
+            "UAR as mean ± standard deviation over seeds): the difference of the seeds' means, its variance the "
+            "spread over seeds (Student's t, 2S − 2 df) plus a paired bootstrap over recordings (normal), "
+            "their half-widths added in quadrature. *folds*: "
+            "cross-validated networks, each fold a training run on both sides: a paired t over per-fold UAR "
+            "differences. Accuracy: the difference, and for paired recordings an exact McNemar test (only A / "
+            "only B right; a network's named seed). p: the test's two-sided p-value and, in brackets, "
+            f"Holm-adjusted over this table's rows; verdict better / worse when the adjusted p is below "
+            f"{1 - evaluate.ci_level:.2g}, else within noise.")
+
+
+def _what_settles(predictions: pd.DataFrame, runs: pd.DataFrame, widths: list[float]) -> str:
+    """How small a difference the hold-out test set and seeds can tell from a reseed."""
+    n = int(predictions[predictions["kind"] == "network"].groupby(["protocol", "model"]).size().max())
+    return (f"**What {n} test recordings and {int(runs.groupby('model')['seed'].nunique().min())} seeds "
+            f"per network can settle:** the hold-out intervals above are ±{min(widths):.3f} to "
+            f"±{max(widths):.3f} UAR wide, so a difference between two training procedures smaller than about "
+            f"{min(widths):.2f} cannot be told from a reseed here; more seeds narrow the training part "
+            "(1/√seeds), more test recordings the other. Cross-validation scores every recording once and "
+            "pairs by fold: where a question matters, ask it there (`cv.variants`).")
+
+
+def pairwise_section(predictions: pd.DataFrame, runs: pd.DataFrame, headline: dict, evaluate: EvaluateParams
+                     ) -> str:
+    """Paired tests on the same test recordings (``paired_tests``), each at the level its models' noise
+    lives at, Holm-adjusted over the table; and what they say about the seed report's
+    "cross-entropy is more effective than MSE"."""
+    tests = paired_tests(predictions, runs, headline, evaluate)
     if not tests:
         return "This run has no pair of models scored on the same recordings."
     judged = [i for i, t in enumerate(tests) if "uar" in t[4] and not np.isnan(t[4]["p"])]
@@ -310,50 +368,20 @@ def pairwise_section(predictions: pd.DataFrame, runs: pd.DataFrame, headline: di
         if i not in judged:
             rows.append([protocol, question, _model_label(a), _model_label(b), *["—"] * 6, result["verdict"]])
             continue
-        uar, acc, mcnemar, verdict = result["uar"], result["accuracy"], result.get("mcnemar"), judged_verdicts[i]
-        level_of = result["level_of"]
-        if level_of == SEEDS:
-            over = f"{SEEDS} ({result['runs'][0]} + {result['runs'][1]} runs)"
+        rows.append(_judged_row(protocol, question, a, b, result, adjusted[i], judged_verdicts[i]))
+        uar = result["uar"]
+        if result["level_of"] == SEEDS:
             widths.append((uar["high"] - uar["low"]) / 2)
-        elif level_of == FOLDS:
-            over = f"{FOLDS} ({result['folds']}, paired)"
-        else:
-            over = level_of
-        figures = (f"{uar['base']:.3f} ± {uar['base_std']:.3f}", f"{uar['head']:.3f} ± {uar['head_std']:.3f}") \
-            if level_of == SEEDS else (f"{uar['base']:.3f}", f"{uar['head']:.3f}")
-        rows.append([protocol, question, _model_label(a), _model_label(b), *figures,
-                     f"{uar['difference']:+.3f} [{uar['low']:+.3f}, {uar['high']:+.3f}]", over,
-                     f"{acc['difference']:+.3f}" + (f"; p = {mcnemar['p']:.3g} ({mcnemar['only_base_right']} / "
-                                                    f"{mcnemar['only_head_right']})" if mcnemar else ""),
-                     f"{result['p']:.3g} ({adjusted[i]:.3g})",
-                     f"**{verdict}**" if verdict != NOISE else verdict])
         if "cross-entropy vs MSE" in question:
             loss_verdicts.append(f"{question.split(':')[0]} under {protocol}: B − A = {uar['difference']:+.3f} "
-                                 f"[{uar['low']:+.3f}, {uar['high']:+.3f}] over {over}, Holm-adjusted p = "
-                                 f"{adjusted[i]:.3g} → {verdict}")
+                                 f"[{uar['low']:+.3f}, {uar['high']:+.3f}] over {_interval_over(result)}, "
+                                 f"Holm-adjusted p = {adjusted[i]:.3g} → {judged_verdicts[i]}")
     level = f"{100 * evaluate.ci_level:.0f} %"
-    text = [f"Each row scores A and B on the same test recordings, with the {level} interval of UAR B − A at the "
-            "level its models' noise lives at ('interval over'). *recordings*: deterministic models; a paired "
-            f"percentile bootstrap over recordings ({evaluate.bootstrap_resamples} resamples). *seeds + "
-            "recordings*: hold-out networks, each a training procedure run with several seeds (`train.replicates`; "
-            "UAR as mean ± standard deviation over seeds): the difference of the seeds' means, its variance the "
-            "spread over seeds (Student's t, 2S − 2 df) plus a paired bootstrap over recordings (normal), "
-            "their half-widths added in quadrature. *folds*: "
-            "cross-validated networks, each fold a training run on both sides: a paired t over per-fold UAR "
-            "differences. Accuracy: the difference, and for paired recordings an exact McNemar test (only A / "
-            "only B right; a network's named seed). p: the test's two-sided p-value and, in brackets, "
-            f"Holm-adjusted over this table's rows; verdict better / worse when the adjusted p is below "
-            f"{1 - evaluate.ci_level:.2g}, else within noise.", "",
+    text = [_pairwise_method(evaluate), "",
             _table(["protocol", "question", "A", "B", "UAR A", "UAR B", f"UAR B − A [{level}]", "interval over",
                     "accuracy B − A; McNemar p (only A / only B)", "p (Holm)", "verdict"], rows)]
     if widths:
-        n = int(predictions[predictions["kind"] == "network"].groupby(["protocol", "model"]).size().max())
-        text += ["", f"**What {n} test recordings and {int(runs.groupby('model')['seed'].nunique().min())} seeds "
-                 f"per network can settle:** the hold-out intervals above are ±{min(widths):.3f} to "
-                 f"±{max(widths):.3f} UAR wide, so a difference between two training procedures smaller than about "
-                 f"{min(widths):.2f} cannot be told from a reseed here; more seeds narrow the training part "
-                 "(1/√seeds), more test recordings the other. Cross-validation scores every recording once and "
-                 "pairs by fold: where a question matters, ask it there (`cv.variants`)."]
+        text += ["", _what_settles(predictions, runs, widths)]
     if loss_verdicts:
         text += ["", "**The seed report's claim, \"cross-entropy is more effective than MSE\"**: "
                  + "; ".join(loss_verdicts) + "."]
@@ -463,14 +491,8 @@ def _confusion_panels(predictions: pd.DataFrame, block: dict, emotions) -> list[
     return panels
 
 
-def build_report(split_protocol: str, cv_params: CvParams, evaluate: EvaluateParams, corpus: paths.CorpusData,
-                 title: str, gloss: Mapping[str, str] | None = None, out_dir: Path = paths.REPORTS
-                 ) -> tuple[str, str, dict]:
-    """The results page, the headline table (Markdown) for the README, and the headline metrics
-    (``results.headline_metrics``: what dvc.yaml declares as metrics) of the networks' corpus
-    (``corpus``, called ``title``; ``gloss``: its sentences in English, for the results page; the
-    other corpora: ``emoser.reporting.corpora``)."""
-    figures = out_dir / "figures"
+def _summaries() -> tuple[dict, dict, dict, dict]:
+    """The published summaries the page is made of: the study's networks, the baselines, cv, ours."""
     study = {v: _read_json(paths.METRICS / "study" / f"{v}.json") for v in VARIANTS}
     study = {v: m for v, m in study.items() if m}
     baselines = _read_json(paths.METRICS / "baselines.json")
@@ -479,16 +501,13 @@ def build_report(split_protocol: str, cv_params: CvParams, evaluate: EvaluatePar
     if not (study or baselines or cv or ours):
         raise EmoserError(f"nothing to report: no scores in {paths.METRICS}/ (model.json, study/, baselines.json, "
                           "cv.json, ours.json); `dvc repro` makes them before the report")
-    manifest = read_manifest(corpus.manifest)
-    emotions, titles = emotion_order(manifest), cv_titles(manifest["speaker"].nunique())
-    scores = collect_scores(study, baselines, cv, split_protocol, ours, titles)
-    holdout = f"holdout ({split_protocol})"
-    metrics = headline_metrics()
+    return study, baselines, cv, ours
 
-    listeners = _listeners(study, (baselines, cv, ours), holdout, titles)
-    predictions_all = prediction_table(corpus=corpus)
-    _write_browse_page(out_dir / BROWSE, manifest, predictions_all, metrics, corpus, title, gloss)
-    sections = [
+
+def _preamble(title: str, corpus: paths.CorpusData, split_protocol: str, cv_params: CvParams,
+              evaluate: EvaluateParams) -> list[str]:
+    """The page's title and what every figure on it is: protocols, intervals, settings."""
+    return [
         f"# {title} results",
         "",
         "Generated by `dvc repro` (stage `report`) from the committed metrics; do not edit by hand.",
@@ -503,6 +522,29 @@ def build_report(split_protocol: str, cv_params: CvParams, evaluate: EvaluatePar
         "'speaker std.' z-scores each speaker's features over their own recordings (the test "
         "speaker's unlabelled audio): a separate, transductive setting.",
         "",
+    ]
+
+
+def build_report(split_protocol: str, cv_params: CvParams, evaluate: EvaluateParams, corpus: paths.CorpusData,
+                 title: str, gloss: Mapping[str, str] | None = None, out_dir: Path = paths.REPORTS
+                 ) -> tuple[str, str, dict]:
+    """The results page, the headline table (Markdown) for the README, and the headline metrics
+    (``results.headline_metrics``: what dvc.yaml declares as metrics) of the networks' corpus
+    (``corpus``, called ``title``; ``gloss``: its sentences in English, for the results page; the
+    other corpora: ``emoser.reporting.corpora``)."""
+    figures = out_dir / "figures"
+    study, baselines, cv, ours = _summaries()
+    manifest = read_manifest(corpus.manifest)
+    emotions, titles = emotion_order(manifest), cv_titles(manifest["speaker"].nunique())
+    scores = collect_scores(study, baselines, cv, split_protocol, ours, titles)
+    holdout = f"holdout ({split_protocol})"
+    metrics = headline_metrics()
+
+    listeners = _listeners(study, (baselines, cv, ours), holdout, titles)
+    predictions_all = prediction_table(corpus=corpus)
+    _write_browse_page(out_dir / BROWSE, manifest, predictions_all, metrics, corpus, title, gloss)
+    sections = [
+        *_preamble(title, corpus, split_protocol, cv_params, evaluate),
         headline(scores, listeners, titles),
         "",
         "## Unweighted average recall (UAR)",

@@ -278,12 +278,10 @@ def confusion_pair(base_pred: pd.DataFrame, head_pred: pd.DataFrame, protocol: s
     return confusion_grid(panels, classes, columns=2)
 
 
-def write_review(base: Side, head: Side, settings: EvaluateParams, out_dir: Path) -> tuple[str, pd.DataFrame]:
-    """The report (Markdown) and its figures in ``out_dir``; returns the text and the rows."""
-    table, base_pred, head_pred = compare(base, head, settings)
-    changed = table[table["changed"]] if len(table) else table
-    lines = [f"# Review: {base.label} → {head.label}", ""]
-    stale = stale_stages() if head.rev is None else []
+def _summary_lines(table: pd.DataFrame, changed: pd.DataFrame, stale: list[str]) -> list[str]:
+    """The review's head: a warning if the workspace is stale, the count of changed rows by verdict, and
+    the tables of changed and unchanged rows."""
+    lines = []
     if stale:
         lines += [f"> **Warning:** the workspace is not reproduced: `dvc status` finds {len(stale)} stage(s) out of "
                   f"date ({', '.join(stale)}); run `dvc repro` and review again.", ""]
@@ -303,28 +301,34 @@ def write_review(base: Side, head: Side, settings: EvaluateParams, out_dir: Path
     if len(unchanged) and len(changed):
         lines += [f"<details><summary>{len(unchanged)} unchanged rows</summary>", "", *_table_rows(unchanged), "",
                   "</details>", ""]
+    return lines
+
+
+def _how_to_read(settings: EvaluateParams) -> str:
+    """What each column, interval and verdict of the review means."""
     level = f"{100 * settings.ci_level:.0f} %"
-    resamples = settings.bootstrap_resamples
-    lines += ["How to read it: both sides' predictions of the **same test recordings** are paired, and each row's "
-              f"{level} interval of UAR(head) − UAR(base) counts the noise its model has ('interval over'). "
-              f"*recordings*: a deterministic model (SVMs, ours); a paired percentile bootstrap over recordings "
-              f"({resamples} resamples). *seeds + recordings*: a hold-out network judged as a training procedure "
-              "by its replicates (train.replicates seeds per side): the difference of the seeds' mean UAR, its "
-              "variance the spread over seeds (Student's t, 2S − 2 df) plus a paired bootstrap over recordings "
-              "(normal), their half-widths added in quadrature. "
-              "*folds*: a cross-validated network, every fold its own training run on both sides: a paired t over "
-              "the per-fold UAR differences (the 'UAR base → head' column stays the pooled figure). McNemar's "
-              "exact test counts the recordings exactly one side got right (the named seed's, for a network). "
-              "Verdict: better / worse when the **Holm-adjusted** p over the changed rows is below "
-              f"{1 - settings.ci_level:.2g} (family-wise: a reseed or a rebuild on another CPU is called clean in "
-              f"at least {level} of reviews), else within noise; 'not comparable' when the sides score different "
-              f"recordings; '{ONE_RUN}' for a network with one training run on a side (train.replicates: 1, or "
-              "a revision before replicates); '(intervals only)' when a side's predictions were unreachable and "
-              "only the two sides' own intervals could be compared (non-overlap = change).", ""]
-    lines += ["## Parameters (`dvc params diff`)", "", params_diff(base, head), ""]
-    stages = changed_stages(base.lock(), head.lock())
-    lines += ["## Stages whose dvc.lock entry changed", "",
-              (", ".join(f"`{s}`" for s in stages) if stages else "None."), ""]
+    return ("How to read it: both sides' predictions of the **same test recordings** are paired, and each row's "
+            f"{level} interval of UAR(head) − UAR(base) counts the noise its model has ('interval over'). "
+            f"*recordings*: a deterministic model (SVMs, ours); a paired percentile bootstrap over recordings "
+            f"({settings.bootstrap_resamples} resamples). *seeds + recordings*: a hold-out network judged as a "
+            "training procedure by its replicates (train.replicates seeds per side): the difference of the seeds' "
+            "mean UAR, its variance the spread over seeds (Student's t, 2S − 2 df) plus a paired bootstrap over "
+            "recordings (normal), their half-widths added in quadrature. "
+            "*folds*: a cross-validated network, every fold its own training run on both sides: a paired t over "
+            "the per-fold UAR differences (the 'UAR base → head' column stays the pooled figure). McNemar's "
+            "exact test counts the recordings exactly one side got right (the named seed's, for a network). "
+            "Verdict: better / worse when the **Holm-adjusted** p over the changed rows is below "
+            f"{1 - settings.ci_level:.2g} (family-wise: a reseed or a rebuild on another CPU is called clean in "
+            f"at least {level} of reviews), else within noise; 'not comparable' when the sides score different "
+            f"recordings; '{ONE_RUN}' for a network with one training run on a side (train.replicates: 1, or "
+            "a revision before replicates); '(intervals only)' when a side's predictions were unreachable and "
+            "only the two sides' own intervals could be compared (non-overlap = change).")
+
+
+def _confusion_figures(changed: pd.DataFrame, base_pred: pd.DataFrame, head_pred: pd.DataFrame, out_dir: Path
+                       ) -> list[str]:
+    """Base / head confusion matrices of the changed rows both sides have predictions of (at most
+    MAX_FIGURES), saved in ``out_dir``; their Markdown image lines."""
     figure_rows = changed[changed["verdict"] != NOT_COMPARABLE].head(MAX_FIGURES) if len(changed) else changed
     pictured = []
     for r in figure_rows.to_dict("records"):
@@ -334,6 +338,21 @@ def write_review(base: Side, head: Side, settings: EvaluateParams, out_dir: Path
         name = f"confusion-{r['protocol']}-{r['model']}.png".replace("/", "-").replace("+", "-")
         save_figure(confusion_pair(base_pred, head_pred, r["protocol"], r["model"], ("base", "head")), out_dir / name)
         pictured.append(f"![{r['model']}, {r['protocol']}: base / head]({name})")
+    return pictured
+
+
+def write_review(base: Side, head: Side, settings: EvaluateParams, out_dir: Path) -> tuple[str, pd.DataFrame]:
+    """The report (Markdown) and its figures in ``out_dir``; returns the text and the rows."""
+    table, base_pred, head_pred = compare(base, head, settings)
+    changed = table[table["changed"]] if len(table) else table
+    lines = [f"# Review: {base.label} → {head.label}", ""]
+    lines += _summary_lines(table, changed, stale_stages() if head.rev is None else [])
+    lines += [_how_to_read(settings), ""]
+    lines += ["## Parameters (`dvc params diff`)", "", params_diff(base, head), ""]
+    stages = changed_stages(base.lock(), head.lock())
+    lines += ["## Stages whose dvc.lock entry changed", "",
+              (", ".join(f"`{s}`" for s in stages) if stages else "None."), ""]
+    pictured = _confusion_figures(changed, base_pred, head_pred, out_dir)
     if pictured:
         lines += ["## Confusion matrices, base (left) / head (right)", "", *pictured, ""]
     lines += ["## Where each side's files came from", "", "| file | base | head |", "|---|---|---|"]

@@ -36,6 +36,11 @@ def _row(name: str, model: str, emotions: list[str], start=None, end=None) -> di
             "no_speech": None, **dict.fromkeys(emotions, np.nan), "note": None}
 
 
+def error_row(name: str, model: str, emotions: list[str], message: str) -> dict:
+    """A recording's one row when it gets no answer: no emotion, no probabilities, the reason."""
+    return {**_row(name, model, emotions), "note": f"error: {message}"}
+
+
 def _judge(row: dict, signal: np.ndarray, rate: int, predict, name: str, emotions: list[str],
            screening: Screening) -> np.ndarray | None:
     """Fill ``row`` for one stretch of audio; its probabilities, or None when it holds no speech.

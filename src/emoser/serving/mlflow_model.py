@@ -11,12 +11,15 @@ Response: ``{"predictions": [...]}``, one object per row with the fields of ``em
 ``emotion`` (null when there is no speech or the audio is unreadable), one probability per emotion
 (null then), ``voiced_s``, ``no_speech`` (Whisper's no-speech probability) and ``note``. A
 recording longer than 10 s gets a row per voiced segment after its own. A bad row does not fail
-the others.
+the others: whatever goes wrong with one recording (unreadable, too large or too long for the
+limits stage package wrote from params ``mlflow.serve``, or an error of any kind inside) is that row's
+``note``, and the rest are answered; rows past ``max_rows`` each get an error row, unread.
 """
 from __future__ import annotations
 
 import base64
 import binascii
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -27,12 +30,13 @@ from mlflow.pyfunc import PythonModel
 # emoser package logged beside it (code_paths), so no pickled object is loaded.
 from emoser.audio import io
 from emoser.core.errors import EmoserError
-from emoser.serving.classification import Screening, classify_recording, plain
-from emoser.serving.served import ServedModel
+from emoser.serving.classification import Screening, classify_recording, error_row, plain
+from emoser.serving.served import Limits, ServedModel
 
 ARTIFACT = "served"          # the artifact holding models/served
 PACKAGE = Path(__file__).resolve().parents[1]   # the emoser package, logged as the model's code (code_paths)
 REGISTERED_NAME = "emoser-ours"
+log = logging.getLogger(__name__)
 
 
 class EmoserOurs(PythonModel):
@@ -43,23 +47,45 @@ class EmoserOurs(PythonModel):
 
     def predict(self, context, model_input, params=None) -> list[dict]:
         records = model_input.to_dict("records") if hasattr(model_input, "to_dict") else list(model_input)
+        limits, model, emotions = self.model.limits, self.model.facts["model"], self.model.emotions
         rows = []
         for i, record in enumerate(records):
-            name = str(record.get("name") or f"row {i}")
-
-            def read(record: dict = record, name: str = name) -> tuple[np.ndarray, int]:
-                return io.read(_audio_bytes(record, name), name)
-
-            answer, _ = classify_recording(name, read, self.model.predict_signal, self.model.emotions,
-                                           self.model.facts["model"], Screening(no_speech=self.model.no_speech))
+            name = str(record.get("name") or f"row {i}") if isinstance(record, dict) else f"row {i}"
+            if i >= limits.max_rows:
+                answer = [error_row(name, model, emotions, f"the request holds {len(records)} recordings, over "
+                                                           f"mlflow.serve.max_rows ({limits.max_rows}); send the rest "
+                                                           "in another request")]
+            else:
+                answer = self._answer(record, name, limits)
             rows += [{k: plain(v) for k, v in row.items()} for row in answer]
         return rows
 
+    def _answer(self, record, name: str, limits: Limits) -> list[dict]:
+        """One recording's rows; any failure is its own error row, never the request's."""
+        def read() -> tuple[np.ndarray, int]:
+            signal, rate = io.read(_audio_bytes(record, name, limits), name)
+            if len(signal) / rate > limits.max_seconds:
+                raise EmoserError(f"{name}: {len(signal) / rate:.0f} s long, over mlflow.serve.max_seconds "
+                                  f"({limits.max_seconds:g} s); cut it, or use emoser predict on the file")
+            return signal, rate
 
-def _audio_bytes(record: dict, name: str) -> bytes:
-    audio = record.get("audio")
+        model, emotions = self.model.facts["model"], self.model.emotions
+        try:
+            answer, _ = classify_recording(name, read, self.model.predict_signal, emotions, model,
+                                           Screening(no_speech=self.model.no_speech))
+        except Exception as exc:  # noqa: BLE001  (a bug or a library's error on one recording: that row's)
+            log.exception("%s: no answer", name)
+            answer = [error_row(name, model, emotions, f"internal error ({type(exc).__name__}: {exc})")]
+        return answer
+
+
+def _audio_bytes(record, name: str, limits: Limits) -> bytes:
+    audio = record.get("audio") if isinstance(record, dict) else None
     if not isinstance(audio, str):
         raise EmoserError(f"{name}: no 'audio' field (the file's bytes in base64)")
+    if len(audio) * 3 / 4 > limits.max_recording_mb * 2**20:    # checked before decoding it
+        raise EmoserError(f"{name}: {len(audio) * 3 / 4 / 2**20:.1f} MB, over mlflow.serve.max_recording_mb "
+                          f"({limits.max_recording_mb:g} MB)")
     try:
         return base64.b64decode(audio, validate=True)
     except (binascii.Error, ValueError):

@@ -33,6 +33,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
@@ -324,6 +325,15 @@ class WhisperView(ServedView):
                                   whisper["window_s"], self.facts["params"]["whisper_layers"], whisper["pooling"])
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What one request to the served MLflow model may hold (params ``mlflow.serve``, written by stage
+    package; a model packaged before limits existed gets these, the defaults params.yaml ships)."""
+    max_rows: int = 64
+    max_recording_mb: float = 25.0
+    max_seconds: float = 600.0
+
+
 class ServedModel:
     """Our model from ``models/served``: (signal, rate) -> calibrated class probabilities."""
 
@@ -334,6 +344,7 @@ class ServedModel:
         with np.load(folder / ARRAYS, allow_pickle=False) as data:
             self.a = {key: data[key] for key in data.files}
         self.emotions: list[str] = self.facts["emotions"]
+        self.limits = Limits(**self.facts.get("limits", {}))
         self.temperature = float(self.facts["temperature"])
         # a view weighted 0 adds nothing: it is not computed
         self.weights: dict[str, float] = {v: w for v, w in self.facts["weights"].items() if w > 0}

@@ -1,6 +1,7 @@
 """Stage package: our model (models/ours) with its calibration temperature (stage calibrate's)
-as plain arrays for serving -> models/served/ (emoser.serving.export; read by emoser.serving.served: what
-``emoser predict`` and the MLflow model answer with).
+as plain arrays for serving, with the limits of one request (params ``mlflow.serve``) -> models/served/
+(emoser.serving.export; read by emoser.serving.served: what ``emoser predict`` and the MLflow model
+answer with).
 
     python -m emoser.stages.package
 """
@@ -17,24 +18,27 @@ from emoser.core.files import atomic_path, write_json
 from emoser.core.runtime import entry_point
 from emoser.models.classical.fusion import FusionModel
 from emoser.params.corpora import RolesParams
+from emoser.params.mlflow import ServeOnly
 from emoser.serving.export import encoder_arrays, facts, model_arrays
 from emoser.serving.served import ARRAYS, FACTS, FOLDER
 
 
 class Params(Section):
     roles: RolesParams
+    mlflow: ServeOnly
 
 
 @entry_point
 def main(argv: list[str] | None = None) -> None:
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
     model = FusionModel.load(paths.OURS_MODEL)
-    calibration = paths.corpus_data(load_params(Params).roles.networks).calibration_summary
+    params = load_params(Params)
+    calibration = paths.corpus_data(params.roles.networks).calibration_summary
     temperature = json.loads(calibration.read_text())["served_temperature"]
     FOLDER.mkdir(parents=True, exist_ok=True)
     with atomic_path(FOLDER / ARRAYS) as tmp, open(tmp, "wb") as out:
         np.savez(out, **{**model_arrays(model), **encoder_arrays(model)})  # type: ignore[arg-type]
-    write_json(FOLDER / FACTS, facts(model, temperature))
+    write_json(FOLDER / FACTS, {**facts(model, temperature), "limits": params.mlflow.serve.model_dump()})
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from conftest import REPO
 
 PACKAGE = REPO / "src" / "emoser"
 # where a layout's name may appear: the layouts themselves, and the params schema listing them
-LAYOUT_MODULES = {"corpora/emodb.py", "corpora/ravdess.py", "corpora/layouts.py", "corpora/table.py",
+LAYOUT_MODULES = {"corpora/emodb.py", "corpora/ravdess.py", "corpora/nemo.py", "corpora/layouts.py", "corpora/table.py",
                   "params/corpora.py"}
 
 
@@ -63,7 +63,7 @@ def test_the_checker_sees_a_branch():
 
 def test_the_networks_role_moves_every_networks_stage(tmp_path):
     """`-S roles.networks=ravdess`, as dvc resolves dvc.yaml: the networks' stages read and write
-    data/corpora/ravdess/, the per-corpus stages are unchanged, and nothing names emodb any more."""
+    data/study/ravdess/, the per-corpus stages are unchanged, and nothing names emodb any more."""
     for name in ("dvc.yaml", "params.yaml"):
         shutil.copy(REPO / name, tmp_path / name)
     subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
@@ -82,7 +82,7 @@ def test_the_networks_role_moves_every_networks_stage(tmp_path):
     after = stages()
     assert set(before) == set(after)
     for stage in ("augment", "features", "split", "cv", "calibrate"):
-        assert "data/corpora/emodb/" in before[stage] and "data/corpora/ravdess/" in after[stage], stage
+        assert "data/study/emodb/" in before[stage] and "data/study/ravdess/" in after[stage], stage
     for stage in ("fetch@emodb", "extract@emodb-whisper", "ours@ravdess", "baselines@emodb"):
         assert before[stage] == after[stage], stage
 

@@ -47,17 +47,25 @@ def test_gathered_matrix_metrics_and_review_rows(tmp_path, monkeypatch):
     _write(where.cv / "ours.json", _predictions("loso", {"ours": 0.8, "ours+spkstd": 0.9}))
     cross = pd.concat([_predictions("main→rav", {"ours": 0.4, "compare": 0.3}, seed=1),
                        _predictions("rav→main", {"ours": 0.5, "ours+spkstd": 0.55}, seed=2)])
-    (where.root / "cross").mkdir()
-    cross.to_csv(where.root / "cross" / "predictions.csv", index=False)
+    where.cross.mkdir(parents=True)
+    cross.to_csv(where.cross / "predictions.csv", index=False)
     summary = {}
     for protocol, part in cross.groupby("protocol"):
         summary.update(summarise_predictions(part, EMOTIONS, 100, 0, 0.95))
         summary[protocol]["emotions"] = list(EMOTIONS)
-    (where.root / "cross" / "summary.json").write_text(json.dumps(summary))
+    (where.cross / "summary.json").write_text(json.dumps(summary))
     main_loso = summarise_predictions(_predictions("loso", {"ours": 0.85}, seed=3), EMOTIONS, 100, 0, 0.95)
 
+    # leave one corpus out (stage loco): one held-out corpus, as is and adapted
+    loco = _predictions("main+other→rav", {"ours": 0.45, "ours+corpstd": 0.65}, seed=4)
+    paths.LOCO.mkdir(parents=True)
+    loco.to_csv(paths.LOCO / "predictions.csv", index=False)
+    loco_summary = summarise_predictions(loco, EMOTIONS, 100, 0, 0.95)
+    loco_summary["main+other→rav"].update(emotions=list(EMOTIONS), held_out="rav")
+    (paths.LOCO / "summary.json").write_text(json.dumps(loco_summary))
+
     collected = collect("main", [main_loso], ["rav"])
-    assert set(collected) == {"main/loso", "rav/loso", "main→rav", "rav→main"}
+    assert set(collected) == {"main/loso", "rav/loso", "main→rav", "rav→main", "main+other→rav"}
     table = matrix_table(collected, "main", "rav")
     header, _, *rows = table.splitlines()
     assert header.endswith("| main → main (LOSO) | main → rav | rav → main | rav → rav (LOSO) |")
@@ -76,11 +84,19 @@ def test_gathered_matrix_metrics_and_review_rows(tmp_path, monkeypatch):
     (tmp_path / "README.md").write_text(f"# x\n{stage.CORPORA_START}\n{stage.CORPORA_END}\n")
     stage.main([])
     written = json.loads(paths.CORPORA_METRICS.read_text())
-    assert set(written) == {"rav/loso", "main→rav", "rav→main"} and written["main→rav"]["emotions"] == list(EMOTIONS)
-    assert "| main → rav |" in (tmp_path / "README.md").read_text()
+    assert set(written) == {"rav/loso", "main→rav", "rav→main", "main+other→rav"}
+    assert written["main→rav"]["emotions"] == list(EMOTIONS) and written["main+other→rav"]["held_out"] == "rav"
+    readme = (tmp_path / "README.md").read_text()
+    assert "| main → rav |" in readme
+    loco_row = next(line for line in readme.splitlines() if line.startswith("| rav | main, other |"))
+    as_is, adapted = (float(c.strip().split(" ")[0]) for c in loco_row.strip("|").split("|")[4:6])
+    assert (as_is, adapted) == (round(written["main+other→rav"]["ours"]["pooled"]["uar"], 3),
+                                round(written["main+other→rav"]["ours+corpstd"]["pooled"]["uar"], 3))
+    assert "chance" in readme and "| 3 (neutral, anger, sadness) | 0.333 |" in loco_row
     assert "### rav: not fetched" in paths.CORPORA_REPORT.read_text()
     review = headline_metrics(workspace, corpora=True)
     assert review["rav→main"]["ours+spkstd"]["uar"] == written["rav→main"]["ours+spkstd"]["pooled"]["uar"]
     assert "rav/loso" not in headline_metrics(workspace)          # the report's headline: the main corpus only
     pairs = prediction_table(workspace, corpora=True)
-    assert set(pairs["protocol"]) == {"rav/loso", "main→rav", "rav→main"} and len(pairs) == 30 * 8
+    assert set(pairs["protocol"]) == {"rav/loso", "main→rav", "rav→main", "main+other→rav"}
+    assert len(pairs) == 30 * 10

@@ -56,7 +56,7 @@ def _leftovers(root: Path) -> list[str]:
     data = root / "data"
     if not data.exists():
         return []
-    places = {data / "corpora", *(data / "corpora").glob("*")}   # the corpus's folder itself (data/corpora/NAME)
+    places = {data / "corpora", *(data / "corpora").glob("*"), data / "study", *(data / "study").glob("*")}
     return sorted(str(p.relative_to(root)) for p in data.rglob("*") if p not in places)
 
 
@@ -351,7 +351,7 @@ def test_a_killed_stage_reruns_to_the_same_outputs(tmp_path):
     # Not a terminal: no progress bars, only log lines
     assert "\r" not in result.stderr and "it/s" not in result.stderr
     assert all(" INFO " in line or " WARNING " in line for line in result.stderr.splitlines()), result.stderr
-    expected = _digest(clean / "data/corpora/emodb/augmented")
+    expected = _digest(clean / "data/study/emodb/augmented")
 
     # Kill augment once it has written part of its clips.
     process = subprocess.Popen([sys.executable, "-m", "emoser.stages.augment"], cwd=killed, start_new_session=True,
@@ -359,7 +359,7 @@ def test_a_killed_stage_reruns_to_the_same_outputs(tmp_path):
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and process.poll() is None:
-            staged = list((killed / "data/corpora/emodb").glob(".augmented.*.tmp/wav/*.wav"))
+            staged = list((killed / "data/study/emodb").glob(".augmented.*.tmp/wav/*.wav"))
             if len(staged) >= 20:
                 break
             time.sleep(0.01)
@@ -367,11 +367,11 @@ def test_a_killed_stage_reruns_to_the_same_outputs(tmp_path):
     finally:
         process.wait()
     assert process.returncode == -signal.SIGKILL, "augment finished before it could be killed"
-    assert not (killed / "data/corpora/emodb/augmented").exists()          # nothing half-written under the real name
+    assert not (killed / "data/study/emodb/augmented").exists()          # nothing half-written under the real name
 
     assert _stage("augment", killed, params).returncode == 0
-    assert _digest(killed / "data/corpora/emodb/augmented") == expected
-    assert list((killed / "data/corpora/emodb").glob(".augmented.*")) == []   # the killed run's temp folder is gone
+    assert _digest(killed / "data/study/emodb/augmented") == expected
+    assert list((killed / "data/study/emodb").glob(".augmented.*")) == []   # the killed run's temp folder is gone
 
 
 def test_importing_the_training_code_prints_nothing():
@@ -416,9 +416,9 @@ def test_a_value_of_the_wrong_kind_is_refused_not_converted(tmp_path, key, value
 
 
 @pytest.mark.parametrize("stage, args, missing", [
-    ("train", ["--name", "model"], "data/corpora/emodb/split.csv"),
+    ("train", ["--name", "model"], "data/study/emodb/split.csv"),
     ("train", ["--name", "model", "--copy-of", "study/cnn-cce"], "models/study/cnn-cce/model.json"),
-    ("cv", [], "data/corpora/emodb/augmented/clips.csv"),
+    ("cv", [], "data/study/emodb/augmented/clips.csv"),
     ("evaluate", ["--name", "model"], "models/model/model.json"),
     ("package", [], "models/ours/ours.joblib"),
     ("calibrate", [], "data/corpora/emodb/raw/manifest.csv"),

@@ -29,7 +29,7 @@ def test_augment_and_features_on_a_dask_cluster_match_the_local_run(tmp_path, cl
             assert result.returncode == 0, result.stderr
             if scheduler and stage != "fetch":
                 assert f"running on the Dask cluster at {scheduler} (2 workers)" in result.stderr
-        made = work / "data/corpora/emodb"
+        made = work / "data/study/emodb"
         outputs[work] = {**_digest(made / "augmented"), **_digest(made / "features")}
     assert outputs[local] == outputs[remote]
     assert len(outputs[local]) > 20
@@ -48,7 +48,7 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
     result = _stage("augment", tmp_path, params)
     assert result.returncode == 2
     assert "compute.scheduler: no Dask scheduler answered at tcp://127.0.0.1:9" in result.stderr, result.stderr
-    assert not (tmp_path / "data/corpora/emodb/augmented").exists()
+    assert not (tmp_path / "data/study/emodb/augmented").exists()
 
 
 def test_a_scheduler_without_a_protocol_is_a_params_error(tmp_path):

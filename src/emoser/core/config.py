@@ -25,7 +25,7 @@ from emoser.core.errors import EmoserError
 DEFAULT_PARAMS = Path("params.yaml")
 # The top-level sections of params.yaml, in file order: a section not named here is a typo.
 SECTIONS = ("corpora", "roles", "audio", "augment", "features", "split", "model", "train", "architectures", "evaluate",
-            "cv", "opensmile", "embeddings", "baselines", "whisper", "ours", "mlflow", "compute")
+            "cv", "opensmile", "embeddings", "baselines", "whisper", "ours", "loco", "mlflow", "compute")
 
 
 class Section(BaseModel):

@@ -1,13 +1,18 @@
 """Where each stage reads and writes, relative to the repository root (DVC's working dir).
 
-Every corpus is an equal: corpus NAME's stages write under data/corpora/NAME/ (``corpus_data``);
+Every corpus is an equal: corpus NAME's stages write under data/corpora/NAME/ (the corpus as fetched
+and its views: what models train on) and data/study/NAME/ (its folds, split, the networks' inputs,
+every score: what the study does with it) (``corpus_data``). Stages that train on several corpora
+(fit, loco) depend on data/corpora as a whole, so a changed score never reruns them.
 dvc.yaml names the same places (tests/test_dvc_yaml.py checks the two agree).
 """
 from dataclasses import dataclass
 from pathlib import Path
 
 DATA = Path("data")
-CORPORA = DATA / "corpora"              # one folder per corpus (params corpora): CorpusData
+CORPORA = DATA / "corpora"              # one folder per corpus (params corpora): the corpus and its views
+STUDY = DATA / "study"                  # one folder per corpus: what the study does with it (folds, scores)
+LOCO = DATA / "loco"                    # loco: leave-one-corpus-out predictions and summary
 REPORTS = Path("reports")               # report: results.md, headline.md and the figures
 REPORT = REPORTS / "results.md"
 HEADLINE = REPORTS / "headline.md"       # the README's results table
@@ -26,14 +31,18 @@ PRESET_RESULTS = PRESETS / "results"     # recorded runs of them: NAME-<split pr
 
 @dataclass(frozen=True)
 class CorpusData:
-    """Where corpus ``name``'s stages read and write: data/corpora/NAME/. The corpus of
-    ``roles.networks`` also has augmented/, features/ and split.csv (the networks' inputs)."""
+    """Where corpus ``name``'s stages read and write: data/corpora/NAME/ and data/study/NAME/. The corpus
+    of ``roles.networks`` also has augmented/, features/ and split.csv (the networks' inputs)."""
 
     name: str
 
     @property
     def root(self) -> Path:
         return CORPORA / self.name
+
+    @property
+    def study(self) -> Path:             # folds, split, the networks' inputs, every score
+        return STUDY / self.name
 
     @property
     def raw(self) -> Path:               # fetch: wav/, manifest.csv, fetch_report.json
@@ -60,20 +69,20 @@ class CorpusData:
 
     @property
     def folds(self) -> Path:             # folds: (protocol, fold, clip) -> subset, original recordings
-        return self.root / "folds.csv"
+        return self.study / "folds.csv"
 
     @property
     def cv(self) -> Path:                # baselines, ours, calibrate, cv: test predictions and summaries
-        return self.root / "cv"
+        return self.study / "cv"
 
     @property
     def cross(self) -> Path:             # crosscorpus: against the networks' corpus, both ways
-        return self.root / "cross"
+        return self.study / "cross"
 
     # the networks' corpus only (roles.networks)
     @property
     def augmented(self) -> Path:         # augment: wav/, clips.csv
-        return self.root / "augmented"
+        return self.study / "augmented"
 
     @property
     def clips(self) -> Path:
@@ -81,11 +90,11 @@ class CorpusData:
 
     @property
     def features(self) -> Path:          # features: features.npy, clips.npy, n_frames.npy
-        return self.root / "features"
+        return self.study / "features"
 
     @property
     def split(self) -> Path:             # split: clip -> train/val/test/unused
-        return self.root / "split.csv"
+        return self.study / "split.csv"
 
     # cv/: each summary as its stage writes it, DVC-cached (a stage with a `cache: false` output loses
     # DVC's run cache: DVC PR #8738); stage report publishes the networks' corpus's as metrics/ (``published``)

@@ -1,7 +1,8 @@
 """The corpus layouts stage fetch reads, the label map, and the manifest every later stage relies on.
 
 Layouts: ``emodb`` (Emo-DB's archive: wav/*.wav, erkennung.txt), ``ravdess`` (RAVDESS's archive:
-Actor_XX/03-01-EE-II-SS-RR-AA.wav or .flac) and ``csv`` (a table the user writes: file, emotion,
+Actor_XX/03-01-EE-II-SS-RR-AA.wav or .flac), ``nemo`` (nEMO's repository: samples/SPK_emotion_N.wav)
+and ``csv`` (a table the user writes: file, emotion,
 speaker and any other columns; emoser.corpora.table).
 
 The manifest (``manifest.csv`` beside ``wav/``): one row per recording, with REQUIRED_COLUMNS
@@ -26,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from emoser.core.errors import EmoserError
-from emoser.corpora import emodb, ravdess
+from emoser.corpora import emodb, nemo, ravdess
 from emoser.corpora.manifest import emotion_order
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
@@ -62,6 +63,8 @@ LAYOUTS: dict[str, Layout] = {
     "ravdess": Layout("ravdess", "RAVDESS speech files", ravdess.EXAMPLE, ravdess.EMOTIONS,
                       REQUIRED_COLUMNS + ravdess.COLUMNS + (RAW_EMOTION,), ravdess.archive_member,
                       ravdess.manifest_row),
+    "nemo": Layout("nemo", "nEMO recordings", nemo.EXAMPLE, nemo.EMOTIONS,
+                   REQUIRED_COLUMNS + nemo.COLUMNS + (RAW_EMOTION,), nemo.archive_member, nemo.manifest_row),
     "csv": Layout("csv", "recordings", "a table: file, emotion, speaker", None, (), None, None),
 }
 

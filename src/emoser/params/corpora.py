@@ -16,7 +16,7 @@ from pydantic import Field
 from emoser.core.config import Section
 from emoser.core.errors import EmoserError
 
-LAYOUTS = ("emodb", "ravdess", "csv")   # emoser.corpora.layouts reads each; docs/corpora.md
+LAYOUTS = ("emodb", "ravdess", "nemo", "csv")   # emoser.corpora.layouts reads each; docs/corpora.md
 CORPUS_NAME = r"^[a-z][a-z0-9_]*$"       # a folder name (data/corpora/NAME) and a report label
 
 
@@ -39,6 +39,9 @@ class RolesParams(Section):
     # augmented, featured and split (the hold-out protocol) for the report's networks, which train
     # and are cross-validated on it; our served model is fitted on it and calibrated under its folds
     networks: str = Field(pattern=CORPUS_NAME)
+    # the corpora our model (stage fit: the served model) trains on, over the union of their emotions
+    # (each corpus weighed equally within an emotion), and that stage loco holds out one at a time
+    ours: Literal["all"] | tuple[str, ...] = "all"
 
 
 def corpus_title(name: str, corpus: CorpusParams | None) -> str:
@@ -53,6 +56,16 @@ def check_corpora(corpora: dict[str, CorpusParams], roles: RolesParams) -> None:
             raise ValueError(f"corpora.{name}: a corpus name is lower-case letters, digits and _")
     if roles.networks not in corpora:
         raise ValueError(f"roles.networks: {roles.networks!r} is not in corpora ({', '.join(corpora) or 'none'})")
+    unknown = [name for name in roles.ours if name not in corpora] if roles.ours != "all" else []
+    if unknown:
+        raise ValueError(f"roles.ours: {unknown[0]!r} is not in corpora ({', '.join(corpora) or 'none'})")
+    if roles.ours != "all" and not roles.ours:
+        raise ValueError("roles.ours: names no corpus (a list of corpora, or all)")
+
+
+def training_corpora(corpora, roles: RolesParams) -> list[str]:
+    """The corpora our model trains on (``roles.ours``), in params order."""
+    return list(corpora) if roles.ours == "all" else [name for name in corpora if name in roles.ours]
 
 
 def chosen(corpora: dict[str, CorpusParams], name: str) -> CorpusParams:

@@ -21,6 +21,7 @@ from emoser.params.corpora import CorpusParams, RolesParams, check_corpora
 from emoser.params.cv import CvParams
 from emoser.params.evaluate import EvaluateParams
 from emoser.params.features import FeatureParams, check_denoise_once
+from emoser.params.loco import LocoParams
 from emoser.params.mlflow import MlflowParams
 from emoser.params.networks import ArchitectureParams, ModelParams, TrainParams, check_networks_fit
 from emoser.params.ours import OursParams
@@ -47,6 +48,7 @@ class Params(Section):
     baselines: BaselinesParams
     whisper: WhisperParams
     ours: OursParams
+    loco: LocoParams
     mlflow: MlflowParams
     compute: ComputeParams
 

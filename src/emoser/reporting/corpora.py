@@ -53,7 +53,41 @@ def collect(main: str, main_summaries: list[dict], further: list[str]) -> dict:
         for protocol, block in cross.items():     # the emotions each direction is scored over
             if protocol in out and "emotions" in block:
                 out[protocol]["emotions"] = block["emotions"]
+    loco = read_summary(paths.LOCO / "summary.json")
+    for protocol, model, result in scored_models(loco):
+        out.setdefault(protocol, {})[model] = result
+    for protocol, block in loco.items():          # leave-one-corpus-out: which corpus, over which emotions
+        if protocol in out:
+            out[protocol].update({k: block[k] for k in ("emotions", "held_out") if k in block})
     return out
+
+
+LOCO_SETTINGS = {"": "as is", "+corpstd": "corpus std.", "+corprob": "corpus std. (robust)",
+                 SPEAKER_STANDARDISED: "speaker std."}
+
+
+def loco_table(collected: dict, titles: Mapping[str, str] = {}) -> str:
+    """Leave one corpus out: one row per held-out corpus; our model as is and under each adaptation."""
+    blocks = {p: b for p, b in collected.items() if isinstance(b, dict) and "held_out" in b}
+    if not blocks:
+        return ""
+    settings = [s for s in LOCO_SETTINGS if any(OURS + s in b for b in blocks.values())]
+    rows = []
+    for protocol, block in blocks.items():
+        trained = protocol.split(ARROW)[0].split("+")
+        emotions = block.get("emotions", [])
+        rows.append([title(block["held_out"], titles), ", ".join(title(t, titles) for t in trained),
+                     f"{len(emotions)} ({', '.join(emotions)})", f"{1 / len(emotions):.3f}" if emotions else "—",
+                     *[_cell(block, OURS + s) for s in settings]])
+    return _table(["held out (scored on)", "trained on", "emotions scored", "chance",
+                   *[f"ours, {LOCO_SETTINGS[s]}" for s in settings]], rows)
+
+
+LOCO_TEXT = ("**Leave one corpus out** (stage loco; UAR [95 % CI]): our model trained on every other corpus "
+             "(the union of their emotions, each corpus weighed equally within an emotion; the fusion's weights "
+             "chosen on inner leave-one-corpus-out) and scored on a corpus it never heard, over its emotions "
+             "the others cover. 'corpus std.' z-scores each corpus's features over its own recordings (the "
+             "held-out corpus's unlabelled audio: transductive).")
 
 
 def _cell(block: dict, model: str) -> str:
@@ -93,9 +127,11 @@ def matrix_table(collected: dict, main: str, other: str, label=label, titles: Ma
 def corpora_section(collected: dict, main: str, further: list[str], label=label, titles: Mapping[str, str] = {}
                     ) -> str:
     """results.md's section: what each corpus is, and the matrix per further corpus."""
+    loco = loco_table(collected, titles)
+    head = [LOCO_TEXT, "", loco, ""] if loco else []
     if not further:
-        return "No further corpora in this run (params `corpora`)."
-    parts = ["Each further corpus is fetched and scored by the classical models under leave-one-speaker-out "
+        return "\n".join(head) or "No further corpora in this run (params `corpora`)."
+    parts = head + ["Each further corpus is fetched and scored by the classical models under leave-one-speaker-out "
              "(LOSO) on its own; then every model is trained on all of one corpus and scored on all of the "
              "other, over the emotions both have (diagonal cells: within the corpus, all its emotions). "
              "'speaker std.' z-scores every speaker of both corpora over their own recordings (the test "
@@ -118,8 +154,10 @@ def corpora_section(collected: dict, main: str, further: list[str], label=label,
 
 def headline_rows(collected: dict, main: str, further: list[str], label=label, titles: Mapping[str, str] = {}
                   ) -> str:
-    """The README's corpora table: ours and the best baseline per further corpus, LOSO and across."""
+    """The README's corpora table: leave one corpus out, then per further corpus the matrix (LOSO and across)."""
+    loco = loco_table(collected, titles)
+    head = [LOCO_TEXT + "\n\n" + loco] if loco else []
     if not further:
-        return ""
-    return "\n\n".join(f"**{title(main, titles)} and {title(name, titles)}** (UAR [95 % CI]):\n\n"
-                       + matrix_table(collected, main, name, label, titles) for name in further)
+        return "\n\n".join(head)
+    return "\n\n".join(head + [f"**{title(main, titles)} and {title(name, titles)}** (UAR [95 % CI]):\n\n"
+                       + matrix_table(collected, main, name, label, titles) for name in further])

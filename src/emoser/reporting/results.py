@@ -89,12 +89,17 @@ def networks_corpus(read_text: Reader = workspace) -> paths.CorpusData | None:
     return paths.corpus_data(name) if isinstance(name, str) else None
 
 
-def predictions_of(corpus: paths.CorpusData | None) -> dict[str, Path]:
-    """{kind: per-recording predictions} of the networks' corpus, for each of ``SUMMARIES``."""
+def predictions_of(corpus: paths.CorpusData | None) -> dict[str, tuple[Path, ...]]:
+    """{kind: per-recording predictions, where each has been} of the networks' corpus, for each of
+    ``SUMMARIES``: its place now, then under data/corpora/NAME/cv/ (before data/study/), or data/cv/
+    before roles existed; the first that a version holds is its."""
     if corpus is None:
-        return {kind: LEGACY_PREDICTIONS / f"{name}.csv"
+        return {kind: (LEGACY_PREDICTIONS / f"{name}.csv",)
                 for kind, name in (("trained", "trained"), ("ours", "ours"), ("baseline", "baselines"))}
-    return {"trained": corpus.cv_predictions, "ours": corpus.ours_predictions, "baseline": corpus.baseline_predictions}
+    before = paths.CORPORA / corpus.name / "cv"
+    return {kind: (path, before / path.name) for kind, path in
+            (("trained", corpus.cv_predictions), ("ours", corpus.ours_predictions),
+             ("baseline", corpus.baseline_predictions))}
 
 
 def headline_metrics(read_text: Reader = workspace, corpora: bool = False) -> dict[str, dict[str, dict]]:
@@ -134,9 +139,9 @@ def prediction_table(read_text: Reader = workspace, corpora: bool = False, corpu
                                         "kind": "network", "fold": HOLDOUT, "utterance": table["clip"],
                                         "emotion": table["actual"], "predicted": table["predicted"]}))
     where = predictions_of(corpus or networks_corpus(read_text))
-    extra = [("classical", paths.CORPORA_PREDICTIONS)] if corpora else []
-    for kind, predictions_path in (*where.items(), *extra):
-        text = read_text(predictions_path)
+    extra = [("classical", (paths.CORPORA_PREDICTIONS,))] if corpora else []
+    for kind, places in (*where.items(), *extra):
+        text = next((t for t in map(read_text, places) if t), None)
         if text:
             table = read_csv(io.StringIO(text), dtype=str)
             tables.append(table.assign(kind=kind)[PREDICTION_COLUMNS])

@@ -15,7 +15,7 @@ comparable"; a network with one training run on a side is not judged. Then ``dvc
 the stages whose dvc.lock entry changed, and the confusion matrices before / after side by side.
 
 Each side's files come from the workspace, or for a revision from git (metrics and the hold-out
-networks' predictions are in git) or, for DVC-tracked predictions (data/corpora/NAME/cv/*.csv,
+networks' predictions are in git) or, for DVC-tracked predictions (data/study/NAME/cv/*.csv,
 data/cv/corpora.csv), the DVC cache or remote through ``dvc.api``; the report says which. Where neither
 has a side's predictions, its rows compare the two intervals instead, and say so.
 """

@@ -1,6 +1,6 @@
 """Stage augment: per utterance, the original plus pitch-shifted and time-stretched copies, each
 recording denoised once first (``augment.denoise``), of the networks' corpus (``roles.networks``)
--> data/corpora/NAME/augmented/ (wav/, clips.csv).
+-> data/study/NAME/augmented/ (wav/, clips.csv).
 
     python -m emoser.stages.augment
 """

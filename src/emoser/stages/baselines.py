@@ -1,7 +1,7 @@
 """Stage baselines: SVMs on openSMILE functionals (``baselines.models``), with and without speaker
 standardisation, in every fold of corpus NAME (stage folds: the networks' corpus also under the
 hold-out split and every leak-free cv protocol, on the same folds as the networks)
--> data/corpora/NAME/cv/baselines.{csv,json} (the networks' corpus's: published by report as metrics/baselines.json).
+-> data/study/NAME/cv/baselines.{csv,json} (the networks' corpus's: published by report as metrics/baselines.json).
 
     python -m emoser.stages.baselines --corpus NAME
 """

@@ -1,6 +1,6 @@
 """Stage calibrate: how well our model's probabilities are calibrated under LOSO, before and after
 temperature scaling fitted inside the folds (emoser.models.classical.calibration), on the networks'
-corpus (``roles.networks``, whose recordings stage fit fits the served model on) -> data/corpora/NAME/cv/
+corpus (``roles.networks``) -> data/study/NAME/cv/
 ours_calibration.csv, calibration.json (with the served model's temperature, read by stage package;
 stage report publishes it as metrics/calibration.json).
 

@@ -32,7 +32,8 @@ class Params(Section):
 
 
 def predictions(further: list[str]) -> pd.DataFrame:
-    """Every other corpus's LOSO predictions (protocol ``NAME/loso``) and the cross-corpus ones."""
+    """Every other corpus's LOSO predictions (protocol ``NAME/loso``), the cross-corpus and the
+    leave-one-corpus-out ones."""
     tables = []
     for name in further:
         where = paths.corpus_data(name)
@@ -43,6 +44,9 @@ def predictions(further: list[str]) -> pd.DataFrame:
         cross = where.cross / "predictions.csv"
         if cross.exists():
             tables.append(read_csv(cross, dtype={"fold": str, "speaker": str}))
+    loco = paths.LOCO / "predictions.csv"
+    if loco.exists():
+        tables.append(read_csv(loco, dtype={"fold": str, "speaker": str}))
     columns = ["protocol", "model", "fold", "utterance", "speaker", "emotion", "predicted"]
     return pd.concat(tables, ignore_index=True)[columns] if tables else pd.DataFrame(columns=columns)
 

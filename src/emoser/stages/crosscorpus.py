@@ -1,7 +1,7 @@
 """Stage crosscorpus: the classical models (the SVM baselines and ours) trained on all of the
 networks' corpus (``roles.networks``) and scored on all of corpus NAME, and the other way round,
 over the emotions both have, with and without speaker standardisation
--> data/corpora/NAME/cross/{predictions.csv,summary.json}. For the networks' corpus itself: none
+-> data/study/NAME/cross/{predictions.csv,summary.json}. For the networks' corpus itself: none
 (an empty table and summary; its own scores are stage ours's and baselines's).
 
     python -m emoser.stages.crosscorpus --corpus NAME

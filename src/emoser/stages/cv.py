@@ -1,7 +1,7 @@
 """Stage cv: the trained variants in ``cv.variants`` under every protocol in ``cv.protocols``
 (same code as train/evaluate), pooled and per-fold scores, on the networks' corpus (``roles.networks``:
 its augmented clips, in folds over them as ``emoser.protocols.folds.make_folds`` makes them)
--> data/corpora/NAME/cv/trained.json (published by report as metrics/cv.json), trained.csv
+-> data/study/NAME/cv/trained.json (published by report as metrics/cv.json), trained.csv
 (their MLflow runs: stage track). Every fold's training is a task for ``compute``: here, local worker
 processes, one per GPU, or a Dask cluster (the same predictions wherever it runs).
 

@@ -1,6 +1,6 @@
 """Stage features: 40 MFCCs + a log-energy row per clip, cut or zero-padded to ``features.frames``,
 stored unnormalised with each clip's real frame count, of the networks' corpus (``roles.networks``)
--> data/corpora/NAME/features/ (features.npy streamed to disk clip by clip, clips.npy, n_frames.npy).
+-> data/study/NAME/features/ (features.npy streamed to disk clip by clip, clips.npy, n_frames.npy).
 
     python -m emoser.stages.features
 """

@@ -1,5 +1,7 @@
-"""Stage fit: our model fitted on every recording of the networks' corpus (``roles.networks``), for
-``emoser predict --model models/ours`` and stage package -> models/ours/.
+"""Stage fit: our model fitted on every recording of the corpora of ``roles.ours`` (default: all), over
+the union of their emotions, each corpus weighed equally within an emotion and the fusion's weights
+chosen on inner leave-one-corpus-out (one corpus: inner groups of its speakers), for ``emoser predict
+--model models/ours`` and stage package -> models/ours/.
 
     python -m emoser.stages.fit
 """
@@ -9,17 +11,16 @@ import argparse
 
 from emoser.core import paths
 from emoser.core.config import Section, load_params
-from emoser.core.files import read_manifest
 from emoser.core.runtime import entry_point
-from emoser.corpora.manifest import emotion_order
-from emoser.features.views import load_views
 from emoser.models.classical.fusion import MODEL, FusionModel
-from emoser.params.corpora import RolesParams
+from emoser.models.classical.loco import Recordings, pool
+from emoser.params.corpora import CorpusParams, RolesParams, training_corpora
 from emoser.params.ours import OursParams
 from emoser.params.whisper import WhisperParams
 
 
 class Params(Section):
+    corpora: dict[str, CorpusParams]
     ours: OursParams
     whisper: WhisperParams
     roles: RolesParams
@@ -29,15 +30,15 @@ class Params(Section):
 def main(argv: list[str] | None = None) -> None:
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
     params = load_params(Params)
-    corpus = paths.corpus_data(params.roles.networks)
-    manifest = read_manifest(corpus.manifest)
-    views = load_views(corpus, params.ours, manifest["utterance"])
-    facts = {"model": MODEL, "feature_set": params.ours.feature_set, "emotions": list(emotion_order(manifest)),
-             "window_s": float(manifest["duration"].max()), "recordings": len(manifest),
+    corpora = [Recordings.load(name, params.ours) for name in training_corpora(params.corpora, params.roles)]
+    pooled = pool(corpora)
+    facts = {"model": MODEL, "feature_set": params.ours.feature_set, "emotions": pooled.emotions,
+             "corpora": {c.name: len(c.manifest) for c in corpora},
+             "window_s": float(max(c.manifest["duration"].max() for c in corpora)), "recordings": len(pooled.labels),
              "whisper": params.whisper.model_dump(mode="json", include={"window_s", "pooling"}),
              "params": params.ours.model_dump(mode="json", include={"feature_counts", "C", "whisper_layers", "fusion"})}
-    FusionModel.fit(views, manifest["label"].to_numpy(), manifest["speaker"].to_numpy(), params.ours,
-                    facts).save(paths.OURS_MODEL)
+    FusionModel.fit(pooled.views, pooled.labels, pooled.speakers, params.ours, facts,
+                    corpora=pooled.corpora).save(paths.OURS_MODEL)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Stage folds: corpus NAME's protocols over its original recordings -> data/corpora/NAME/folds.csv,
+"""Stage folds: corpus NAME's protocols over its original recordings -> data/study/NAME/folds.csv,
 what the classical models (baselines, ours, calibrate) are scored under. Every corpus: LOSO. The
 networks' corpus (``roles.networks``) also every leak-free protocol of ``cv.protocols`` and the
 hold-out split (``split``): the same folds the networks train in (stage cv, stage split), restricted

@@ -1,6 +1,6 @@
 """Stage ours: our model (a ComParE feature-count ensemble, the voice encoder and Whisper's encoder,
 fused with weights chosen inside each fold), scored like the baselines in every fold of corpus NAME,
-with its LOSO ablation on the networks' corpus (``ours.ablation``) -> data/corpora/NAME/cv/ours.{csv,json},
+with its LOSO ablation on the networks' corpus (``ours.ablation``) -> data/study/NAME/cv/ours.{csv,json},
 ours_weights.csv (each fold's weights), ours_ablation.csv, ablation.json (the networks' corpus's
 summaries: published by report as metrics/). Stage fit fits the model on every recording.
 

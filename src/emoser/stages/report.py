@@ -4,7 +4,7 @@ between its markers), and metrics/headline.json, per protocol x model: UAR, accu
 (the metrics DVC diffs).
 
 First it publishes the networks' corpus's cached summaries of cv, baselines, ours and calibrate
-(data/corpora/NAME/cv/*.json) as their git-tracked copies in metrics/ (``CorpusData.published``),
+(data/study/NAME/cv/*.json) as their git-tracked copies in metrics/ (``CorpusData.published``),
 byte for byte: those stages then have no `cache: false` output and keep DVC's run cache (going back
 to a setting restores them, no retraining).
 

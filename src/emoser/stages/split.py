@@ -1,5 +1,5 @@
 """Stage split: assign every clip of the networks' corpus (``roles.networks``) to train, val, test or
-unused under ``split.protocol`` -> data/corpora/NAME/split.csv.
+unused under ``split.protocol`` -> data/study/NAME/split.csv.
 
     python -m emoser.stages.split
 """

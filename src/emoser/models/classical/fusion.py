@@ -92,7 +92,7 @@ class FeatureCountEnsemble(ClassifierMixin, BaseEstimator):
         self.C = C
         self.balanced = balanced
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         self.keep_ = VarianceThreshold().fit(X)
         self.scaler_ = StandardScaler().fit(self.keep_.transform(X))
         Z = self.scaler_.transform(self.keep_.transform(X))
@@ -103,7 +103,8 @@ class FeatureCountEnsemble(ClassifierMixin, BaseEstimator):
             scores = np.nan_to_num(f_classif(Z, y)[0], nan=0.0)
         self.ranking_ = np.argsort(-scores, kind="stable")          # best feature first
         self.columns_ = [self.ranking_ if n == "all" else self.ranking_[:n] for n in self.feature_counts]
-        self.members_ = [make_member(self.C, self.balanced).fit(Z[:, cols], y) for cols in self.columns_]
+        given = {} if sample_weight is None else {"classify__sample_weight": sample_weight}
+        self.members_ = [make_member(self.C, self.balanced).fit(Z[:, cols], y, **given) for cols in self.columns_]
         self.classes_ = self.members_[0].classes_
         return self
 
@@ -171,8 +172,34 @@ def choose_weights(probabilities: Mapping[str, np.ndarray], labels: np.ndarray, 
     return {v: float(w) for v, w in zip(views, grid[best])}
 
 
-def _fit_views(views: Mapping[str, np.ndarray], labels: np.ndarray, fit: np.ndarray, params: OursParams) -> dict:
-    return {v: view_model(v, params).fit(views[v][fit], labels[fit]) for v in params.fusion.views}
+def corpus_balance(labels: np.ndarray, corpora: np.ndarray | None) -> np.ndarray | None:
+    """Sample weights so that no corpus drowns another: within each emotion, each corpus that has it
+    weighs the same in all (the emotion's recordings shared equally among those corpora), the
+    weights summing to the number of rows; the class balancing on top then weighs the emotions
+    equally. None for rows of one corpus (every weight 1: the single-corpus model, unchanged)."""
+    if corpora is None or len(set(corpora)) < 2:
+        return None
+    cells = pd.DataFrame({"label": labels, "corpus": corpora})
+    per_cell = cells.groupby(["label", "corpus"])["label"].transform("size").to_numpy(float)
+    per_class = cells.groupby("label")["label"].transform("size").to_numpy(float)
+    sharing = cells.groupby("label")["corpus"].transform("nunique").to_numpy(float)
+    weights = per_class / sharing / per_cell
+    return weights * len(weights) / weights.sum()
+
+
+def _fit_view(model, x: np.ndarray, y: np.ndarray, weights: np.ndarray | None):
+    if weights is None:
+        return model.fit(x, y)
+    if isinstance(model, FeatureCountEnsemble):
+        return model.fit(x, y, sample_weight=weights)
+    return model.fit(x, y, model__classify__sample_weight=weights)
+
+
+def _fit_views(views: Mapping[str, np.ndarray], labels: np.ndarray, fit: np.ndarray, params: OursParams,
+               corpora: np.ndarray | None = None) -> dict:
+    """Each view's model fitted on rows ``fit`` (``corpora``: each row's corpus, for ``corpus_balance``)."""
+    weights = corpus_balance(labels[fit], None if corpora is None else corpora[fit])
+    return {v: _fit_view(view_model(v, params), views[v][fit], labels[fit], weights) for v in params.fusion.views}
 
 
 def _full(model, probabilities: np.ndarray, n_classes: int) -> np.ndarray:
@@ -188,15 +215,20 @@ def _predict_views(models: Mapping, views: Mapping[str, np.ndarray], rows: np.nd
 
 
 def inner_probabilities(views: Mapping[str, np.ndarray], labels: np.ndarray, speakers: np.ndarray,
-                        train: np.ndarray, params: OursParams, n_classes: int
+                        train: np.ndarray, params: OursParams, n_classes: int, corpora: np.ndarray | None = None
                         ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Held-out probabilities of each view over ``train``'s rows: each of ``inner_folds`` speaker
-    groups predicted by the views' models fitted on the rest (rows, {view: probabilities})."""
+    groups predicted by the views' models fitted on the rest (rows, {view: probabilities}). With
+    ``corpora`` naming two or more corpora among ``train``, the groups are those corpora (inner
+    leave-one-corpus-out: weights chosen for corpora never heard)."""
     rows, parts = [], []
-    for held in inner_groups(speakers[train], params.fusion.inner_folds):
+    several = corpora is not None and len(set(corpora[train])) > 1
+    groups = ([np.flatnonzero(corpora[train] == c) for c in sorted(set(corpora[train]))] if several
+              else inner_groups(speakers[train], params.fusion.inner_folds))
+    for held in groups:
         fit, scored = np.delete(train, held), train[held]
         rows.append(scored)
-        parts.append(_predict_views(_fit_views(views, labels, fit, params), views, scored, n_classes))
+        parts.append(_predict_views(_fit_views(views, labels, fit, params, corpora), views, scored, n_classes))
     if len(rows) < 2:
         raise EmoserError(f"ours.fusion.weights: nested needs two or more training speakers, the fold has "
                           f"{len(set(speakers[train]))}")
@@ -204,32 +236,34 @@ def inner_probabilities(views: Mapping[str, np.ndarray], labels: np.ndarray, spe
 
 
 def fold_weights(views: Mapping[str, np.ndarray], labels: np.ndarray, speakers: np.ndarray, train: np.ndarray,
-                 params: OursParams, n_classes: int) -> dict[str, float]:
+                 params: OursParams, n_classes: int, corpora: np.ndarray | None = None) -> dict[str, float]:
     """The fusion's weights for a model fitted on ``train``: params' own, or chosen inside ``train``."""
     fusion: FusionParams = params.fusion
     if isinstance(fusion.weights, dict):
         return {v: fusion.weights[v] for v in fusion.views}
-    rows, held = inner_probabilities(views, labels, speakers, train, params, n_classes)
+    rows, held = inner_probabilities(views, labels, speakers, train, params, n_classes, corpora)
     return choose_weights(held, labels[rows], fusion.step)
 
 
 def fit_fold(views: Mapping[str, np.ndarray], labels: np.ndarray, speakers: np.ndarray, train: np.ndarray,
              test: np.ndarray, params: OursParams, ablate: bool, n_classes: int,
-             weights: Mapping[str, float] | None = None) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+             weights: Mapping[str, float] | None = None, corpora: np.ndarray | None = None
+             ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     """Test probabilities over ``n_classes`` classes keyed by ablation row, and the fusion's weights.
     The fusion (ours) always; when ``ablate``, each feature count's member, each view alone and every
     other combination of views with nested and with equal weights. ``weights``: given (as stage
-    calibrate gives each fold's), else ``fold_weights``."""
+    calibrate gives each fold's), else ``fold_weights``. ``corpora``: each row's corpus, where the
+    rows come from several (``corpus_balance``; inner groups are then the training corpora)."""
     fusion = params.fusion
-    models = _fit_views(views, labels, train, params)
+    models = _fit_views(views, labels, train, params, corpora)
     test_parts = _predict_views(models, views, test, n_classes)
     nested = isinstance(fusion.weights, str)
     inner = None
     if weights is None and nested or ablate:
-        inner = inner_probabilities(views, labels, speakers, train, params, n_classes)
+        inner = inner_probabilities(views, labels, speakers, train, params, n_classes, corpora)
     if weights is None:
         weights = (choose_weights(inner[1], labels[inner[0]], fusion.step) if nested and inner is not None
-                   else fold_weights(views, labels, speakers, train, params, n_classes))
+                   else fold_weights(views, labels, speakers, train, params, n_classes, corpora))
     result = {FUSED: fuse(test_parts, weights)}
     if ablate and inner is not None:
         for name, ensemble in models.items():
@@ -260,10 +294,10 @@ class FusionModel:
 
     @classmethod
     def fit(cls, views: Mapping[str, np.ndarray], labels: np.ndarray, speakers: np.ndarray, params: OursParams,
-            facts: dict) -> FusionModel:
+            facts: dict, corpora: np.ndarray | None = None) -> FusionModel:
         every = np.arange(len(labels))
-        weights = fold_weights(views, labels, speakers, every, params, len(facts["emotions"]))
-        return cls(_fit_views(views, labels, every, params), weights, {**facts, "weights": weights})
+        weights = fold_weights(views, labels, speakers, every, params, len(facts["emotions"]), corpora)
+        return cls(_fit_views(views, labels, every, params, corpora), weights, {**facts, "weights": weights})
 
     def predict_proba(self, views: Mapping[str, np.ndarray]) -> np.ndarray:
         """(rows, emotions): the weighted average of the views' probabilities (a view weighted 0 need

@@ -155,5 +155,7 @@ def test_pooled_labels_follow_the_union_and_robust_scaling_ignores_outliers():
     assert set(pooled.corpora) == {"a", "b"}
     x = np.r_[np.arange(99.0), 1e6][:, None]
     assert abs(np.median(standardise(x, robust=True))) < 1e-9 and standardise(x)[:99].std() < 0.05
+    empty, facts = leave_one_corpus_out([a], OURS, ("none",), 1)
+    assert empty.empty and facts == {}
     with pytest.raises(EmoserError, match="stage loco: the other corpora cover 1 emotion"):
         leave_one_corpus_out([a, _corpus("c", ("sadness", "boredom"), 2, 3, (0, 0.0), 1.0, 3)], OURS, ("none",), 1)

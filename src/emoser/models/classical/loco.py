@@ -161,7 +161,10 @@ def held_out(corpora: Sequence[Recordings], held: str, params: OursParams, adapt
 def leave_one_corpus_out(corpora: Sequence[Recordings], params: OursParams, adaptations: Sequence[str],
                          jobs: int) -> tuple[pd.DataFrame, dict[str, dict]]:
     """``held_out`` for every corpus and adaptation (in parallel): the predictions and, per protocol and
-    model, what was chosen."""
+    model, what was chosen; nothing for a single corpus."""
+    if len(corpora) < 2:
+        log.info("leave one corpus out: roles.ours names %d corpus; nothing to hold out", len(corpora))
+        return pd.DataFrame(columns=PREDICTION_COLUMNS), {}
     tasks = [(c.name, a) for c in corpora for a in adaptations]
     results = Parallel(n_jobs=jobs)(delayed(held_out)(corpora, name, params, a) for name, a in tasks)
     facts: dict[str, dict] = {}

@@ -1,9 +1,16 @@
 """Rows per recording: the emotion a model hears, or why it gives none; and, for a long recording,
 one row per stretch of speech (``emoser predict`` and the served MLflow model share it).
 
-Before classifying, two checks: the voice-activity check (``emoser.audio.speech``: at least
-``min_speech`` voiced seconds) and Whisper's no-speech probability (``emoser.serving.no_speech``:
-below ``max_no_speech``). A recording longer than ``segment_over_s`` is answered per voiced segment
+Before classifying, the speech check: is there speech in it, in any language? Three detectors, none
+enough alone. Silero VAD (``emoser.serving.silero``) hears speech in every recording of Emo-DB, RAVDESS
+and nEMO but a few shouted RAVDESS ones, and in real conversational speech that Whisper doubts; it
+hears none in tones, hum, chords, clicks, noise or dither. The voice-activity check
+(``emoser.audio.speech``: voiced seconds) and Whisper's no-speech probability
+(``emoser.serving.no_speech``) together accept every recording of the three corpora, but Whisper
+refuses some conversational speech. So a recording is speech when Silero hears at least
+``min_speech`` seconds, or else when the voice-activity check finds ``min_speech`` voiced seconds
+and Whisper's no-speech probability is below ``max_no_speech`` (Whisper runs only then: it costs
+the most). A recording longer than ``segment_over_s`` is answered per voiced segment
 (``voiced_segments``: its ``start`` and ``end`` in seconds, each checked and classified alone) and
 by a whole-file row, whose probabilities are the segments', averaged by their duration.
 """
@@ -29,11 +36,12 @@ class Screening:
     max_no_speech: float = DEFAULT_MAX_NO_SPEECH        # Whisper's no-speech probability refused (1: never)
     segment_over_s: float = DEFAULT_SEGMENT_OVER_S      # longer recordings: per segment too (0: never)
     no_speech: Callable[[np.ndarray, int], float] | None = None   # None: that check is off
+    speech: Callable[[np.ndarray, int], float] | None = None      # Silero's speech seconds; None: off
 
 
 def _row(name: str, model: str, emotions: list[str], start=None, end=None) -> dict:
-    return {"file": name, "model": model, "start": start, "end": end, "emotion": None, "voiced_s": None,
-            "no_speech": None, **dict.fromkeys(emotions, np.nan), "note": None}
+    return {"file": name, "model": model, "start": start, "end": end, "emotion": None, "speech_s": None,
+            "voiced_s": None, "no_speech": None, **dict.fromkeys(emotions, np.nan), "note": None}
 
 
 def error_row(name: str, model: str, emotions: list[str], message: str) -> dict:
@@ -47,25 +55,38 @@ def _judge(row: dict, signal: np.ndarray, rate: int, predict, name: str, emotion
     Digital silence (or a constant level) at either end is padding: left out, so that it changes
     nothing. Probabilities that are not finite are an error, never an answer."""
     signal = without_constant_ends(signal)
-    row["voiced_s"] = round(voiced_seconds(signal, rate), 2)
-    if row["voiced_s"] < screening.min_speech:
-        row["note"] = f"no speech found ({row['voiced_s']:.2f} s voiced, {screening.min_speech:g} s needed)"
-        return None
     if len(signal) == 0 or np.ptp(signal) == 0:      # with --min-speech 0 too: nothing to hear
+        row["voiced_s"] = 0.0
         row["note"] = "no speech found (every sample is the same: digital silence or a constant)"
         return None
-    if screening.no_speech is not None and screening.max_no_speech < 1:
-        row["no_speech"] = round(screening.no_speech(signal, rate), 3)
-        if row["no_speech"] >= screening.max_no_speech:
-            row["note"] = (f"no speech found (Whisper's no-speech probability {row['no_speech']:.2f}, "
-                           f"refused from {screening.max_no_speech:g})")
-            return None
+    if not _is_speech(row, signal, rate, screening):
+        return None
     probabilities = np.asarray(predict(signal, rate, name), dtype=float)
     if not np.isfinite(probabilities).all():
         raise EmoserError(f"{name}: the model gave no finite probabilities for this audio (please report it)")
     row.update(zip(emotions, map(float, probabilities)))
     row["emotion"] = emotions[int(np.argmax(probabilities))]
     return probabilities
+
+
+def _is_speech(row: dict, signal: np.ndarray, rate: int, screening: Screening) -> bool:
+    """The speech check (module docstring), its measures in ``row``, and why not in its note."""
+    row["voiced_s"] = round(voiced_seconds(signal, rate), 2)
+    if screening.speech is not None:
+        row["speech_s"] = round(screening.speech(signal, rate), 2)
+        if row["speech_s"] >= screening.min_speech:
+            return True
+    heard = "" if screening.speech is None else f"Silero VAD {row['speech_s']:.2f} s, "
+    if row["voiced_s"] < screening.min_speech:
+        row["note"] = f"no speech found ({heard}{row['voiced_s']:.2f} s voiced, {screening.min_speech:g} s needed)"
+        return False
+    if screening.no_speech is not None and screening.max_no_speech < 1:
+        row["no_speech"] = round(screening.no_speech(signal, rate), 3)
+        if row["no_speech"] >= screening.max_no_speech:
+            row["note"] = (f"no speech found ({heard}Whisper's no-speech probability {row['no_speech']:.2f}, "
+                           f"refused from {screening.max_no_speech:g})")
+            return False
+    return True
 
 
 def classify_recording(name: str, read: Callable[[], tuple[np.ndarray, int]], predict, emotions: list[str],
@@ -81,6 +102,8 @@ def classify_recording(name: str, read: Callable[[], tuple[np.ndarray, int]], pr
             _judge(whole, signal, rate, predict, name, emotions, screening)
             return [whole], None
         whole["voiced_s"] = round(voiced_seconds(signal, rate), 2)
+        if screening.speech is not None:
+            whole["speech_s"] = round(screening.speech(signal, rate), 2)
         rows, weighted = [whole], []
         for start, end in voiced_segments(signal, rate):
             part = _row(name, model, emotions, start, end)

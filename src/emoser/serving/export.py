@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from emoser.models.classical.fusion import FusionModel
-from emoser.serving.served import ENCODER_LAYERS, SERVED_VIEWS
+from emoser.serving.served import ENCODER_LAYERS, SERVED_VIEWS, SILERO
+from emoser.serving.silero import jit_weights
 
 
 def _logistic(prefix: str, pipeline) -> dict[str, np.ndarray]:
@@ -50,6 +51,11 @@ def encoder_arrays(model: FusionModel) -> dict[str, np.ndarray]:
         if name in model.models:
             arrays.update(served.pretrained_arrays(model.facts))
     return arrays
+
+
+def speech_arrays() -> dict[str, np.ndarray]:
+    """The speech check's Silero VAD (read from its wheel with torch, served with numpy)."""
+    return {f"{SILERO}.{name}": values for name, values in jit_weights().items()}
 
 
 def facts(model: FusionModel, temperature: float) -> dict:

@@ -72,7 +72,7 @@ class EmoserOurs(PythonModel):
         model, emotions = self.model.facts["model"], self.model.emotions
         try:
             answer, _ = classify_recording(name, read, self.model.predict_signal, emotions, model,
-                                           Screening(no_speech=self.model.no_speech))
+                                           Screening(no_speech=self.model.no_speech, speech=self.model.speech))
         except Exception as exc:  # noqa: BLE001  (a bug or a library's error on one recording: that row's)
             log.exception("%s: no answer", name)
             answer = [error_row(name, model, emotions, f"internal error ({type(exc).__name__}: {exc})")]

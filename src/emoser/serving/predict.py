@@ -45,6 +45,7 @@ from emoser.serving.classification import (
 from emoser.serving.no_speech import NoSpeech
 from emoser.serving.served import FOLDER as SERVED
 from emoser.serving.served import check_finite
+from emoser.serving.silero import SpeechDetector
 
 if TYPE_CHECKING:
     from emoser.models.networks.architectures import Bundle
@@ -102,6 +103,7 @@ class Predictor(NamedTuple):
     name: str                                                # the model's name in each row
     forkable: bool                                           # safe to share among forked processes
     no_speech: Callable[[np.ndarray, int], float]            # Whisper's no-speech probability (its check)
+    speech: Callable[[np.ndarray, int], float] | None        # Silero's speech seconds (its check)
 
 
 def load_predictor(folder: Path) -> Predictor:
@@ -111,13 +113,14 @@ def load_predictor(folder: Path) -> Predictor:
         from emoser.serving.served import ServedModel
 
         served = ServedModel(folder)
-        return Predictor(served.predict_signal, served.emotions, served.facts["model"], True, served.no_speech)
+        return Predictor(served.predict_signal, served.emotions, served.facts["model"], True, served.no_speech,
+                         served.speech)
     from emoser.models.classical.fusion import FusionModel
 
     if (folder / FusionModel.FILE).is_file():   # models/ours: scikit-learn and torch, uncalibrated
         ours = OursPredictor(FusionModel.load(folder))
         return Predictor(ours.predict_signal, ours.model.facts["emotions"], ours.model.facts["model"], False,
-                         NoSpeech())
+                         NoSpeech(), SpeechDetector())
     from emoser.models.networks.architectures import Bundle  # TensorFlow: imported only for the networks
 
     if not (folder / Bundle.MODEL_FILE).is_file():
@@ -125,7 +128,7 @@ def load_predictor(folder: Path) -> Predictor:
     bundle = Bundle.load(folder)
     name = folder.relative_to(paths.MODELS).as_posix() if folder.is_relative_to(paths.MODELS) else str(folder)
     return Predictor(lambda signal, rate, path: predict_signal(bundle, signal, rate), bundle.facts["emotions"], name,
-                     False, NoSpeech())
+                     False, NoSpeech(), SpeechDetector())
 
 
 def classify_file(path: Path, predict, emotions: list[str], model: str, screening: Screening
@@ -196,14 +199,16 @@ def main(argv: list[str] | None = None) -> None:
     predictor = load_predictor(args.model)
     emotions = predictor.emotions
     jobs = (len(os.sched_getaffinity(0)) if args.jobs == -1 else args.jobs) if predictor.forkable else 1
-    screening = Screening(args.min_speech, args.max_no_speech, args.segment_over, predictor.no_speech)
+    screening = Screening(args.min_speech, args.max_no_speech, args.segment_over, predictor.no_speech,
+                          predictor.speech)
     rows, errors = classify(files, predictor.predict, emotions, predictor.name, screening, jobs)
     if args.json:
         for row in rows:
             print(json.dumps({"file": row["file"], "model": row["model"], "start": row["start"], "end": row["end"],
                               "emotion": row["emotion"],
                               "probabilities": ({e: round(row[e], 4) for e in emotions} if row["emotion"] else None),
-                              "voiced_s": plain(row["voiced_s"]), "no_speech": plain(row["no_speech"]),
+                              "speech_s": plain(row["speech_s"]), "voiced_s": plain(row["voiced_s"]),
+                              "no_speech": plain(row["no_speech"]),
                               "note": row["note"]}, allow_nan=False))
     elif args.csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")

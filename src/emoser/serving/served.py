@@ -2,8 +2,8 @@
 
 Stage package writes ``models/served/``: ``arrays.npz`` (every fitted matrix of ``models/ours`` and
 of the pretrained voice encoder and Whisper's encoder) and ``model.json`` (facts, the fusion's
-weights, the calibration temperature). Serving then needs numpy, scipy's erf, soundfile, soxr,
-openSMILE's C library and WebRTC's voice-activity detector:
+weights, the calibration temperature) and the speech check's Silero VAD. Serving then needs numpy,
+scipy's erf, soundfile, soxr, openSMILE's C library, WebRTC's voice-activity detector and CTranslate2:
 not scikit-learn, torch, librosa, pandas or the ``opensmile`` Python package, whose imports alone
 take ~8 s on 2 cores. Each step repeats what training did, in the same order:
 
@@ -45,12 +45,14 @@ from emoser.audio.speech import VoiceActivity
 from emoser.core import paths
 from emoser.core.errors import EmoserError
 from emoser.serving.no_speech import NoSpeech
+from emoser.serving.silero import SpeechDetector
 from emoser.serving.whisper_encoder import WhisperEncoder
 from emoser.serving.whisper_encoder import statistics as whisper_statistics
 
 FOLDER = paths.SERVED_MODEL      # stage package's output
 ARRAYS = "arrays.npz"
 FACTS = "model.json"
+SILERO = "silero"                  # the speech check's Silero VAD arrays: silero.<name>
 # opensmile.FeatureSet's configuration files, relative to the package's config/ folder
 SMILE_CONFIGS = {"ComParE_2016": "compare/ComParE_2016", "eGeMAPSv02": "egemaps/v02/eGeMAPSv02"}
 ENCODER_RATE = 16000               # Resemblyzer's hparams: sampling_rate
@@ -354,6 +356,9 @@ class ServedModel:
         self.views = {v: SERVED_VIEWS[v](self.a, self.facts) for v in self.weights}
         # the speech check's Whisper (CTranslate2), loaded at its first use; its input as the view's
         self.no_speech = NoSpeech(self.a.get("whisper.window"), self.a.get("whisper.mel_filters"))
+        # and its Silero VAD (numpy; a model packaged before it had none: that detector is off)
+        silero = {k.removeprefix(SILERO + "."): v for k, v in self.a.items() if k.startswith(SILERO + ".")}
+        self.speech = SpeechDetector(silero) if silero else None
 
     def _part(self, prefix: str, X: np.ndarray) -> np.ndarray:
         """One logistic regression (its PCA rotation folded into its weights at export), softmax;

@@ -1,7 +1,7 @@
 """Stage package: our model (models/ours) with its calibration temperature (stage calibrate's)
-as plain arrays for serving, with the limits of one request (params ``mlflow.serve``) -> models/served/
-(emoser.serving.export; read by emoser.serving.served: what ``emoser predict`` and the MLflow model
-answer with).
+and the speech check's Silero VAD as plain arrays for serving, with the limits of one request
+(params ``mlflow.serve``) -> models/served/ (emoser.serving.export; read by emoser.serving.served:
+what ``emoser predict`` and the MLflow model answer with).
 
     python -m emoser.stages.package
 """
@@ -19,7 +19,7 @@ from emoser.core.runtime import entry_point
 from emoser.models.classical.fusion import FusionModel
 from emoser.params.corpora import RolesParams
 from emoser.params.mlflow import ServeOnly
-from emoser.serving.export import encoder_arrays, facts, model_arrays
+from emoser.serving.export import encoder_arrays, facts, model_arrays, speech_arrays
 from emoser.serving.served import ARRAYS, FACTS, FOLDER
 
 
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     temperature = json.loads(calibration.read_text())["served_temperature"]
     FOLDER.mkdir(parents=True, exist_ok=True)
     with atomic_path(FOLDER / ARRAYS) as tmp, open(tmp, "wb") as out:
-        np.savez(out, **{**model_arrays(model), **encoder_arrays(model)})  # type: ignore[arg-type]
+        np.savez(out, **{**model_arrays(model), **encoder_arrays(model), **speech_arrays()})  # type: ignore[arg-type]
     write_json(FOLDER / FACTS, {**facts(model, temperature), "limits": params.mlflow.serve.model_dump()})
 
 

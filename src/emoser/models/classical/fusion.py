@@ -222,8 +222,8 @@ def inner_probabilities(views: Mapping[str, np.ndarray], labels: np.ndarray, spe
     ``corpora`` naming two or more corpora among ``train``, the groups are those corpora (inner
     leave-one-corpus-out: weights chosen for corpora never heard)."""
     rows, parts = [], []
-    several = corpora is not None and len(set(corpora[train])) > 1
-    groups = ([np.flatnonzero(corpora[train] == c) for c in sorted(set(corpora[train]))] if several
+    names = None if corpora is None else corpora[train]
+    groups = ([np.flatnonzero(names == c) for c in sorted(set(names))] if names is not None and len(set(names)) > 1
               else inner_groups(speakers[train], params.fusion.inner_folds))
     for held in groups:
         fit, scored = np.delete(train, held), train[held]

@@ -97,8 +97,8 @@ def test_the_cli_answers_a_long_file_per_segment(tmp_path):
          str(tmp_path / "short.wav")], capture_output=True, text=True, timeout=300, check=True).stdout.splitlines()]
     assert [(r["file"].rsplit("/", 1)[-1], r["start"] is None) for r in rows] == \
         [("talk.wav", True)] + [("talk.wav", False)] * 4 + [("short.wav", True)]
-    assert set(rows[0]) == {"file", "model", "start", "end", "emotion", "probabilities", "voiced_s", "no_speech",
-                            "note"}
+    assert set(rows[0]) == {"file", "model", "start", "end", "emotion", "probabilities", "speech_s", "voiced_s",
+                            "no_speech", "note"}
 
 
 # emoser predict's own main, with a stand-in predictor (the real models are tested in test_predict and

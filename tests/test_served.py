@@ -21,6 +21,7 @@ from emoser.audio.speech import VoiceActivity
 from emoser.corpora.emodb import EMOTIONS
 from emoser.models.classical.calibration import scaled
 from emoser.models.classical.fusion import FusionModel
+from emoser.models.classical.loco import standardise
 from emoser.serving import export, served
 
 # fixed weights: every view is served (nested ones may weight one 0, and it would not be)
@@ -115,10 +116,46 @@ def models(tiny, tiny_inputs, tmp_path_factory):
     root = tmp_path_factory.mktemp("served")
     model.save(root / "ours")
     np.savez(root / "features.npz", **views)
+    # the adapted twin, as stage fit makes it: trained on the corpus's features z-scored over its recordings
+    same = {v: standardise(x) for v, x in views.items()}
+    FusionModel.fit(same, manifest["label"].to_numpy(), manifest["speaker"].to_numpy(), PARAMS,
+                    {**facts, "adaptation": "corpus"}).save(root / "ours" / "adapted")
+    twin, twin_facts = export.adapted_arrays(root / "ours" / "adapted")
     (root / "served").mkdir()
-    np.savez(root / "served" / served.ARRAYS, **{**export.model_arrays(model), **export.encoder_arrays(model)})
-    (root / "served" / served.FACTS).write_text(json.dumps(export.facts(model, TEMPERATURE)))
+    np.savez(root / "served" / served.ARRAYS, **{**export.model_arrays(model), **export.encoder_arrays(model),
+                                                 **export.speech_arrays(), **twin})
+    (root / "served" / served.FACTS).write_text(json.dumps({**export.facts(model, TEMPERATURE), "adapted": twin_facts}))
     return model, root
+
+
+def test_a_batch_from_one_set_up_is_answered_by_the_adapted_twin(tiny, models, tmp_path):
+    """--adapt: each file's features z-scored over the batch, then the twin (as loco's +corpstd); the
+    served twin is the library twin on the corpus's standardised features, calibrated; below
+    --adapt-min recordings every row keeps the plain answer and says why."""
+    _, root = models
+    _in_a_fresh_process("check_adapted_twin", root)
+    files = _files(tiny)
+    plain = _predict_json("--model", root / "served", "--jobs", "1", *files)
+    adapted = _predict_json("--model", root / "served", "--jobs", "2", "--adapt", "--adapt-min", "5", *files)
+    assert len(adapted) == len(files) and all(r["note"].startswith("adapted to this batch") for r in adapted)
+    refused = _predict_json("--model", root / "served", "--adapt", "--adapt-min", str(len(files) + 1), *files)
+    assert [r["emotion"] for r in refused] == [r["emotion"] for r in plain]
+    assert all(r["note"] == f"not adapted: {len(files)} recordings with speech in the batch, {len(files) + 1} "
+                            "needed (--adapt-min)" for r in refused)
+    assert [r["probabilities"] for r in adapted] != [r["probabilities"] for r in plain]
+
+
+def check_adapted_twin(root: str) -> None:
+    root_path = Path(root)
+    twin = FusionModel.load(root_path / "ours" / "adapted")
+    with np.load(root_path / "features.npz") as stored:
+        views = {v: stored[v] for v in stored.files}
+    mine = served.ServedModel(root_path / "served")
+    batch = [{v: x[i:i + 1] for v, x in views.items()} for i in range(len(views["voice"]))]
+    got = np.array(mine.adapted_probabilities(batch))
+    expected = scaled(twin.predict_proba({v: standardise(x) for v, x in views.items()}), TEMPERATURE)
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    assert mine.speech is not None and mine.adapted is not None and mine.adapted.emotions == mine.emotions
 
 
 def test_the_served_model_is_our_model_calibrated(tiny, models):

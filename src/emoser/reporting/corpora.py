@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from emoser.core import paths
+from emoser.core.files import read_csv
 from emoser.evaluation.scoring import scored_models
 from emoser.models.classical.fusion import MODEL as OURS
 from emoser.models.classical.speaker_standardisation import SPEAKER_STANDARDISED
@@ -90,6 +91,28 @@ LOCO_TEXT = ("**Leave one corpus out** (stage loco; UAR [95 % CI]): our model tr
              "held-out corpus's unlabelled audio: transductive).")
 
 
+def speakers_spanning(manifest) -> tuple[int, int]:
+    """(speakers whose recordings hold at least half the corpus's emotions, speakers)."""
+    emotions = manifest["emotion"].nunique()
+    held = manifest.groupby(manifest["speaker"].astype(str))["emotion"].nunique()
+    return int((held * 2 >= emotions).sum()), int(len(held))
+
+
+def speaker_note(name: str, titles: Mapping[str, str] = {}) -> str:
+    """Does speaker standardisation's assumption (each speaker's recordings span the emotions) hold
+    for corpus ``name``? One sentence, a warning when it fails for most speakers; '' when unread."""
+    manifest_path = paths.corpus_data(name).manifest
+    if not manifest_path.exists():
+        return ""
+    spanning, speakers = speakers_spanning(read_csv(manifest_path, dtype={"speaker": str}))
+    if spanning * 2 >= speakers:
+        return (f"Speaker std. assumes each speaker's recordings span the emotions: in {title(name, titles)} "
+                f"{spanning} of {speakers} speakers hold at least half of them.")
+    return (f"**Warning: speaker std. assumes each speaker's recordings span the emotions; in {title(name, titles)} "
+            f"only {spanning} of {speakers} speakers hold at least half of them, so its speaker-std. rows remove "
+            "emotion along with the speaker (they can fall to chance or below): read them with care.**")
+
+
 def _cell(block: dict, model: str) -> str:
     result = block.get(model)
     if not result:
@@ -147,7 +170,8 @@ def corpora_section(collected: dict, main: str, further: list[str], label=label,
         emotions = next((e for e in shared.values() if e), None)
         parts += ["", f"### {title(name, titles)}: {facts}", "",
                   f"Shared with {title(main, titles)}: {', '.join(emotions) if emotions else '—'}"
-                  + (f" (chance UAR across corpora: {1 / len(emotions):.3f})." if emotions else "."), "",
+                  + (f" (chance UAR across corpora: {1 / len(emotions):.3f})." if emotions else ".")
+                  + (f" {speaker_note(name, titles)}" if speaker_note(name, titles) else ""), "",
                   matrix_table(collected, main, name, label, titles)]
     return "\n".join(parts)
 

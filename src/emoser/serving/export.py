@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from emoser.models.classical.fusion import FusionModel
-from emoser.serving.served import ENCODER_LAYERS, SERVED_VIEWS, SILERO
+from emoser.serving.served import ADAPTED, ENCODER_LAYERS, SERVED_VIEWS, SILERO
 from emoser.serving.silero import jit_weights
 
 
@@ -51,6 +51,17 @@ def encoder_arrays(model: FusionModel) -> dict[str, np.ndarray]:
         if name in model.models:
             arrays.update(served.pretrained_arrays(model.facts))
     return arrays
+
+
+def adapted_arrays(folder) -> tuple[dict[str, np.ndarray], dict]:
+    """The adapted twin of stage fit (``folder``: models/ours/adapted), its arrays under ``ADAPTED``
+    and its facts (weights, members); nothing when there is none."""
+    if not (folder / FusionModel.FILE).is_file():
+        return {}, {}
+    twin = FusionModel.load(folder)
+    arrays = {ADAPTED + k: v for k, v in model_arrays(twin).items()}
+    return arrays, {"weights": twin.weights, "members": facts(twin, 1.0)["members"],
+                    "adaptation": twin.facts.get("adaptation")}
 
 
 def speech_arrays() -> dict[str, np.ndarray]:

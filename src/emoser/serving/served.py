@@ -34,6 +34,7 @@ import importlib.util
 import json
 import sys
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from types import ModuleType
 
@@ -52,6 +53,7 @@ from emoser.serving.whisper_encoder import statistics as whisper_statistics
 FOLDER = paths.SERVED_MODEL      # stage package's output
 ARRAYS = "arrays.npz"
 FACTS = "model.json"
+ADAPTED = "adapted."               # the adapted twin's arrays: adapted.<its own name>
 SILERO = "silero"                  # the speech check's Silero VAD arrays: silero.<name>
 # opensmile.FeatureSet's configuration files, relative to the package's config/ folder
 SMILE_CONFIGS = {"ComParE_2016": "compare/ComParE_2016", "eGeMAPSv02": "egemaps/v02/eGeMAPSv02"}
@@ -342,9 +344,11 @@ class ServedModel:
     def __init__(self, folder: Path):
         if not (folder / ARRAYS).is_file() or not (folder / FACTS).is_file():
             raise EmoserError(f"{folder}: no served model here (run `dvc repro package`)")
-        self.facts = json.loads((folder / FACTS).read_text())
         with np.load(folder / ARRAYS, allow_pickle=False) as data:
-            self.a = {key: data[key] for key in data.files}
+            self._build({key: data[key] for key in data.files}, json.loads((folder / FACTS).read_text()))
+
+    def _build(self, arrays: dict[str, np.ndarray], facts: dict) -> None:
+        self.a, self.facts = arrays, facts
         self.emotions: list[str] = self.facts["emotions"]
         self.limits = Limits(**self.facts.get("limits", {}))
         self.temperature = float(self.facts["temperature"])
@@ -352,7 +356,7 @@ class ServedModel:
         self.weights: dict[str, float] = {v: w for v, w in self.facts["weights"].items() if w > 0}
         unknown = sorted(set(self.weights) - set(SERVED_VIEWS))
         if unknown:
-            raise EmoserError(f"{folder}: no served view {unknown} (known: {', '.join(SERVED_VIEWS)})")
+            raise EmoserError(f"the served model: no served view {unknown} (known: {', '.join(SERVED_VIEWS)})")
         self.views = {v: SERVED_VIEWS[v](self.a, self.facts) for v in self.weights}
         # the speech check's Whisper (CTranslate2), loaded at its first use; its input as the view's
         self.no_speech = NoSpeech(self.a.get("whisper.window"), self.a.get("whisper.mel_filters"))
@@ -393,6 +397,36 @@ class ServedModel:
         """(emotions,) calibrated probabilities, averaged over windows as long as the longest training recording."""
         raw = self.raw_probabilities(self.features(signal, rate, path)).mean(axis=0, keepdims=True)
         return calibrated(raw, self.temperature)[0]
+
+    @cached_property
+    def adapted(self) -> ServedModel | None:
+        """The twin trained on each corpus's features z-scored over its own recordings (stage fit's
+        models/ours/adapted), sharing the encoders' arrays; None in a model packaged without it."""
+        if "adapted" not in self.facts:
+            return None
+        twin = object.__new__(ServedModel)
+        own = {k.removeprefix(ADAPTED): v for k, v in self.a.items() if k.startswith(ADAPTED)}
+        twin._build({**{k: v for k, v in self.a.items() if not k.startswith(ADAPTED)}, **own},
+                    {**self.facts, **self.facts["adapted"]})
+        return twin
+
+    def adapted_probabilities(self, batch: list[dict[str, np.ndarray]]) -> list[np.ndarray]:
+        """Calibrated probabilities of each recording of a batch from one set-up (each item: the twin's
+        ``features`` of one recording, {view: (windows, d)}): every view z-scored over all the batch's
+        windows, as each training corpus was over its own recordings, then the twin's fusion."""
+        twin = self.adapted
+        if twin is None:
+            raise EmoserError("this served model has no adapted twin (package it again: dvc repro package)")
+        out = []
+        stats = {}
+        for view in twin.weights:
+            stacked = np.concatenate([item[view] for item in batch]).astype(np.float64)
+            scale = stacked.std(axis=0)
+            stats[view] = (stacked.mean(axis=0), np.where(scale > 0, scale, 1.0))
+        for item in batch:
+            z = {v: (item[v] - mean) / scale for v, (mean, scale) in stats.items()}
+            out.append(calibrated(twin.raw_probabilities(z).mean(axis=0, keepdims=True), self.temperature)[0])
+        return out
 
 
 def check_finite(views: dict[str, np.ndarray], signal: np.ndarray, rate: int, path: Path | str) -> None:

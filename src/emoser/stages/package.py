@@ -19,7 +19,7 @@ from emoser.core.runtime import entry_point
 from emoser.models.classical.fusion import FusionModel
 from emoser.params.corpora import RolesParams
 from emoser.params.mlflow import ServeOnly
-from emoser.serving.export import encoder_arrays, facts, model_arrays, speech_arrays
+from emoser.serving.export import adapted_arrays, encoder_arrays, facts, model_arrays, speech_arrays
 from emoser.serving.served import ARRAYS, FACTS, FOLDER
 
 
@@ -36,9 +36,11 @@ def main(argv: list[str] | None = None) -> None:
     calibration = paths.corpus_data(params.roles.networks).calibration_summary
     temperature = json.loads(calibration.read_text())["served_temperature"]
     FOLDER.mkdir(parents=True, exist_ok=True)
+    twin, twin_facts = adapted_arrays(paths.OURS_MODEL / "adapted")
     with atomic_path(FOLDER / ARRAYS) as tmp, open(tmp, "wb") as out:
-        np.savez(out, **{**model_arrays(model), **encoder_arrays(model), **speech_arrays()})  # type: ignore[arg-type]
-    write_json(FOLDER / FACTS, {**facts(model, temperature), "limits": params.mlflow.serve.model_dump()})
+        np.savez(out, **{**model_arrays(model), **encoder_arrays(model), **speech_arrays(), **twin})  # type: ignore[arg-type]
+    write_json(FOLDER / FACTS, {**facts(model, temperature), "limits": params.mlflow.serve.model_dump(),
+                                **({"adapted": twin_facts} if twin_facts else {})})
 
 
 if __name__ == "__main__":

@@ -65,7 +65,7 @@ def test_gathered_matrix_metrics_and_review_rows(tmp_path, monkeypatch):
     (paths.LOCO / "summary.json").write_text(json.dumps(loco_summary))
 
     collected = collect("main", [main_loso], ["rav"])
-    assert set(collected) == {"main/loso", "rav/loso", "main→rav", "rav→main", "main+other→rav"}
+    assert set(collected) == {"main/loso", "rav/loso", "main→rav", "rav→main", "loco/main+other→rav"}
     table = matrix_table(collected, "main", "rav")
     header, _, *rows = table.splitlines()
     assert header.endswith("| main → main (LOSO) | main → rav | rav → main | rav → rav (LOSO) |")
@@ -84,21 +84,21 @@ def test_gathered_matrix_metrics_and_review_rows(tmp_path, monkeypatch):
     (tmp_path / "README.md").write_text(f"# x\n{stage.CORPORA_START}\n{stage.CORPORA_END}\n")
     stage.main([])
     written = json.loads(paths.CORPORA_METRICS.read_text())
-    assert set(written) == {"rav/loso", "main→rav", "rav→main", "main+other→rav"}
-    assert written["main→rav"]["emotions"] == list(EMOTIONS) and written["main+other→rav"]["held_out"] == "rav"
+    assert set(written) == {"rav/loso", "main→rav", "rav→main", "loco/main+other→rav"}
+    assert written["main→rav"]["emotions"] == list(EMOTIONS) and written["loco/main+other→rav"]["held_out"] == "rav"
     readme = (tmp_path / "README.md").read_text()
     assert "| main → rav |" in readme
     loco_row = next(line for line in readme.splitlines() if line.startswith("| rav | main, other |"))
     as_is, adapted = (float(c.strip().split(" ")[0]) for c in loco_row.strip("|").split("|")[4:6])
-    assert (as_is, adapted) == (round(written["main+other→rav"]["ours"]["pooled"]["uar"], 3),
-                                round(written["main+other→rav"]["ours+corpstd"]["pooled"]["uar"], 3))
+    assert (as_is, adapted) == (round(written["loco/main+other→rav"]["ours"]["pooled"]["uar"], 3),
+                                round(written["loco/main+other→rav"]["ours+corpstd"]["pooled"]["uar"], 3))
     assert "chance" in readme and "| 3 (neutral, anger, sadness) | 0.333 |" in loco_row
     assert "### rav: not fetched" in paths.CORPORA_REPORT.read_text()
     review = headline_metrics(workspace, corpora=True)
     assert review["rav→main"]["ours+spkstd"]["uar"] == written["rav→main"]["ours+spkstd"]["pooled"]["uar"]
     assert "rav/loso" not in headline_metrics(workspace)          # the report's headline: the main corpus only
     pairs = prediction_table(workspace, corpora=True)
-    assert set(pairs["protocol"]) == {"rav/loso", "main→rav", "rav→main", "main+other→rav"}
+    assert set(pairs["protocol"]) == {"rav/loso", "main→rav", "rav→main", "loco/main+other→rav"}
     assert len(pairs) == 30 * 10
 
 

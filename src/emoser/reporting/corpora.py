@@ -56,11 +56,16 @@ def collect(main: str, main_summaries: list[dict], further: list[str]) -> dict:
                 out[protocol]["emotions"] = block["emotions"]
     loco = read_summary(paths.LOCO / "summary.json")
     for protocol, model, result in scored_models(loco):
-        out.setdefault(protocol, {})[model] = result
+        out.setdefault(LOCO + protocol, {})[model] = result
     for protocol, block in loco.items():          # leave-one-corpus-out: which corpus, over which emotions
-        if protocol in out:
-            out[protocol].update({k: block[k] for k in ("emotions", "held_out") if k in block})
+        if LOCO + protocol in out:
+            out[LOCO + protocol].update({k: block[k] for k in ("emotions", "held_out") if k in block})
     return out
+
+
+# leave-one-corpus-out protocols in metrics/corpora.json and the review: "loco/emodb+nemo→ravdess" (with
+# two corpora, "emodb→ravdess" alone would be the pairwise matrix's direction, trained on shared emotions)
+LOCO = "loco/"
 
 
 LOCO_SETTINGS = {"": "as is", "+corpstd": "corpus std.", "+corprob": "corpus std. (robust)",
@@ -75,7 +80,7 @@ def loco_table(collected: dict, titles: Mapping[str, str] = {}) -> str:
     settings = [s for s in LOCO_SETTINGS if any(OURS + s in b for b in blocks.values())]
     rows = []
     for protocol, block in blocks.items():
-        trained = protocol.split(ARROW)[0].split("+")
+        trained = protocol.removeprefix(LOCO).split(ARROW)[0].split("+")
         emotions = block.get("emotions", [])
         rows.append([title(block["held_out"], titles), ", ".join(title(t, titles) for t in trained),
                      f"{len(emotions)} ({', '.join(emotions)})", f"{1 / len(emotions):.3f}" if emotions else "—",

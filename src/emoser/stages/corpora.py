@@ -19,7 +19,7 @@ from emoser.core.config import Section, load_params
 from emoser.core.files import atomic_path, read_csv, write_csv, write_json
 from emoser.core.runtime import entry_point
 from emoser.params.corpora import CorpusParams, RolesParams, corpus_title
-from emoser.reporting.corpora import collect, corpora_section, headline_rows, read_summary, title
+from emoser.reporting.corpora import LOCO, collect, corpora_section, headline_rows, read_summary, title
 from emoser.reporting.readme import CORPORA_END, CORPORA_START, update_results
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,8 @@ def predictions(further: list[str]) -> pd.DataFrame:
             tables.append(read_csv(cross, dtype={"fold": str, "speaker": str}))
     loco = paths.LOCO / "predictions.csv"
     if loco.exists():
-        tables.append(read_csv(loco, dtype={"fold": str, "speaker": str}))
+        table = read_csv(loco, dtype={"fold": str, "speaker": str})
+        tables.append(table.assign(protocol=LOCO + table["protocol"]))
     columns = ["protocol", "model", "fold", "utterance", "speaker", "emotion", "predicted"]
     return pd.concat(tables, ignore_index=True)[columns] if tables else pd.DataFrame(columns=columns)
 

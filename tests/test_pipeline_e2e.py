@@ -48,7 +48,7 @@ def _assert_reviewed_change(path: Path) -> None:
     sides' seeds (the shipped model's replicates are its study twin's), McNemar's p, the Holm-adjusted
     p and a verdict; both confusion matrices side by side."""
     text = path.read_text()
-    assert "of 44 protocol × model rows changed" in text, text   # 26 of Emo-DB + 18 of corpora.json
+    assert "of 48 protocol × model rows changed" in text, text   # 26 of Emo-DB + 22 of corpora.json (4: loco)
     row = next(line for line in text.splitlines() if line.startswith("| holdout | model |"))
     assert re.search(r"\| \d\.\d{3} → \d\.\d{3} \(seeds' mean\) \| "
                      r"[+-]\d\.\d{3} \[[+-]\d\.\d{3}, [+-]\d\.\d{3}\] \| seeds \+ recordings \(3 / 3 runs\) \| "
@@ -187,8 +187,11 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     assert embeddings["values"].shape == (49, 512) and np.isfinite(embeddings["values"]).all()
     whisper = np.load(repo / "data/corpora/emodb/whisper/whisper.npz")
     assert whisper["values"].shape == (49, 6 * 1024) and np.isfinite(whisper["values"]).all()
+    # our served model: every corpus (roles.ours: all), the union of their emotions; and its adapted twin
     served = json.loads((repo / "models/ours/model.json").read_text())
-    assert served["recordings"] == 49 and served["params"]["fusion"]["weights"] == "nested"
+    assert served["recordings"] == 49 + 18 and served["corpora"] == {"emodb": 49, "ravdess": 18}
+    assert served["params"]["fusion"]["weights"] == "nested" and len(served["emotions"]) == 7
+    assert json.loads((repo / "models/ours/adapted/model.json").read_text())["adaptation"] == "corpus"
     assert sum(served["weights"].values()) == pytest.approx(1) and set(served["weights"]) == {"compare", "voice",
                                                                                               "whisper"}
     wav = next((repo / "data/corpora/emodb/raw/wav").glob("*.wav"))
@@ -232,9 +235,15 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     # The further corpus under LOSO (3 actors, 6 emotions after the map) and both directions across corpora,
     # over the 6 emotions the two share (boredom: Emo-DB only)
     corpora = declared["metrics/corpora.json"]["data"]
-    assert set(corpora) == {"ravdess/loso", "emodb→ravdess", "ravdess→emodb"}, set(corpora)
-    for block in corpora.values():
-        assert {"egemaps", "compare", "ours", "ours+spkstd", "compare+spkstd"} <= set(block)
+    assert set(corpora) == {"ravdess/loso", "emodb→ravdess", "ravdess→emodb", "loco/emodb→ravdess",
+                            "loco/ravdess→emodb"}, set(corpora)
+    for protocol, block in corpora.items():
+        models = {"ours", "ours+corpstd"} if protocol.startswith("loco/") else {"egemaps", "compare", "ours",
+                                                                                 "ours+spkstd", "compare+spkstd"}
+        assert models <= set(block), protocol
+    # leave one corpus out, with two corpora: trained on the other's every emotion, scored over those shared
+    assert corpora["loco/emodb→ravdess"]["ours+corpstd"]["pooled"]["test_size"] == 18
+    assert corpora["loco/ravdess→emodb"]["ours"]["pooled"]["test_size"] == 42
     assert corpora["ravdess/loso"]["ours"]["pooled"]["test_size"] == 18
     assert corpora["emodb→ravdess"]["ours"]["pooled"]["test_size"] == 18
     assert corpora["ravdess→emodb"]["ours"]["pooled"]["test_size"] == 42      # 49 less the 7 of boredom
@@ -244,7 +253,8 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     assert "Emo-DB → RAVDESS" in page and "RAVDESS → Emo-DB" in page
     assert "18 recordings, 3 speakers, 6 emotions" in page
     readme = (repo / "README.md").read_text()
-    assert "Emo-DB → RAVDESS" in readme.split("<!-- corpora")[1].split("<!-- /corpora -->")[0]
+    block = readme.split("<!-- corpora")[1].split("<!-- /corpora -->")[0]
+    assert "Emo-DB → RAVDESS" in block and "| RAVDESS | Emo-DB | 6 (" in block and "Leave one corpus out" in block
     headline_metrics = declared["metrics/headline.json"]["data"]
     assert set(headline_metrics) == {"holdout", "loso", "kfold", "leaky"}
     assert set(headline_metrics["holdout"]) == {"model", "cnn-cce", "cnn-mse", "cnn_lstm-cce", "cnn_lstm-mse",

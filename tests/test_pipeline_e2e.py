@@ -464,7 +464,7 @@ def test_pull_request_review_script(workspace):
     study = {f"study-evaluate@{v.removeprefix('study/')}" for v in VARIANTS[1:]} | {"corpora"}
     changed = text.split("## Stages whose dvc.lock entry changed\n\n")[1].split("\n")[0]
     assert set(re.findall(r"`([^`]+)`", changed)) == {"train", "evaluate", "report", "track", *study}, text
-    assert "| data/corpora/emodb/cv/trained.csv | DVC cache | workspace |" in text    # pulled from the remote
+    assert "| data/study/emodb/cv/trained.csv | DVC cache | workspace |" in text    # pulled from the remote
     # A fresh clone: DVC skips the stages whose outputs are those in dvc.lock (the study's evaluations
     # among them), yet the MLflow store has every network's run with its figures and model, and a
     # second repro adds none.

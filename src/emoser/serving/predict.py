@@ -104,7 +104,7 @@ class Predictor(NamedTuple):
     name: str                                                # the model's name in each row
     forkable: bool                                           # safe to share among forked processes
     no_speech: Callable[[np.ndarray, int], float]            # Whisper's no-speech probability (its check)
-    speech: Callable[[np.ndarray, int], float] | None        # Silero's speech seconds (its check)
+    speech: Callable[[np.ndarray, int], float] | None = None  # Silero's speech seconds (its check)
 
 
 def load_predictor(folder: Path) -> Predictor:

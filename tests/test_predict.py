@@ -72,7 +72,8 @@ def test_predict_bad_inputs_name_the_file(tmp_path):
     assert result.returncode == 2 and "broken.wav" in result.stderr and "Traceback" not in result.stderr
     sf.write(tmp_path / "silence.wav", np.zeros(8000, dtype=np.float32), 8000)
     result = _predict("--model", model, tmp_path / "silence.wav")
-    assert result.returncode == 0 and "silence.wav: no speech found (0.00 s voiced, 0.3 s needed)" in result.stdout
+    assert result.returncode == 0 and "silence.wav: no speech found (Silero VAD 0.00 s, 0.00 s voiced, 0.3 s needed)" \
+        in result.stdout
     result = _predict("--model", tmp_path / "nowhere", tmp_path / "silence.wav")
     assert result.returncode == 2 and "no trained model" in result.stderr
 

@@ -55,11 +55,7 @@ def _judge(row: dict, signal: np.ndarray, rate: int, predict, name: str, emotion
     Digital silence (or a constant level) at either end is padding: left out, so that it changes
     nothing. Probabilities that are not finite are an error, never an answer."""
     signal = without_constant_ends(signal)
-    if len(signal) == 0 or np.ptp(signal) == 0:      # with --min-speech 0 too: nothing to hear
-        row["voiced_s"] = 0.0
-        row["note"] = "no speech found (every sample is the same: digital silence or a constant)"
-        return None
-    if not _is_speech(row, signal, rate, screening):
+    if not _is_speech(row, signal, rate, screening, constant=len(signal) == 0 or np.ptp(signal) == 0):
         return None
     probabilities = np.asarray(predict(signal, rate, name), dtype=float)
     if not np.isfinite(probabilities).all():
@@ -69,16 +65,20 @@ def _judge(row: dict, signal: np.ndarray, rate: int, predict, name: str, emotion
     return probabilities
 
 
-def _is_speech(row: dict, signal: np.ndarray, rate: int, screening: Screening) -> bool:
-    """The speech check (module docstring), its measures in ``row``, and why not in its note."""
+def _is_speech(row: dict, signal: np.ndarray, rate: int, screening: Screening, constant: bool) -> bool:
+    """The speech check (module docstring), its measures in ``row``, and why not in its note;
+    ``constant``: every sample the same (refused even with ``min_speech`` 0: nothing to hear)."""
     row["voiced_s"] = round(voiced_seconds(signal, rate), 2)
     if screening.speech is not None:
         row["speech_s"] = round(screening.speech(signal, rate), 2)
-        if row["speech_s"] >= screening.min_speech:
+        if row["speech_s"] >= screening.min_speech and not constant:
             return True
     heard = "" if screening.speech is None else f"Silero VAD {row['speech_s']:.2f} s, "
     if row["voiced_s"] < screening.min_speech:
         row["note"] = f"no speech found ({heard}{row['voiced_s']:.2f} s voiced, {screening.min_speech:g} s needed)"
+        return False
+    if constant:
+        row["note"] = "no speech found (every sample is the same: digital silence or a constant)"
         return False
     if screening.no_speech is not None and screening.max_no_speech < 1:
         row["no_speech"] = round(screening.no_speech(signal, rate), 3)

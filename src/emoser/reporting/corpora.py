@@ -137,14 +137,15 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
                       *("| " + " | ".join(r) + " |" for r in rows)])
 
 
-def matrix_table(collected: dict, main: str, other: str, label=label, titles: Mapping[str, str] = {}) -> str:
-    """One row per model and setting; columns: within each corpus (LOSO) and each direction."""
+def matrix_table(collected: dict, main: str, other: str, label=label, titles: Mapping[str, str] = {},
+                 only: tuple[str, ...] | None = None) -> str:
+    """One row per model (``only``: these) and setting; columns: within each corpus (LOSO) and each direction."""
     a, b = title(main, titles), title(other, titles)
     columns = [(f"{main}/loso", f"{a} → {a} (LOSO)"), (f"{main}{ARROW}{other}", f"{a} → {b}"),
                (f"{other}{ARROW}{main}", f"{b} → {a}"), (f"{other}/loso", f"{b} → {b} (LOSO)")]
     blocks = [collected.get(key, {}) for key, _ in columns]
     rows = []
-    for model in _models(blocks):
+    for model in [m for m in _models(blocks) if only is None or m in only]:
         for suffix, setting in (("", "as is"), (SPEAKER_STANDARDISED, "speaker std.")):
             cells = [_cell(b, model + suffix) for b in blocks]
             if any(c != "—" for c in cells):
@@ -183,10 +184,13 @@ def corpora_section(collected: dict, main: str, further: list[str], label=label,
 
 def headline_rows(collected: dict, main: str, further: list[str], label=label, titles: Mapping[str, str] = {}
                   ) -> str:
-    """The README's corpora table: leave one corpus out, then per further corpus the matrix (LOSO and across)."""
+    """The README's corpora tables: leave one corpus out, then per further corpus our model's matrix (LOSO and
+    across; every model's on the corpora page)."""
     loco = loco_table(collected, titles)
     head = [LOCO_TEXT + "\n\n" + loco] if loco else []
     if not further:
         return "\n\n".join(head)
-    return "\n\n".join(head + [f"**{title(main, titles)} and {title(name, titles)}** (UAR [95 % CI]):\n\n"
-                       + matrix_table(collected, main, name, label, titles) for name in further])
+    return "\n\n".join(head + [f"**{title(main, titles)} and {title(name, titles)}**, ours (UAR [95 % CI]; every "
+                                f"model: reports/corpora.md):\n\n" + matrix_table(collected, main, name, label, titles,
+                                                                                   only=(OURS,))
+                                for name in further])

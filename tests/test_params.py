@@ -64,7 +64,7 @@ def test_strict_mode_names_the_key_the_kind_it_takes_and_what_it_got(tmp_path, k
     (lambda p: p.pop("corpora"), "corpora"),
     (lambda p: p["roles"].update(networks="iemocap"), "roles.networks: 'iemocap' is not in corpora"),
     (lambda p: p["roles"].update(ours=["emodb", "iemocap"]), "roles.ours: 'iemocap' is not in corpora"),
-    (lambda p: p["loco"].update(adaptation=["speaker"]), "loco.adaptation"),
+    (lambda p: p["loco"].update(adaptation=["session"]), "loco.adaptation"),
     (lambda p: p["corpora"]["emodb"].pop("timeout_s"), "corpora.emodb.timeout_s"),
     (lambda p: p["features"].update(denoise=True), "denoise each recording once"),   # augment.denoise is true
     (lambda p: p["compute"].update(scheduler="localhost:8786"), "compute.scheduler"),

@@ -136,7 +136,7 @@ def test_a_batch_from_one_set_up_is_answered_by_the_adapted_twin(tiny, models, t
     _in_a_fresh_process("check_adapted_twin", root)
     files = _files(tiny)
     plain = _predict_json("--model", root / "served", "--jobs", "1", *files)
-    adapted = _predict_json("--model", root / "served", "--jobs", "2", "--adapt", "--adapt-min", "5", *files)
+    adapted = _predict_json("--model", root / "served", "--jobs", "2", "--adapt", "--adapt-min", "3", *files)
     assert len(adapted) == len(files) and all(r["note"].startswith("adapted to this batch") for r in adapted)
     refused = _predict_json("--model", root / "served", "--adapt", "--adapt-min", str(len(files) + 1), *files)
     assert [r["emotion"] for r in refused] == [r["emotion"] for r in plain]

@@ -148,3 +148,33 @@ def test_a_reseed_is_within_noise_and_one_training_run_is_not_judged(repo):
     text = _run([sys.executable, "-m", "emoser.reporting.review", "main"], root).stdout
     row = next(line for line in text.splitlines() if line.startswith("| holdout | model |"))
     assert "**not judged (one training run)**" in row and "3 / 1 training runs" in row, row
+
+
+def test_the_shipped_copy_of_a_study_network_is_judged_once(repo):
+    """The shipped model is a byte copy of its study twin: two rows with the same predictions. The Holm
+    family counts that model once (the twin's row), and the copy's row takes the twin's verdict."""
+    root, actual, predicted, names = repo
+
+    def with_twin(predicted_now, runs):
+        _write_results(root, predicted_now, actual, predicted, names, runs)
+        twin = root / "metrics/study/cnn-cce.json"
+        twin.parent.mkdir(parents=True, exist_ok=True)
+        twin.write_text((root / "metrics/model.json").read_text())
+        (root / "plots/study/cnn-cce/confusion.csv").write_text((root / "plots/model/confusion.csv").read_text())
+
+    base_runs = _reseeded(np.random.default_rng(0), predicted, actual)
+    with_twin(predicted, base_runs)
+    _run(["git", "add", "-A"], root)
+    _run(["git", "commit", "-qm", "with the twin"], root)
+    improved = predicted.copy()
+    wrong = np.flatnonzero(predicted != actual)[:30]
+    improved[wrong] = actual[wrong]
+    with_twin(improved, _reseeded(np.random.default_rng(5), improved, actual))
+    text = _run([sys.executable, "-m", "emoser.reporting.review", "main"], root).stdout
+    model = next(line for line in text.splitlines() if line.startswith("| holdout | model |"))
+    twin = next(line for line in text.splitlines() if line.startswith("| holdout | cnn-cce |"))
+    assert "the same predictions as cnn-cce: judged once, there" in model and "**better**" in model, model
+    assert "**better**" in twin and "same predictions" not in twin, twin
+    # one member in the family: the Holm-adjusted p is the row's own p
+    p, adjusted = re.search(r"\| ([0-9.e-]+) \(([0-9.e-]+)\) \| \*\*better", twin).groups()
+    assert p == adjusted, twin

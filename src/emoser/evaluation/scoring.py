@@ -47,11 +47,17 @@ def resampled_scores(y_true: np.ndarray, y_pred: np.ndarray, picks: np.ndarray, 
     ``classification_metrics``. The intervals here and the paired tests of ``comparison`` share it."""
     correct = (y_true == y_pred).astype(np.float64)
     one_hot = np.eye(n_classes)[y_true]                               # (n, classes)
-    support = one_hot[picks].sum(axis=1)                              # (resamples, classes)
-    hits = (one_hot * correct[:, None])[picks].sum(axis=1)
+    picks = np.asarray(picks)
+    resamples, n = picks.shape
+    # how often each item was drawn in each resample: the sums below are then small matrix products
+    # (whole numbers, exact in float64: the same figures as summing the drawn items one by one)
+    drawn = np.bincount((picks + n * np.arange(resamples)[:, None]).ravel(),
+                        minlength=resamples * len(y_true)).reshape(resamples, len(y_true)).astype(np.float64)
+    support = drawn @ one_hot                                         # (resamples, classes)
+    hits = drawn @ (one_hot * correct[:, None])
     with np.errstate(invalid="ignore", divide="ignore"):
         recall = np.where(support > 0, hits / support, np.nan)
-    return {"accuracy": correct[picks].mean(axis=1), "uar": np.nanmean(recall, axis=1)}
+    return {"accuracy": (drawn @ correct) / n, "uar": np.nanmean(recall, axis=1)}
 
 
 def bootstrap_intervals(y_true, y_pred, n_classes: int, resamples: int, seed: int, level: float = 0.95

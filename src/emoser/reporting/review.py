@@ -6,11 +6,13 @@ headline metrics a change or noise?
 
 For every protocol x model on both sides: UAR and accuracy base -> head, the interval of the
 difference at the level that model's noise lives at, and a verdict (``emoser.evaluation.comparison``):
-deterministic models (SVMs, ours) by a paired bootstrap over the same test recordings (and an exact
-McNemar test); trained networks as procedures, by their replicates: hold-out networks by their seeds
-(training runs + recordings), cross-validated ones by their folds, paired by fold. Verdicts come
-from Holm-adjusted p-values over the changed rows, so a reseed or a rebuild on another CPU comes out
-clean in at least 95 % of reviews as a whole. Rows whose test recordings differ are "not
+deterministic models (SVMs, ours) by an exact paired sign-flip permutation test of UAR over the same test
+recordings (a paired bootstrap interval and the exact McNemar test beside it); trained networks as
+procedures, by their replicates: hold-out networks by their seeds (training runs + what the recordings add
+beyond the seeds' disagreement), cross-validated ones by their folds, paired by fold. Verdicts come
+from Holm-adjusted p-values over the changed rows, each distinct model once (a byte copy shipped under
+another name takes its original's verdict), so a reseed or a rebuild on another CPU comes out clean in at
+least 95 % of reviews as a whole. Rows whose test recordings differ are "not
 comparable"; a network with one training run on a side is not judged. Then ``dvc params diff``,
 the stages whose dvc.lock entry changed, and the confusion matrices before / after side by side.
 
@@ -22,6 +24,7 @@ has a side's predictions, its rows compare the two intervals instead, and say so
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import subprocess
@@ -51,12 +54,13 @@ from emoser.evaluation.comparison import (
 )
 from emoser.params.evaluate import EvaluateParams
 from emoser.reporting.figures import confusion_grid, confusion_panel, save_figure
-from emoser.reporting.results import SCORES, headline_metrics, prediction_table, replicate_table, workspace
+from emoser.reporting.results import NETWORKS, SCORES, headline_metrics, prediction_table, replicate_table, workspace
 
 log = logging.getLogger(__name__)
 WORKSPACE = "workspace"
 INTERVALS_ONLY = " (intervals only)"
 MAX_FIGURES = 12
+SHIPPED = NETWORKS[0]           # the served network: a copy of one study variant
 
 
 class Params(Section):
@@ -191,7 +195,8 @@ def compare(base: Side, head: Side, settings: EvaluateParams) -> tuple[pd.DataFr
     base_metrics, head_metrics = headline_metrics(base, corpora=True), headline_metrics(head, corpora=True)
     base_pred, head_pred = prediction_table(base, corpora=True), prediction_table(head, corpora=True)
     base_runs, head_runs = replicate_table(base), replicate_table(head)
-    rows = []
+    rows: list[dict] = []
+    seen: dict[tuple[str, str], list[str]] = {}
     for protocol, models in head_metrics.items():
         for model, h in models.items():
             b = base_metrics.get(protocol, {}).get(model)
@@ -203,6 +208,7 @@ def compare(base: Side, head: Side, settings: EvaluateParams) -> tuple[pd.DataFr
             pick_b, pick_h = _pick(base_pred, protocol, model), _pick(head_pred, protocol, model)
             if len(pick_b) and len(pick_h):
                 runs_b, runs_h = _pick(base_runs, protocol, model), _pick(head_runs, protocol, model)
+                seen.setdefault((protocol, _fingerprint(pick_b, pick_h, runs_b, runs_h)), []).append(model)
                 result = compare_models(pick_b, pick_h, runs_b, runs_h, settings.bootstrap_resamples,
                                         settings.seed, settings.ci_level)
                 row["verdict"] = result["verdict"]
@@ -227,15 +233,40 @@ def compare(base: Side, head: Side, settings: EvaluateParams) -> tuple[pd.DataFr
             if not row["changed"]:
                 row["verdict"] = "unchanged"
             rows.append(row)
+    originals = {}      # (protocol, model) -> the model judged for it; the shipped copy defers to its variant
+    for (protocol, _), names in seen.items():
+        original = next((n for n in names if n != SHIPPED), names[0])
+        originals.update({(protocol, n): original for n in names})
+    for row in rows:
+        row["same_as"] = originals.get((row["protocol"], row["model"]), row["model"])
     table = pd.DataFrame(rows)
     if len(table):
-        judged = table["changed"] & table["p"].notna()
+        copy = table["same_as"] != table["model"]
+        judged = table["changed"] & table["p"].notna() & ~copy
         table["p_holm"] = np.nan
         if judged.any():
             table.loc[judged, "p_holm"] = holm(table.loc[judged, "p"])
             table.loc[judged, "verdict"] = verdicts(table.loc[judged, "uar_diff"], table.loc[judged, "p"],
                                                     1 - settings.ci_level)
+        for i in np.flatnonzero(copy & table["changed"]):      # one model judged once, its copies told so
+            original = table[(table["protocol"] == table.at[i, "protocol"])
+                             & (table["model"] == table.at[i, "same_as"])].index[0]
+            table.loc[i, ["verdict", "p_holm"]] = table.loc[original, ["verdict", "p_holm"]].to_numpy()
+            table.at[i, "reason"] = f"the same predictions as {table.at[i, 'same_as']}: judged once, there"
     return table, base_pred, head_pred
+
+
+def _fingerprint(*tables: pd.DataFrame) -> str:
+    """One hash of a row's prediction tables (both sides, replicates included): rows with the same one are
+    one model shipped under two names (the shipped ``model`` is a byte copy of a study variant), judged
+    once so the Holm family counts it once."""
+    digest = hashlib.sha256()
+    for table in tables:
+        columns = [c for c in ("seed", "fold", "utterance", "emotion", "predicted") if c in table]
+        digest.update(pd.util.hash_pandas_object(table[columns].sort_values(columns), index=False).to_numpy()
+                      .tobytes())
+        digest.update(b"|")
+    return digest.hexdigest()
 
 
 def _fmt(x, spec: str = ".3f") -> str:
@@ -249,7 +280,7 @@ def _table_rows(table: pd.DataFrame) -> list[str]:
     for r in table.to_dict("records"):
         paired = (f"{r['uar_diff']:+.3f} [{r['uar_diff_low']:+.3f}, {r['uar_diff_high']:+.3f}]"
                   if not pd.isna(r.get("uar_diff", np.nan)) else r.get("reason") or "—")
-        if r["verdict"] == ONE_RUN:
+        if r["verdict"] == ONE_RUN or str(r.get("reason", "")).startswith("the same predictions"):
             paired += f" ({r['reason']})"
         seeds = str(r.get("level", "")).startswith(SEEDS)
         uar = (f"{r['uar_base']:.3f} → {r['uar_head']:.3f} (seeds' mean)" if seeds
@@ -309,17 +340,21 @@ def _how_to_read(settings: EvaluateParams) -> str:
     level = f"{100 * settings.ci_level:.0f} %"
     return ("How to read it: both sides' predictions of the **same test recordings** are paired, and each row's "
             f"{level} interval of UAR(head) − UAR(base) counts the noise its model has ('interval over'). "
-            f"*recordings*: a deterministic model (SVMs, ours); a paired percentile bootstrap over recordings "
-            f"({settings.bootstrap_resamples} resamples). *seeds + recordings*: a hold-out network judged as a "
+            f"*recordings*: a deterministic model (SVMs, ours); a paired percentile bootstrap interval over "
+            f"recordings ({settings.bootstrap_resamples} resamples), p from the exact paired sign-flip "
+            "permutation test of UAR (every recording's two predictions exchangeable under no change). "
+            "*seeds + recordings*: a hold-out network judged as a "
             "training procedure by its replicates (train.replicates seeds per side): the difference of the seeds' "
-            "mean UAR, its variance the spread over seeds (Student's t, 2S − 2 df) plus a paired bootstrap over "
-            "recordings (normal), their half-widths added in quadrature. "
+            "mean UAR, its variance the spread over seeds (Student's t, 2S − 2 df) plus what a paired bootstrap "
+            "over recordings adds beyond the seeds' disagreement on each recording (normal; counted once), "
+            "their half-widths added in quadrature. "
             "*folds*: a cross-validated network, every fold its own training run on both sides: a paired t over "
             "the per-fold UAR differences (the 'UAR base → head' column stays the pooled figure). McNemar's "
             "exact test counts the recordings exactly one side got right (the named seed's, for a network). "
             "Verdict: better / worse when the **Holm-adjusted** p over the changed rows is below "
             f"{1 - settings.ci_level:.2g} (family-wise: a reseed or a rebuild on another CPU is called clean in "
-            f"at least {level} of reviews), else within noise; 'not comparable' when the sides score different "
+            f"at least {level} of reviews; each distinct model once: a row with the same predictions as another "
+            "takes its verdict), else within noise; 'not comparable' when the sides score different "
             f"recordings; '{ONE_RUN}' for a network with one training run on a side (train.replicates: 1, or "
             "a revision before replicates); '(intervals only)' when a side's predictions were unreachable and "
             "only the two sides' own intervals could be compared (non-overlap = change).")

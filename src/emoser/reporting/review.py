@@ -159,8 +159,9 @@ def stale_stages() -> list[str]:
     """Stages `dvc status` finds out of date in the workspace (its figures are then not what the
     code and params make)."""
     done = subprocess.run([sys.executable, "-m", "dvc", "status", "--json"], capture_output=True, text=True)
-    try:
-        return [name for name in json.loads(done.stdout or "{}") if not name.endswith(".dvc")]
+    try:   # a stage DVC runs every time (sources) is "always changed", not stale
+        return [name for name, why in json.loads(done.stdout or "{}").items()
+                if not name.endswith(".dvc") and why != ["always changed"]]
     except json.JSONDecodeError:
         return []
 

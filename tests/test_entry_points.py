@@ -444,3 +444,30 @@ def test_train_copies_only_the_variant_it_was_asked_for(tmp_path):
     assert result.stderr.strip().splitlines()[-1] == \
         "emoser train: error: --copy-of study/cnn-cce: that model is cnn-cce, not cnn-mse"
     assert sorted(p.name for p in (tmp_path / "models").iterdir()) == ["study"]
+
+
+@pytest.mark.parametrize("protocols, message", [
+    (["loso"], r"corpus emodb: cv protocol loso \(stage folds\), speaker '03' held out: emotion 'disgust' has 1 "
+               r"recording\(s\), it needs 2 or more"),
+    (["kfold"], r"corpus emodb: cv protocol kfold \(stage folds\): emotion 'disgust' has 2 recording\(s\), "
+                        r"it needs 5 or more \(one in each of cv\.k 5 test folds"),
+])
+def test_folds_name_an_emotion_with_too_few_recordings(tmp_path, protocols, message):
+    """An emotion with 2 recordings (of 2 speakers): one line naming the corpus, stage, protocol, emotion and
+    how to drop it, exit 2, no folds written (scikit-learn said 'The least populated class in y has only 1
+    member')."""
+    corpus = make_corpus(tmp_path / "corpus")
+    for path in (corpus / "wav").glob("??a01E?.wav"):       # disgust: kept for speakers 03 and 08 only
+        if not path.name.startswith(("03", "08")):
+            path.unlink()
+    work = tmp_path / "work"
+    work.mkdir()
+    params = _params(str(corpus))
+    assert _stage("fetch", work, params).returncode == 0
+    params["cv"]["protocols"] = protocols
+    result = _stage("folds", work, params)
+    assert result.returncode == 2, result.stderr
+    line = result.stderr.strip()
+    assert len(line.splitlines()) == 1 and re.search(message, line), line
+    assert "corpora.emodb.labels: {disgust: null}" in line, line
+    assert not (work / "data/study/emodb/folds.csv").exists()

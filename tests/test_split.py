@@ -92,3 +92,18 @@ def test_speaker_protocol_checks_the_speakers_against_the_corpus():
         assign_subsets(_clips(1), _params(protocol="speaker", val_speakers=everyone))
     # the utterance protocol ignores the speaker lists, so another corpus need not change them
     assert set(assign_subsets(_clips(1), _params(val_speakers=["07"]))) == {"train", "val", "test", "unused"}
+
+
+def test_an_emotion_too_small_to_stratify_is_named():
+    """70/15/15 stratified needs 2 of each emotion in the held-out 30 %: 7 or more. 6 → the emotion named
+    (scikit-learn said 'The least populated class in y has only 1 member'); 7 splits."""
+    from emoser.core.errors import EmoserError
+
+    clips = _clips(copies=0)
+    fear = clips.index[clips["emotion"] == "fear"]
+    with pytest.raises(EmoserError, match=r"split.protocol utterance \(stages split, folds\): emotion 'fear' has 6 "
+                                          r"recording\(s\), it needs 7 or more"):
+        assign_subsets(clips.drop(fear[6:]), _params())
+    subset = assign_subsets(clips.drop(fear[7:]), _params())
+    kept = clips.drop(fear[7:]).set_index("clip")
+    assert set(subset[kept.index[kept["emotion"] == "fear"]]) == {"train", "val", "test"}

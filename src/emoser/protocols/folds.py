@@ -23,7 +23,7 @@ from emoser.core.errors import EmoserError
 from emoser.params.cv import CvParams
 from emoser.params.split import SplitParams
 from emoser.protocols.names import HOLDOUT, LEAKY
-from emoser.protocols.split import assign_subsets, follow_source
+from emoser.protocols.split import assign_subsets, check_emotions, follow_source
 
 log = logging.getLogger(__name__)
 COLUMNS = ["protocol", "fold", "clip", "subset"]
@@ -31,6 +31,8 @@ COLUMNS = ["protocol", "fold", "clip", "subset"]
 
 def _with_val(train_part: pd.DataFrame, val_fraction: float, seed: int) -> pd.Series:
     """'train'/'val' per row of ``train_part``: a stratified val share, the rest train."""
+    check_emotions(train_part, 2, "a fold's training recordings (stage folds)",
+                   "2 to draw its validation share from")
     classes = train_part["emotion"].nunique()
     # at least one val recording per emotion, so that small corpora still stratify
     n_val = max(math.ceil(val_fraction * len(train_part)), classes)
@@ -53,6 +55,8 @@ def loso_folds(clips: pd.DataFrame, params: CvParams) -> list[pd.DataFrame]:
     tables = []
     for speaker in sorted(originals["speaker"].unique()):
         held_out = originals["speaker"] == speaker
+        check_emotions(originals[~held_out], 2, f"cv protocol loso (stage folds), speaker {speaker!r} held out",
+                       "the other speakers need 2 of each emotion to train and validate on")
         side = pd.concat([pd.Series("test", index=originals.index[held_out]),
                           _with_val(originals[~held_out], params.val_fraction, params.seed)])
         tables.append(_fold_table(clips, "loso", speaker, side))
@@ -75,6 +79,8 @@ def check_loso(originals: pd.DataFrame) -> None:
 
 def _stratified_folds(table: pd.DataFrame, protocol: str, clips: pd.DataFrame, params: CvParams
                       ) -> list[pd.DataFrame]:
+    check_emotions(table, max(params.k, 3), f"cv protocol {protocol} (stage folds)",
+                   f"one in each of cv.k {params.k} test folds and 2 to train on")
     splitter = StratifiedKFold(n_splits=params.k, shuffle=True, random_state=params.seed)
     tables = []
     for number, (rest, test) in enumerate(splitter.split(np.zeros(len(table)), table["emotion"]), start=1):

@@ -11,6 +11,7 @@ Protocols (``split.protocol``):
 from __future__ import annotations
 
 import logging
+import math
 
 import pandas as pd
 from sklearn.model_selection import train_test_split
@@ -22,9 +23,23 @@ from emoser.protocols.names import SUBSETS
 log = logging.getLogger(__name__)
 
 
+def check_emotions(table: pd.DataFrame, needed: int, what: str, advice: str) -> None:
+    """An emotion with fewer than ``needed`` rows in ``table`` is a clear error naming it (scikit-learn's
+    stratified splitters would say 'The least populated class in y has only 1 member')."""
+    counts = table["emotion"].value_counts(sort=False)
+    few = counts[counts < needed].sort_values(kind="stable")
+    if len(few):
+        emotion, n = few.index[0], int(few.iloc[0])
+        raise EmoserError(f"{what}: emotion {emotion!r} has {n} recording(s), it needs {needed} or more ({advice}; "
+                          f"or drop it from the corpus with corpora.NAME.labels: {{{emotion}: null}})")
+
+
 def _three_way(table: pd.DataFrame, params: SplitParams) -> dict[str, pd.DataFrame]:
     """Stratified train/val/test split of the rows of ``table`` by emotion."""
     held_out = params.val + params.test
+    # each emotion needs 2 or more in the held-out share (split again into val and test, stratified)
+    check_emotions(table, math.ceil(2 / held_out - 1e-9), f"split.protocol {params.protocol} (stages split, folds)",
+                   "split.val + split.test hold out 2 of them")
     train, rest = train_test_split(table, test_size=held_out, stratify=table["emotion"],
                                    random_state=params.seed)
     val, test = train_test_split(rest, test_size=params.test / held_out, stratify=rest["emotion"],

@@ -13,6 +13,7 @@ import logging
 
 from emoser.core import paths
 from emoser.core.config import Section, load_params
+from emoser.core.errors import EmoserError
 from emoser.core.files import read_manifest, write_csv
 from emoser.core.runtime import entry_point
 from emoser.params.corpora import RolesParams
@@ -37,8 +38,11 @@ def main(argv: list[str] | None = None) -> None:
     params = load_params(Params)
     corpus = paths.corpus_data(name)
     networks = name == params.roles.networks
-    folds = recording_folds(read_manifest(corpus.manifest), params.cv, params.split if networks else None,
-                            networks)
+    try:
+        folds = recording_folds(read_manifest(corpus.manifest), params.cv, params.split if networks else None,
+                                networks)
+    except EmoserError as exc:   # the protocols name a corpus's key corpora.NAME; this one is known
+        raise EmoserError(f"corpus {name}: {exc}".replace("corpora.NAME.", f"corpora.{name}.")) from None
     write_csv(corpus.folds, folds)
     for protocol, part in folds[folds["subset"] == "test"].groupby("protocol", sort=False):
         log.info("%s: %d folds, test sizes %s", protocol, part["fold"].nunique(),

@@ -69,7 +69,7 @@ def test_ravdess_folder_of_flac_with_its_own_names(tmp_path):
     assert report["per_emotion"] == dict.fromkeys(ravdess.EMOTIONS, 2)
     assert report["layout"] == "ravdess" and report["dropped"] == {} and report["listener_test"] is False
     assert list(manifest.columns[:len(REQUIRED_COLUMNS)]) == list(REQUIRED_COLUMNS)
-    assert list(manifest.columns[len(REQUIRED_COLUMNS):]) == [*ravdess.COLUMNS, "raw_emotion"]
+    assert list(manifest.columns[len(REQUIRED_COLUMNS):]) == [*ravdess.COLUMNS, "raw_emotion", "content"]
     assert emotion_order(manifest) == ravdess.EMOTIONS
     row = manifest.set_index("file").loc["03-01-05-01-01-01-02.flac"]
     assert (row["utterance"], row["speaker"], row["sex"], row["emotion"], row["label"]) == (
@@ -205,9 +205,10 @@ def test_csv_order_is_the_maps_or_the_labels_sorted():
 # --- csv -----------------------------------------------------------------------------------------------
 
 def make_table(folder: Path, text: str | None = None, files: dict | None = None) -> Path:
-    """A table in ``folder`` and the audio it names (``files``: path -> seconds)."""
-    for name, seconds in (files or {}).items():
-        _write(folder / name, seconds=seconds, freq=120 + 10 * len(name), seed=len(name))
+    """A table in ``folder`` and the audio it names (``files``: path -> seconds), each file its own audio
+    (the same audio under two labels is an error of its own)."""
+    for i, (name, seconds) in enumerate((files or {}).items()):
+        _write(folder / name, seconds=seconds, freq=120 + 10 * len(name), seed=len(name) + 1000 * i)
     table = folder / "corpus.csv"
     table.write_text(text if text is not None else "")
     return table
@@ -227,7 +228,7 @@ def test_csv_table_with_nested_paths_other_formats_and_an_optional_column(tmp_pa
     table = make_table(tmp_path / "corpus", GOOD_TABLE, GOOD_FILES)
     report = _fetch(table, tmp_path / "raw", layout="csv")
     manifest = _manifest(tmp_path / "raw")
-    assert list(manifest.columns) == [*REQUIRED_COLUMNS, "session", "raw_emotion"]
+    assert list(manifest.columns) == [*REQUIRED_COLUMNS, "session", "raw_emotion", "content"]
     assert manifest["file"].tolist() == ["ang__s1__a.wav", "ang__s2__a.wav", "neu__b.flac", "neu__c.wav",
                                          "sad__d.ogg"]
     assert manifest["utterance"].tolist() == ["ang__s1__a", "ang__s2__a", "neu__b", "neu__c", "sad__d"]

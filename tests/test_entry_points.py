@@ -8,6 +8,7 @@ import io
 import json
 import os
 import re
+import shutil
 import signal
 import stat
 import subprocess
@@ -17,6 +18,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import soundfile as sf
 import yaml
@@ -471,3 +473,28 @@ def test_folds_name_an_emotion_with_too_few_recordings(tmp_path, protocols, mess
     assert len(line.splitlines()) == 1 and re.search(message, line), line
     assert "corpora.emodb.labels: {disgust: null}" in line, line
     assert not (work / "data/study/emodb/folds.csv").exists()
+
+
+def test_fetch_reports_the_same_audio_under_two_names_and_refuses_it_under_two_labels(tmp_path):
+    """Issue 37, point 6: a recording saved again under another name is found by content (its samples), named
+    at fetch (log and fetch_report.json) and carried in the manifest (``content``) for the folds; the same
+    audio labelled two emotions is one line naming both files, exit 2."""
+    corpus = make_corpus(tmp_path / "corpus")
+    shutil.copy(corpus / "wav/03a01Wa.wav", corpus / "wav/08a02Wa.wav")        # speaker 08, anger again
+    work = tmp_path / "work"
+    work.mkdir()
+    result = _stage("fetch", work, _params(str(corpus)))
+    assert result.returncode == 0, result.stderr
+    assert "the same audio under 2 names: 03a01Wa.wav, 08a02Wa.wav" in result.stderr
+    report = json.loads((work / "data/corpora/emodb/raw/fetch_report.json").read_text())
+    assert report["duplicates"] == [["03a01Wa.wav", "08a02Wa.wav"]]
+    manifest = pd.read_csv(work / "data/corpora/emodb/raw/manifest.csv").set_index("file")
+    assert manifest.at["03a01Wa.wav", "content"] == manifest.at["08a02Wa.wav", "content"]
+    assert manifest["content"].nunique() == len(manifest) - 1
+    shutil.copy(corpus / "wav/03a01Wa.wav", corpus / "wav/08a02Na.wav")        # and as neutral
+    shutil.rmtree(work / "data")
+    result = _stage("fetch", work, _params(str(corpus)))
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert re.search(r"the same audio carries different emotions: 03a01Wa\.wav \(anger\), 08a02Na\.wav \(neutral\), "
+                     r"08a02Wa\.wav \(anger\)", result.stderr), result.stderr
+    assert _leftovers(work) == []

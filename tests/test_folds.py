@@ -117,3 +117,31 @@ def test_loso_needs_two_recordings_per_speaker_and_two_speakers():
     # any speaker ids, any count: RAVDESS-like "01".."24" are not Emo-DB's
     clips = _clips(speakers=("01", "02"), texts=("a01", "a02", "b01", "b02"), copies=0)
     assert make_folds(clips, _params(protocols=("loso",)))["fold"].unique().tolist() == ["01", "02"]
+
+
+@pytest.mark.parametrize("protocol", ["loso", "kfold"])
+def test_the_same_audio_under_two_names_is_never_trained_on_where_its_copy_is_tested(protocol):
+    """Issue 37, point 6: recordings sharing ``content`` (fetch: the sha256 of their samples). Here one
+    recording of speaker 03 was also saved as speaker 08's: wherever one is tested the other is 'unused',
+    and a copy in val is not trained on either."""
+    clips = _clips(texts=("a01", "a02", "b01", "b02"), copies=1)
+    clips["content"] = clips["utterance"]
+    twin_a, twin_b = "03a01Wa", "08b02Wa"
+    clips.loc[clips["utterance"] == twin_b, "content"] = twin_a
+    folds = make_folds(clips, _params(protocols=(protocol,))).merge(clips, on="clip")
+    originals = folds[folds["kind"] == "original"]
+    for fold, part in originals.groupby("fold"):
+        side = part.set_index("utterance")["subset"]
+        if "test" in (side[twin_a], side[twin_b]) or "val" in (side[twin_a], side[twin_b]):
+            assert "train" not in (side[twin_a], side[twin_b]), (fold, side[[twin_a, twin_b]])
+        if side[twin_a] == "test":
+            assert side[twin_b] in ("test", "unused"), fold
+    tested = originals[originals["subset"] == "test"]
+    assert {twin_a, twin_b} <= set(tested["utterance"])        # both still tested, each in its own fold
+    copies = folds[(folds["kind"] != "original") & folds["utterance"].isin([twin_a, twin_b])]
+    assert set(copies["subset"]) <= {"train", "unused"}
+    # no other recording moved: everything else as without the duplicate
+    alone = make_folds(clips.assign(content=clips["utterance"]), _params(protocols=(protocol,)))
+    merged = alone.merge(make_folds(clips, _params(protocols=(protocol,))), on=["protocol", "fold", "clip"])
+    moved = merged[merged["subset_x"] != merged["subset_y"]]
+    assert set(moved["clip"].str[:7]) <= {twin_a, twin_b} and len(moved) > 0

@@ -80,8 +80,8 @@ def augment_corpus(manifest: pd.DataFrame, raw_wav: Path, out_dir: Path, sample_
     rows = [r for batch in tqdm(jobs, total=len(manifest), desc="augment", disable=None)
             for r in batch]
     clips = pd.DataFrame(rows)
-    # sex and text: optional manifest columns (a corpus may lack them)
-    keep = [c for c in ("utterance", "speaker", "sex", "text", "emotion", "label") if c in manifest]
+    # sex, text, content: optional manifest columns (a corpus may lack them; content: the same audio's key)
+    keep = [c for c in ("utterance", "speaker", "sex", "text", "emotion", "label", "content") if c in manifest]
     clips = clips.merge(manifest[keep], on="utterance", how="left", validate="many_to_one")
     return clips[["clip", *keep, "kind", "amount", "samples"]]
 

@@ -185,7 +185,30 @@ def check_wav(path: Path, shown: str | None = None) -> dict:
         raise EmoserError(f"{shown}: {audio.shape[0] / sample_rate:.3f} s long; recordings under "
                           f"{MIN_DURATION_S} s cannot be featurised")
     return {"sample_rate": int(sample_rate), "channels": int(audio.shape[1]),
-            "duration": round(audio.shape[0] / sample_rate, 4)}
+            "duration": round(audio.shape[0] / sample_rate, 4), "content": audio_key(audio, int(sample_rate))}
+
+
+def audio_key(audio: np.ndarray, sample_rate: int) -> str:
+    """The same audio's key: sha256 of its samples (float32, as read) and rate, so a wav and a FLAC of one
+    recording match, and a recording saved under two names is found (issue: leak by copy)."""
+    digest = hashlib.sha256(np.ascontiguousarray(audio, dtype=np.float32).tobytes())
+    digest.update(str(sample_rate).encode())
+    return digest.hexdigest()
+
+
+def duplicates(manifest: pd.DataFrame, source: str) -> list[list[str]]:
+    """Groups of recordings holding the same audio (manifest ``content``), each sorted; the folds and the
+    split keep each group on one side. The same audio under two labels is an error naming both."""
+    groups = []
+    for _, part in manifest.groupby("content", sort=False):
+        if len(part) < 2:
+            continue
+        if part["emotion"].nunique() > 1:
+            shown = ", ".join(f"{f} ({e})" for f, e in zip(part["file"], part["emotion"]))
+            raise EmoserError(f"{source}: the same audio carries different emotions: {shown}; "
+                              "label it once (or drop one copy)")
+        groups.append(sorted(part["file"]))
+    return sorted(groups)
 
 
 def build_manifest(corpus: Path, origin: str | None = None, layout: str = "emodb") -> tuple[pd.DataFrame, list[dict]]:
@@ -263,8 +286,12 @@ def fetch(source: str, out_dir: Path, *, layout: str = "emodb", labels: Mapping[
         if mapped.dropped:
             log.info("dropped by the label map: %s", ", ".join(f"{k} ({n})" for k, n in mapped.dropped.items()))
         order = check_manifest(kept, source)
+        same = duplicates(kept, source)
+        for group in same:
+            log.warning("the same audio under %d names: %s (kept on one side of every split and fold)",
+                        len(group), ", ".join(group))
         kept.to_csv(staging / "manifest.csv", index=False)
-        report = fetch_report(kept, source, skipped, order)
+        report = {**fetch_report(kept, source, skipped, order), "duplicates": same}
         if not kind.first_report:
             report.update(layout=kind.name, dropped=mapped.dropped)
         write_json(staging / "fetch_report.json", report)

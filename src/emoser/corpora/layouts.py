@@ -8,7 +8,8 @@ speaker and any other columns; emoser.corpora.table).
 The manifest (``manifest.csv`` beside ``wav/``): one row per recording, with REQUIRED_COLUMNS
 (``file`` a flat name under wav/, ``utterance`` the file without its extension, ``speaker`` a text
 id, ``emotion`` the name after the label map, ``label`` its index in the corpus's emotion order,
-and the audio's ``sample_rate``, ``channels``, ``duration``), then the columns the layout knows.
+and the audio's ``sample_rate``, ``channels``, ``duration``), then the columns the layout knows and
+``content`` (the sha256 of its samples: the same audio under two names shares it; fetch reports them).
 A corpus's emotion order is its manifest's: ``emotion_order``.
 
 The label map (params ``labels``) turns the corpus's own labels into emotion names: empty, the
@@ -33,6 +34,7 @@ from emoser.corpora.manifest import emotion_order
 REQUIRED_COLUMNS: tuple[str, ...] = (
     "file", "utterance", "speaker", "emotion", "label", "sample_rate", "channels", "duration",
 )
+CONTENT = "content"          # fetch: the sha256 of a recording's samples (emoser.corpora.fetching.audio_key)
 RAW_EMOTION = "raw_emotion"   # the corpus's own label, before the map (layouts with ``raw_emotion``)
 
 
@@ -152,11 +154,12 @@ def relabel(manifest: pd.DataFrame, layout: Layout, labels: Mapping[str, str | N
 
 
 def ordered_columns(columns, layout: Layout) -> list[str]:
-    """The layout's columns first (csv: the required ones), then the rest as they come, RAW_EMOTION last."""
-    lead = [c for c in (layout.columns or REQUIRED_COLUMNS) if c in columns]
-    rest = [c for c in columns if c not in lead and c != RAW_EMOTION]
+    """The layout's columns first (csv: the required ones), then the rest as they come, RAW_EMOTION and
+    CONTENT last."""
+    lead = [c for c in (layout.columns or REQUIRED_COLUMNS) if c in columns and c != CONTENT]
+    rest = [c for c in columns if c not in lead and c not in (RAW_EMOTION, CONTENT)]
     tail = [RAW_EMOTION] if RAW_EMOTION in columns and RAW_EMOTION not in lead else []
-    return lead + rest + tail
+    return lead + rest + tail + ([CONTENT] if CONTENT in columns else [])
 
 
 def check_manifest(manifest: pd.DataFrame, source: str) -> tuple[str, ...]:

@@ -23,7 +23,7 @@ from emoser.core.errors import EmoserError
 from emoser.params.cv import CvParams
 from emoser.params.split import SplitParams
 from emoser.protocols.names import HOLDOUT, LEAKY
-from emoser.protocols.split import assign_subsets, check_emotions, follow_source
+from emoser.protocols.split import apart_duplicates, assign_subsets, check_emotions, follow_source
 
 log = logging.getLogger(__name__)
 COLUMNS = ["protocol", "fold", "clip", "subset"]
@@ -45,7 +45,8 @@ def _with_val(train_part: pd.DataFrame, val_fraction: float, seed: int) -> pd.Se
 
 
 def _fold_table(clips: pd.DataFrame, protocol: str, fold: str, side: pd.Series) -> pd.DataFrame:
-    subset = follow_source(clips, side) if protocol != "leaky" else side
+    """A fold's rows; in a leak-free protocol the same audio under two names stays on one side."""
+    subset = follow_source(clips, apart_duplicates(side, clips)) if protocol != "leaky" else side
     return pd.DataFrame({"protocol": protocol, "fold": fold, "clip": subset.index, "subset": subset.to_numpy()})
 
 

@@ -69,7 +69,7 @@ def assign_subsets(clips: pd.DataFrame, params: SplitParams) -> pd.Series:
     else:
         raise ValueError(f"unknown split.protocol {params.protocol!r}")
 
-    return follow_source(clips, side)
+    return follow_source(clips, apart_duplicates(side, originals))
 
 
 def check_speakers(speakers: pd.Series, params: SplitParams) -> None:
@@ -82,6 +82,27 @@ def check_speakers(speakers: pd.Series, params: SplitParams) -> None:
                               f"{', '.join(known)})")
     if not set(known) - set(params.val_speakers) - set(params.test_speakers):
         raise EmoserError("split.val_speakers and split.test_speakers hold out every speaker; none is left to train on")
+
+
+HELD = {"test": 2, "val": 1, "train": 0, "unused": -1}     # which side a duplicate's copies defer to
+
+
+def apart_duplicates(side: pd.Series, recordings: pd.DataFrame) -> pd.Series:
+    """``side`` (utterance -> subset) with every copy of the same audio on one side: a recording whose
+    ``content`` (fetch: the sha256 of its samples) another recording of the same fold holds in test is
+    not validated or trained on there, one whose copy is in val is not trained on ('unused').
+    The same audio under two names would otherwise be scored after training on it. ``recordings``:
+    rows with utterance and content (none: nothing to do)."""
+    if "content" not in recordings:
+        return side
+    content = recordings.drop_duplicates("utterance").set_index("utterance")["content"].reindex(side.index)
+    rank = side.map(HELD)
+    top = rank.groupby(content.to_numpy()).transform("max")
+    moved = rank < top.to_numpy()
+    if moved.any():
+        side = side.copy()
+        side[moved] = "unused"
+    return side
 
 
 def follow_source(clips: pd.DataFrame, side: pd.Series) -> pd.Series:

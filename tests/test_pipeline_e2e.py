@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from conftest import REPO, make_corpus, make_ravdess_corpus, zip_folder
+from emoser.evaluation.scoring import scored_models
 from emoser.reporting.readme import results_block
 from stage_deps import rerun_table
 
@@ -34,6 +35,15 @@ model = mlflow.pyfunc.load_model("models:/emoser-ours/latest")
 audio = base64.b64encode(open(sys.argv[2], "rb").read()).decode()
 print(json.dumps(model.predict(pd.DataFrame([{"name": "request", "audio": audio}]))))
 """
+
+
+def _expected_runs(repo: Path) -> int:
+    """MLflow runs after the main command: 5 networks; cv: 3 protocols; baselines, ours: 3 protocols each
+    (4 and 2 models); the served model; and every result of metrics/corpora.json (the other corpus's
+    LOSO, both directions, leave one corpus out)."""
+    across = len(list(scored_models(json.loads((repo / "metrics/corpora.json").read_text()))))
+    assert across >= 10, across
+    return 5 + 3 + 4 * 3 + 2 * 3 + 1 + across
 
 
 def _ran(out: str) -> set[str]:
@@ -149,11 +159,23 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     same = ("accuracy", "uar", "macro_f1", "per_class", "epochs_run")
     assert {k: metrics["model"][k] for k in same} == {k: metrics["study/cnn-cce"][k] for k in same}
 
-    # MLflow: one run per model, in the utterance experiment, with its confusion matrix
+    # MLflow: one experiment per protocol and corpus, each opening on its training runs (issue 37, point 9):
+    # the hold-out protocol's holds every network (one run each, with its confusion matrix), the SVMs and ours
     mlflow.set_tracking_uri(f"sqlite:///{repo / 'mlruns' / 'mlflow.db'}")
-    experiment = mlflow.get_experiment_by_name("emoser/utterance")
-    runs = mlflow.search_runs([experiment.experiment_id])
+    experiment = mlflow.get_experiment_by_name("emoser/emodb/holdout")
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    everything = mlflow.search_runs([experiment.experiment_id])
+    runs = everything[everything["tags.kind"] == "network"]
     assert sorted(runs["tags.mlflow.runName"]) == sorted(VARIANTS)
+    assert {"ours (holdout)", "compare (holdout)", "egemaps (holdout)"} <= set(everything["tags.mlflow.runName"])
+    names = {e.name for e in mlflow.search_experiments()}
+    assert {"emoser/emodb/loso", "emoser/emodb/kfold", "emoser/emodb/leaky", "emoser/ravdess/loso",
+            "emoser/cross-corpus", "emoser/loco", "emoser/served"} <= names, names
+    assert not names & {"emoser/utterance", "emoser/holdout", "emoser/loso"}, names
+    assert all(e.tags.get("mlflow.experimentKind") == "custom_model_development"
+               for e in mlflow.search_experiments() if e.name.startswith("emoser/"))
+    across = mlflow.search_runs([mlflow.get_experiment_by_name("emoser/cross-corpus").experiment_id])
+    assert {"ours (emodb→ravdess)", "ours (ravdess→emodb)"} <= set(across["tags.mlflow.runName"]), across
     assert set(runs["metrics.test_uar"].round(6)) == {round(m["uar"], 6) for m in metrics.values()}
     run_id = runs.loc[runs["tags.mlflow.runName"] == "study/cnn-mse", "run_id"].item()
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(run_id, "figures")}
@@ -215,7 +237,7 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     assert calibration["ours"]["raw"]["accuracy"] == pytest.approx(ours["loso"]["ours"]["pooled"]["accuracy"])
     assert json.loads((repo / "models/served/model.json").read_text())["temperature"] == \
         calibration["served_temperature"]
-    cv_runs = mlflow.search_runs([mlflow.get_experiment_by_name("emoser/loso").experiment_id])
+    cv_runs = mlflow.search_runs([mlflow.get_experiment_by_name("emoser/emodb/loso").experiment_id])
     assert sorted(cv_runs["tags.mlflow.runName"]) == sorted(
         f"{m} (loso)" for m in ["cnn-cce", "egemaps", "egemaps+spkstd", "compare", "compare+spkstd", "ours",
                                  "ours+spkstd"])
@@ -291,7 +313,7 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     # Nothing to do the second time, and no MLflow run twice
     logged = len(mlflow.search_runs(search_all_experiments=True))
     # networks; cv: 3 protocols; baselines, ours: 3 each; the served model, registered
-    assert logged == 5 + 3 + 4 * 3 + 2 * 3 + 1, logged
+    assert logged == _expected_runs(repo), logged
     # ...loadable by its registered name, answering as the CLI does (in its own process: openSMILE
     # cannot start in this one, where other tests have imported TensorFlow)
     out = _run([sys.executable, "-c", LOAD_REGISTERED, f"sqlite:///{repo / 'mlruns' / 'mlflow.db'}", str(wav)],
@@ -476,7 +498,8 @@ def test_pull_request_review_script(workspace):
     # second repro adds none.
     assert _ran(out) == {"train", "evaluate", "report", "track", *study}, out
     mlflow.set_tracking_uri(f"sqlite:///{clone / 'mlruns' / 'mlflow.db'}")
-    runs = mlflow.search_runs([mlflow.get_experiment_by_name("emoser/utterance").experiment_id])
+    runs = mlflow.search_runs([mlflow.get_experiment_by_name("emoser/emodb/holdout").experiment_id])
+    runs = runs[runs["tags.kind"] == "network"]
     assert sorted(runs["tags.mlflow.runName"]) == sorted(VARIANTS)
     for run_id in runs["run_id"]:
         assert {a.path for a in mlflow.MlflowClient().list_artifacts(run_id, "figures")} == {
@@ -484,7 +507,7 @@ def test_pull_request_review_script(workspace):
         assert mlflow.MlflowClient().get_metric_history(run_id, "val_loss")
         assert mlflow.models.get_model_info(f"runs:/{run_id}/model").signature is not None
     total = len(mlflow.search_runs(search_all_experiments=True))
-    assert total == 5 + 3 + 4 * 3 + 2 * 3 + 1       # + the served model
+    assert total == _expected_runs(clone)
     assert _ran(_run(["dvc", "repro"], clone, {**env, "PYTHONPATH": str(clone / "src")})) == set()
     assert len(mlflow.search_runs(search_all_experiments=True)) == total
 

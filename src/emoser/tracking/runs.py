@@ -10,8 +10,18 @@ midway does not count).
   intervals, the confusion-matrix and history figures, the Keras model with its normaliser;
 - a summary model (cv, ours, baselines) per protocol: params, pooled scores with intervals,
   each fold's scores as steps;
+- every other corpus's results and the results across corpora (metrics/corpora.json: each corpus's
+  LOSO, each direction between two corpora, leave one corpus out), as summary runs;
 - the served model (``models/served``): its calibration, and the model itself as an MLflow pyfunc
   model registered as ``emoser-ours`` (``mlflow models serve -m models:/emoser-ours/latest``).
+
+One experiment per protocol and corpus (``experiment_name``): ``emoser/emodb/holdout`` holds the
+hold-out networks *and* the SVMs and ours under the same split, ``emoser/emodb/loso`` every model's
+LOSO on Emo-DB, ``emoser/ravdess/loso`` RAVDESS's, ``emoser/cross-corpus`` each direction between two
+corpora, ``emoser/loco`` leave one corpus out, ``emoser/served`` the served model. Each is tagged as
+model development (``mlflow.experimentKind``), so MLflow 3's UI opens it on its training runs, not
+as a GenAI experiment. A run's key includes its experiment, so a store from before this layout gets
+every run again, in order (the old experiments stay until you delete them).
 """
 from __future__ import annotations
 
@@ -35,7 +45,7 @@ from emoser.core.config import flatten
 from emoser.core.files import atomic_path
 from emoser.evaluation.scoring import scored_models
 from emoser.protocols.names import LEAKY_WARNING
-from emoser.reporting.results import NETWORKS, SUMMARIES
+from emoser.reporting.results import NETWORKS, SUMMARIES, holdout_protocol
 from emoser.tracking.store import git_commit, use_experiment
 
 log = logging.getLogger(__name__)
@@ -44,7 +54,8 @@ SYNCED = Path("mlruns/synced.json")   # stage track's marker, inside the local s
 # params.yaml sections that shaped each kind of summary (the networks carry theirs in the model).
 SUMMARY_PARAMS = {"trained": ("cv", "train", "architectures", "features", "evaluate"),
                   "ours": ("ours", "cv", "split", "evaluate"),
-                  "baseline": ("baselines", "cv", "split", "evaluate")}
+                  "baseline": ("baselines", "cv", "split", "evaluate"),
+                  "classical": ("corpora", "roles", "baselines", "ours", "loco", "evaluate")}   # metrics/corpora.json
 
 
 def _digest(*parts: bytes | str) -> str:
@@ -79,18 +90,34 @@ def network_signature(network) -> ModelSignature:
                           outputs=Schema([TensorSpec(np.dtype("float32"), (-1, network.output_shape[-1]))]))
 
 
+CROSS_CORPUS, LOCO, SERVED = "cross-corpus", "loco", "served"
+
+
+def experiment_name(prefix: str, corpus: str, protocol: str) -> str:
+    """The experiment of a result: ``prefix/CORPUS/PROTOCOL`` for one corpus's protocol (a protocol of
+    metrics/corpora.json names its corpus: ``ravdess/loso``), ``prefix/cross-corpus`` for a direction
+    between corpora (``emodb→ravdess``), ``prefix/loco`` for leave one corpus out."""
+    if protocol.startswith(f"{LOCO}/"):
+        return f"{prefix}/{LOCO}"
+    if "→" in protocol:
+        return f"{prefix}/{CROSS_CORPUS}"
+    return f"{prefix}/{protocol}" if "/" in protocol else f"{prefix}/{corpus}/{protocol}"
+
+
 def log_network_run(name: str, key: str, tracking_uri: str, experiment: str) -> str:
-    """One run for the evaluated network ``name`` (models/NAME, metrics/NAME.json, plots/NAME/)."""
+    """One run for the evaluated network ``name`` (models/NAME, metrics/NAME.json, plots/NAME/) in
+    ``experiment`` (the hold-out protocol's, with the SVMs and ours)."""
     from emoser.models.networks.architectures import Bundle  # TensorFlow: only when a network run is missing
 
     metrics = json.loads((paths.METRICS / f"{name}.json").read_text())
     history = pd.read_csv(paths.PLOTS / name / "history.csv")
     bundle = Bundle.load(paths.MODELS / name)
     protocol = metrics["protocol"]
-    experiment_id = use_experiment(tracking_uri, f"{experiment}/{protocol}")
+    experiment_id = use_experiment(tracking_uri, experiment)
     with mlflow.start_run(experiment_id=experiment_id, run_name=name) as run:
         mlflow.set_tags({"variant": name, "kind": "network", "arch": metrics["arch"], "loss": metrics["loss"],
-                         "protocol": protocol, "leaky": str(metrics["leaky"]).lower(), "git_commit": git_commit(),
+                         "protocol": holdout_protocol(metrics["leaky"]), "split": protocol,
+                         "leaky": str(metrics["leaky"]).lower(), "git_commit": git_commit(),
                          "dvc_experiment": os.environ.get("DVC_EXP_NAME", ""),
                          **({"warning": LEAKY_WARNING} if metrics["leaky"] else {})})
         # what shaped the model (recorded in it by the train stage), and this variant's own arch and loss
@@ -126,8 +153,8 @@ def log_network_run(name: str, key: str, tracking_uri: str, experiment: str) -> 
 def log_summary_run(kind: str, protocol: str, model: str, result: dict, key: str, params: dict[str, str],
                     tracking_uri: str, experiment: str) -> str:
     """One run for a cross-validated / classical model under one protocol: pooled scores with
-    intervals, and each fold's scores as steps 1..k (fold names in a tag)."""
-    experiment_id = use_experiment(tracking_uri, f"{experiment}/{protocol}")
+    intervals, and each fold's scores as steps 1..k (fold names in a tag), in ``experiment``."""
+    experiment_id = use_experiment(tracking_uri, experiment)
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"{model} ({protocol})") as run:
         mlflow.set_tags({"kind": kind, "variant": model, "protocol": protocol, "git_commit": git_commit(),
                          "dvc_experiment": os.environ.get("DVC_EXP_NAME", ""), "folds": ",".join(result["folds"])})
@@ -201,7 +228,7 @@ def log_served_run(key: str, tracking_uri: str, experiment: str) -> str:
 
     facts = json.loads((FOLDER / FACTS).read_text())
     calibration = json.loads(METRICS.read_text())
-    experiment_id = use_experiment(tracking_uri, f"{experiment}/served")
+    experiment_id = use_experiment(tracking_uri, experiment)
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"{MODEL} (served)") as run:
         mlflow.set_tags({"kind": "served", "variant": MODEL, "git_commit": git_commit(),
                          "dvc_experiment": os.environ.get("DVC_EXP_NAME", "")})
@@ -239,33 +266,41 @@ def logged_keys(tracking_uri: str, experiment: str) -> set[str]:
     return keys
 
 
-def wanted_runs(raw_params: dict) -> list[dict]:
-    """Every run the outputs in the workspace call for: {key, kind, name, ...}, in pipeline order."""
+def wanted_runs(raw_params: dict, prefix: str) -> list[dict]:
+    """Every run the outputs in the workspace call for: {key, kind, name, experiment, ...}, in pipeline
+    order. A run's key is a hash of what it shows and of its experiment."""
+    corpus = (raw_params.get("roles") or {}).get("networks", "emodb")
     runs: list[dict] = []
     for name in NETWORKS:
         key = network_key(name)
         if key:
-            runs.append({"key": key, "kind": "network", "name": name})
-    for kind, summary_path in SUMMARIES:
+            leaky = json.loads((paths.METRICS / f"{name}.json").read_text())["leaky"]
+            experiment = experiment_name(prefix, corpus, holdout_protocol(leaky))
+            runs.append({"key": _digest(key, experiment), "kind": "network", "name": name, "experiment": experiment})
+    summaries = [*SUMMARIES, ("classical", paths.CORPORA_METRICS)]
+    for kind, summary_path in summaries:
         if not summary_path.exists():
             continue
         summary = json.loads(summary_path.read_text())
         chosen = {section: raw_params[section] for section in SUMMARY_PARAMS[kind] if section in raw_params}
         params = {key: str(value) for key, value in flatten(chosen).items()}
         for protocol, model, result in scored_models(summary):
-            runs.append({"key": summary_key(kind, protocol, model, result), "kind": kind,
+            experiment = experiment_name(prefix, corpus, protocol)
+            runs.append({"key": _digest(summary_key(kind, protocol, model, result), experiment), "kind": kind,
                          "name": f"{model} ({protocol})", "protocol": protocol, "model": model,
-                         "result": result, "params": params})
+                         "result": result, "params": params, "experiment": experiment})
     key = served_key()
     if key:
-        runs.append({"key": key, "kind": "served", "name": "ours (served)"})
+        experiment = f"{prefix}/{SERVED}"
+        runs.append({"key": _digest(key, experiment), "kind": "served", "name": "ours (served)",
+                     "experiment": experiment})
     return runs
 
 
 def sync(raw_params: dict, tracking_uri: str, experiment: str, marker: Path) -> tuple[int, int]:
     """Log each wanted run the store lacks; write ``marker`` (the runs the store now holds for
     these outputs: deterministic, so DVC's lock does not change). Returns (logged, already there)."""
-    runs = wanted_runs(raw_params)
+    runs = wanted_runs(raw_params, experiment)
     mlflow.set_tracking_uri(tracking_uri)
     present = logged_keys(tracking_uri, experiment)
     logged = 0
@@ -273,12 +308,12 @@ def sync(raw_params: dict, tracking_uri: str, experiment: str, marker: Path) -> 
         if run["key"] in present:
             continue
         if run["kind"] == "network":
-            run_id = log_network_run(run["name"], run["key"], tracking_uri, experiment)
+            run_id = log_network_run(run["name"], run["key"], tracking_uri, run["experiment"])
         elif run["kind"] == "served":
-            run_id = log_served_run(run["key"], tracking_uri, experiment)
+            run_id = log_served_run(run["key"], tracking_uri, run["experiment"])
         else:
             run_id = log_summary_run(run["kind"], run["protocol"], run["model"], run["result"], run["key"],
-                                     run["params"], tracking_uri, experiment)
+                                     run["params"], tracking_uri, run["experiment"])
         log.info("logged %s (%s): MLflow run %s", run["name"], run["kind"], run_id)
         present.add(run["key"])
         logged += 1

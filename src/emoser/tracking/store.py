@@ -46,13 +46,20 @@ def git_commit() -> str:
     return out.stdout.strip() + ("-dirty" if dirty else "")
 
 
+# MLflow 3's UI opens an experiment by this tag: without it, one with no traces may open as a GenAI one
+KIND_TAG, KIND = "mlflow.experimentKind", "custom_model_development"
+
+
 def use_experiment(tracking_uri: str, name: str) -> str:
-    """Point MLflow at the store and experiment, creating it with artifacts beside a local store."""
+    """Point MLflow at the store and experiment, creating it with artifacts beside a local store;
+    every experiment of ours is tagged as model development (``KIND_TAG``)."""
     mlflow.set_tracking_uri(tracking_uri)
     experiment = mlflow.get_experiment_by_name(name)
     if experiment is not None:
+        if experiment.tags.get(KIND_TAG) != KIND:
+            mlflow.MlflowClient(tracking_uri).set_experiment_tag(experiment.experiment_id, KIND_TAG, KIND)
         return experiment.experiment_id
     artifacts = None
     if tracking_uri.startswith(_SQLITE):
         artifacts = (Path(tracking_uri[len(_SQLITE):]).parent / "artifacts").as_uri()
-    return mlflow.create_experiment(name, artifact_location=artifacts)
+    return mlflow.create_experiment(name, artifact_location=artifacts, tags={KIND_TAG: KIND})

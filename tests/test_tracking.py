@@ -1,0 +1,63 @@
+"""MLflow in order (issue 37, point 9): one experiment per protocol and corpus, every corpus's and every
+cross-corpus result tracked, each experiment tagged as model development. A real SQLite store, the
+repository's committed metrics (the networks' runs: tests/test_pipeline_e2e.py)."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import mlflow
+import pytest
+import yaml
+
+from conftest import REPO
+from emoser.evaluation.scoring import scored_models
+from emoser.tracking.runs import experiment_name, sync
+
+SUMMARY_FILES = ("cv.json", "ours.json", "baselines.json", "corpora.json")
+
+
+def test_experiment_names_follow_protocol_and_corpus():
+    assert experiment_name("emoser", "emodb", "holdout") == "emoser/emodb/holdout"
+    assert experiment_name("emoser", "emodb", "loso") == "emoser/emodb/loso"
+    assert experiment_name("emoser", "emodb", "ravdess/loso") == "emoser/ravdess/loso"
+    assert experiment_name("emoser", "emodb", "emodb→nemo") == "emoser/cross-corpus"
+    assert experiment_name("emoser", "emodb", "loco/ravdess+nemo→emodb") == "emoser/loco"
+
+
+@pytest.mark.skipif(not (REPO / "metrics/corpora.json").exists(), reason="the committed metrics")
+def test_every_result_of_every_corpus_in_its_experiment_once(tmp_path, monkeypatch):
+    (tmp_path / "metrics").mkdir()
+    for name in SUMMARY_FILES:
+        shutil.copy(REPO / "metrics" / name, tmp_path / "metrics" / name)
+    monkeypatch.chdir(tmp_path)
+    uri = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
+    (tmp_path / "mlruns").mkdir()
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    # a store from before this layout: one protocol in two experiments, no kind
+    mlflow.set_tracking_uri(uri)
+    mlflow.create_experiment("emoser/utterance")
+    expected = {}
+    for name in SUMMARY_FILES:
+        for protocol, model, _ in scored_models(json.loads((REPO / "metrics" / name).read_text())):
+            expected.setdefault(experiment_name("emoser", "emodb", protocol), set()).add(f"{model} ({protocol})")
+
+    logged, there = sync(params, uri, "emoser", tmp_path / "mlruns/synced.json")
+    assert there == 0 and logged == sum(map(len, expected.values())) >= 60
+    client = mlflow.MlflowClient(uri)
+    for name, runs in expected.items():
+        experiment = client.get_experiment_by_name(name)
+        assert experiment.tags["mlflow.experimentKind"] == "custom_model_development", name
+        found = client.search_runs([experiment.experiment_id], max_results=1000)
+        assert sorted(r.data.tags["mlflow.runName"] for r in found) == sorted(runs), name
+    assert {"emoser/emodb/holdout", "emoser/emodb/loso", "emoser/ravdess/loso", "emoser/nemo/loso",
+            "emoser/cross-corpus", "emoser/loco"} <= set(expected)
+    holdout = client.search_runs([client.get_experiment_by_name("emoser/emodb/holdout").experiment_id])
+    assert {"ours (holdout)", "compare (holdout)"} <= {r.data.tags["mlflow.runName"] for r in holdout}
+    across = client.search_runs([client.get_experiment_by_name("emoser/cross-corpus").experiment_id],
+                                filter_string="tags.mlflow.runName = 'ours (emodb→nemo)'")
+    figures = json.loads((REPO / "metrics/corpora.json").read_text())["emodb→nemo"]["ours"]["pooled"]
+    assert across[0].data.metrics["pooled_uar"] == pytest.approx(figures["uar"])
+    # the old experiment is left as it was (delete it when you like); a second sync logs nothing
+    assert client.get_experiment_by_name("emoser/utterance").tags.get("mlflow.experimentKind") is None
+    assert sync(params, uri, "emoser", tmp_path / "mlruns/synced.json") == (0, logged)

@@ -61,3 +61,59 @@ def test_every_result_of_every_corpus_in_its_experiment_once(tmp_path, monkeypat
     # the old experiment is left as it was (delete it when you like); a second sync logs nothing
     assert client.get_experiment_by_name("emoser/utterance").tags.get("mlflow.experimentKind") is None
     assert sync(params, uri, "emoser", tmp_path / "mlruns/synced.json") == (0, logged)
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None or not (REPO / "metrics/corpora.json").exists(),
+                    reason="needs Debian's chromium (.ci/run installs it) and the committed metrics")
+def test_the_mlflow_ui_opens_an_experiment_on_its_training_runs(tmp_path, monkeypatch):
+    """`mlflow ui` on the synced store, in headless Chromium: the link stage track logs (``ui_path``)
+    opens emoser/emodb/loso on its runs (every model's LOSO), not on MLflow 3's GenAI overview."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from playwright.sync_api import sync_playwright
+
+    from emoser.tracking.runs import ui_path
+
+    (tmp_path / "metrics").mkdir()
+    for name in SUMMARY_FILES:
+        shutil.copy(REPO / "metrics" / name, tmp_path / "metrics" / name)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mlruns").mkdir()
+    uri = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
+    sync(yaml.safe_load((REPO / "params.yaml").read_text()), uri, "emoser", tmp_path / "mlruns/synced.json")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", "127.0.0.1",
+                               "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(base, timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+            try:
+                page = browser.new_page(viewport={"width": 1500, "height": 900})
+                page.goto(base + ui_path(uri, "emoser/emodb/loso"))
+                page.get_by_text("ours+spkstd (loso)").first.wait_for(timeout=60_000)
+                text = page.inner_text("body")
+                assert "Runs" in text and "7 matching runs" in text, text[:800]
+                assert "Token Usage" not in text
+                for model in ("cnn-cce", "egemaps", "compare", "ours"):
+                    assert f"{model} (loso)" in text
+            finally:
+                browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -16,7 +16,8 @@ import logging
 from emoser.core.config import Section, load_params, read_raw
 from emoser.core.runtime import entry_point
 from emoser.params.mlflow import MlflowParams
-from emoser.tracking.runs import SYNCED, sync
+from emoser.protocols.names import HOLDOUT
+from emoser.tracking.runs import SYNCED, experiment_name, sync, ui_path
 from emoser.tracking.store import resolve_tracking_uri
 
 log = logging.getLogger(__name__)
@@ -31,8 +32,13 @@ def main(argv: list[str] | None = None) -> None:
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
     params = load_params(Params)
     uri = resolve_tracking_uri(params.mlflow.tracking_uri)
-    logged, present = sync(read_raw(), uri, params.mlflow.experiment, SYNCED)
+    raw = read_raw()
+    logged, present = sync(raw, uri, params.mlflow.experiment, SYNCED)
     log.info("MLflow (%s): %d runs logged, %d already there", uri, logged, present)
+    holdout = experiment_name(params.mlflow.experiment, raw["roles"]["networks"], HOLDOUT)
+    if (page := ui_path(uri, holdout)) is not None:
+        log.info("`mlflow ui --backend-store-uri %s`, then %s opens %s on its training runs (or pick "
+                 "'Model training' at the top left once)", uri, f"http://127.0.0.1:5000{page}", holdout)
 
 
 if __name__ == "__main__":

@@ -19,8 +19,9 @@ One experiment per protocol and corpus (``experiment_name``): ``emoser/emodb/hol
 hold-out networks *and* the SVMs and ours under the same split, ``emoser/emodb/loso`` every model's
 LOSO on Emo-DB, ``emoser/ravdess/loso`` RAVDESS's, ``emoser/cross-corpus`` each direction between two
 corpora, ``emoser/loco`` leave one corpus out, ``emoser/served`` the served model. Each is tagged as
-model development (``mlflow.experimentKind``), so MLflow 3's UI opens it on its training runs, not
-as a GenAI experiment. A run's key includes its experiment, so a store from before this layout gets
+model development (``mlflow.experimentKind``); MLflow 3.17's UI reads that only where its GenAI /
+Model training switch is not shown, so stage track also logs a link that opens the training runs
+(``ui_path``). A run's key includes its experiment, so a store from before this layout gets
 every run again, in order (the old experiments stay until you delete them).
 """
 from __future__ import annotations
@@ -91,6 +92,18 @@ def network_signature(network) -> ModelSignature:
 
 
 CROSS_CORPUS, LOCO, SERVED = "cross-corpus", "loco", "served"
+
+
+def ui_path(tracking_uri: str, name: str) -> str | None:
+    """The MLflow UI's page of experiment ``name``'s training runs (append it to the UI's address).
+
+    MLflow 3.17's UI opens every experiment as GenAI (traces, token usage) until this browser picks
+    "Model training" in its top-left switch (kept in the browser's storage): ``mlflow.experimentKind``
+    is read only where that switch is not shown. The ``workflowType`` parameter picks it for one page."""
+    experiment = mlflow.MlflowClient(tracking_uri).get_experiment_by_name(name)
+    if experiment is None:
+        return None
+    return f"/#/experiments/{experiment.experiment_id}/runs?workflowType=machine_learning"
 
 
 def experiment_name(prefix: str, corpus: str, protocol: str) -> str:

@@ -159,3 +159,32 @@ def test_pooled_labels_follow_the_union_and_robust_scaling_ignores_outliers():
     assert empty.empty and facts == {}
     with pytest.raises(EmoserError, match="stage loco: the other corpora cover 1 emotion"):
         leave_one_corpus_out([a, _corpus("c", ("sadness", "boredom"), 2, 3, (0, 0.0), 1.0, 3)], OURS, ("none",), 1)
+
+
+def test_the_ceiling_tool_scores_each_view_the_oracle_and_the_inner_pick():
+    """tools/loco_ceiling.py on three tiny corpora whose set-ups differ: a view made of noise is at chance,
+    the oracle is at least every single view, the inner pick is one of the candidates, and per-corpus
+    standardisation lifts the informative view across corpora."""
+    from loco_ceiling import held_out_table, markdown
+
+    from emoser.models.classical.loco import adapted
+    corpora = [_corpus("a", ("anger", "happiness", "sadness"), 3, 6, offset=(0, 3.0), scale=1.0, seed=1),
+               _corpus("b", ("happiness", "anger", "sadness"), 3, 6, offset=(1, 3.0), scale=3.0, seed=2),
+               _corpus("c", ("anger", "sadness", "happiness"), 3, 6, offset=(2, 3.0), scale=0.5, seed=3)]
+    noise = np.random.default_rng(0)
+    corpora = [Recordings(c.name, c.manifest, {"compare": c.views["compare"],
+                                               "voice": noise.normal(size=(len(c.manifest), 15))}) for c in corpora]
+    Cs = (0.01, 1.0)
+    as_is = held_out_table(corpora, ("compare", "voice"), Cs)
+    standardised = held_out_table([adapted(c, "corpus") for c in corpora], ("compare", "voice"), Cs)
+    assert [r["held out"] for r in as_is] == ["a", "b", "c"]
+    for row, std in zip(as_is, standardised):
+        singles = [row[f"{v}, C {C:g}"] for v in ("compare", "voice") for C in Cs]
+        assert row["oracle fusion"] >= max(singles) - 1e-12
+        assert row["inner pick's UAR"] <= row["oracle fusion"] + 1e-12
+        assert row["inner pick"].startswith(("C 0.01:", "C 1:"))
+        assert max(row[f"voice, C {C:g}"] for C in Cs) < 0.65            # noise: near chance (1/3)
+        assert std["compare, C 1"] > 0.85                                # the set-up removed, the emotion heard
+    table = markdown(as_is)
+    assert table.splitlines()[0].startswith("| held out | compare, C 0.01 |") and table.count("\n") == 4
+    assert np.mean([s["compare, C 1"] for s in standardised]) > np.mean([r["compare, C 1"] for r in as_is]) + 0.1

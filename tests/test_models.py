@@ -120,3 +120,53 @@ def test_a_saved_network_is_copied_with_new_facts_without_tensorflow(tmp_path):
     assert Bundle.load(tmp_path / "model").facts["name"] == "model"
     with pytest.raises(ValueError, match="has no \\['speaker'\\]"):
         copy_saved(tmp_path / "twin", tmp_path / "other", speaker="03")
+
+
+def test_stage_evaluate_scores_the_saved_test_probabilities_without_tensorflow(tmp_path):
+    """Stage train saves each network's test probabilities (float32, read back to the last bit, in the
+    test subset's order whatever the table's); scoring them starts no TensorFlow and gives what the
+    network loaded and run gives; a table for other clips is refused; an older model without the table
+    is loaded and run."""
+    import subprocess
+    import sys
+
+    import pandas as pd
+    import pytest
+
+    from emoser.core.errors import EmoserError
+    from emoser.features.dataset import FeatureStore, Subset
+    from emoser.models.networks.probabilities import TEST_PROBABILITIES, saved_probabilities, write_test_probabilities
+
+    class Store(FeatureStore):                       # six clips' features in memory
+        def __init__(self, values, frames):
+            self.values, self.n_frames = values, frames
+
+        def rows(self, positions):
+            return self.values[positions]
+    rng = np.random.default_rng(5)
+    values = rng.normal(size=(6, 14, 30)).astype("float32")
+    model = build_model("cnn", "cce", 14, 30, ARCH, 1e-3, 7)
+    emotions = ["anger", "boredom", "disgust", "fear", "happiness", "sadness", "neutral"]
+    Bundle(model, "utterance", None, {"arch": "cnn", "emotions": emotions}).save(tmp_path / "net")
+    store = Store(values, np.full(6, 30))
+    test = Subset(pd.DataFrame({"clip": [f"c{i}" for i in range(6)]}), store, np.arange(6))
+    network = Bundle.load(tmp_path / "net").predict_proba(test.features, test.n_frames)
+    assert np.array_equal(saved_probabilities(tmp_path / "net", test), network)   # no table: the network
+    order = [3, 1, 5, 0, 2, 4]                                       # the table in another order
+    write_test_probabilities(tmp_path / "net", [f"c{i}" for i in order], network[order], emotions)
+    assert np.array_equal(saved_probabilities(tmp_path / "net", test), network)   # bit for bit
+    table = pd.read_csv(tmp_path / "net" / TEST_PROBABILITIES)
+    assert list(table.columns) == ["clip", *emotions] and len(table) == 6
+    code = ("import sys\nfrom pathlib import Path\nimport numpy as np, pandas as pd\n"
+            "from emoser.models.networks.probabilities import saved_probabilities\n"
+            "from emoser.features.dataset import Subset\n"
+            "test = Subset(pd.DataFrame({'clip': [f'c{i}' for i in range(6)]}), None, np.arange(6))\n"
+            "print(saved_probabilities(Path(sys.argv[1]), test).argmax(axis=1).tolist())\n"
+            "import emoser.stages.evaluate\n"
+            "assert not [m for m in sys.modules if m.startswith(('tensorflow', 'keras'))], 'TensorFlow loaded'\n")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "net")], check=True, capture_output=True,
+                          text=True)
+    assert done.stdout.strip() == str(network.argmax(axis=1).tolist())
+    other = Subset(pd.DataFrame({"clip": [f"c{i}" for i in range(1, 7)]}), store, np.arange(6))
+    with pytest.raises(EmoserError, match="its 6 clips are not the split's 6 test clips"):
+        saved_probabilities(tmp_path / "net", other)

@@ -54,7 +54,7 @@ def test_each_seed_is_a_deterministic_replicate_and_the_named_seed_ships(tmp_pat
     first = _digest(model)
     assert sorted(p.name for p in (model / "replicates").iterdir()) == ["seed-7", "seed-8"]
     # what ships is the named seed's network, byte for byte, with its own seed in its facts
-    for file in ("model.keras", "normaliser.npz", "model.json", "history.csv"):
+    for file in ("model.keras", "normaliser.npz", "model.json", "history.csv", "test_probabilities.csv"):
         assert first[file] == first[f"replicates/seed-7/{file}"], file
     assert first["replicates/seed-7/model.keras"] != first["replicates/seed-8/model.keras"]
     facts = {s: json.loads((model / f"replicates/seed-{s}/model.json").read_text()) for s in (7, 8)}
@@ -75,9 +75,19 @@ def test_each_seed_is_a_deterministic_replicate_and_the_named_seed_ships(tmp_pat
     assert per_seed.groupby("seed").size().to_dict() == {7: metrics["test_size"], 8: metrics["test_size"]}
     assert per_seed[per_seed["seed"] == 7][["clip", "actual", "predicted"]].reset_index(drop=True).equals(named)
     assert (work / "plots/study/cnn-cce/history.csv").read_bytes() == (model / "history.csv").read_bytes()
+    # evaluate scored the probabilities train saved; the networks loaded and run score the same, to the byte
+    scored = {p: (work / p).read_bytes() for p in ("metrics/study/cnn-cce.json", "plots/study/cnn-cce/replicates.csv",
+                                                   "plots/study/cnn-cce/confusion.csv")}
+    for table in model.rglob("test_probabilities.csv"):
+        table.rename(table.with_suffix(".kept"))
+    _stage(work, "evaluate", "--name", "study/cnn-cce")
+    assert {p: (work / p).read_bytes() for p in scored} == scored
+    for table in model.rglob("test_probabilities.kept"):
+        table.rename(table.with_suffix(".csv"))
 
     # the shipped model is a copy of the named seed (no replicates of its own: reviews read its twin's)
     _stage(work, "train", "--name", "model", "--copy-of", "study/cnn-cce")
     shipped = _digest(work / "models/model")
-    assert set(shipped) == {"model.keras", "normaliser.npz", "model.json", "history.csv"}
+    assert set(shipped) == {"model.keras", "normaliser.npz", "model.json", "history.csv", "test_probabilities.csv"}
+    assert shipped["test_probabilities.csv"] == first["test_probabilities.csv"]
     assert shipped["model.keras"] == first["model.keras"]

@@ -20,9 +20,8 @@ from emoser.core.config import Section, load_params
 from emoser.core.files import read_manifest, write_csv, write_json
 from emoser.core.runtime import entry_point
 from emoser.features.dataset import load_subsets
-from emoser.models.networks.architectures import Bundle
 from emoser.models.networks.evaluation import evaluate, evaluate_replicates
-from emoser.models.networks.saved import HISTORY_FILE, REPLICATES_FILE
+from emoser.models.networks.saved import HISTORY_FILE, REPLICATES_FILE, read_facts
 from emoser.params.corpora import RolesParams
 from emoser.params.evaluate import EvaluateParams
 from emoser.reporting.figures import confusion_figure, history_figure, save_figure
@@ -41,15 +40,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--name", required=True, help="models/NAME to score; writes metrics/NAME.json, plots/NAME/")
     args = parser.parse_args(argv)
     params = load_params(Params)
-    bundle = Bundle.load(paths.MODELS / args.name)
+    folder = paths.MODELS / args.name
+    facts = read_facts(folder)
     corpus = paths.corpus_data(params.roles.networks)
     test = load_subsets(corpus, ("test",))["test"]
     manifest = read_manifest(corpus.manifest)
     recognition = manifest.set_index("utterance")["recognition"] if "recognition" in manifest else None
-    metrics, samples, counts = evaluate(bundle, test, params.evaluate, recognition)
+    metrics, samples, counts = evaluate(folder, test, params.evaluate, recognition)
     plot_dir = paths.PLOTS / args.name
     history = pd.read_csv(paths.MODELS / args.name / HISTORY_FILE)
-    replicates = evaluate_replicates(paths.MODELS / args.name, test, bundle.facts["params"]["train.seed"])
+    replicates = evaluate_replicates(folder, test, facts["params"]["train.seed"])
     if replicates is not None:
         metrics["replicates"], per_seed = replicates
         write_csv(plot_dir / REPLICATES_FILE, per_seed)
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
              f"accuracy {metrics['accuracy']:.3f}  UAR {metrics['uar']:.3f} "
              f"[{metrics['uar_ci']['low']:.3f}, {metrics['uar_ci']['high']:.3f}]  (n={metrics['test_size']})")
     figures = {"confusion": plot_dir / "confusion.png", "history": plot_dir / "history.png"}
-    save_figure(confusion_figure(counts, bundle.facts["emotions"], title), figures["confusion"])
+    save_figure(confusion_figure(counts, facts["emotions"], title), figures["confusion"])
     save_figure(history_figure(history, title), figures["history"])
     write_csv(plot_dir / "confusion.csv", samples)
     write_csv(plot_dir / HISTORY_FILE, history)

@@ -1,5 +1,9 @@
 """Scoring one trained network on its hold-out test set (stages evaluate and study-evaluate; its
-MLflow run: stage track)."""
+MLflow run: stage track).
+
+Scoring reads the test probabilities stage train saved beside each network
+(``emoser.models.networks.probabilities``), so it never starts TensorFlow.
+"""
 from __future__ import annotations
 
 import logging
@@ -10,21 +14,20 @@ import pandas as pd
 
 from emoser.evaluation.scoring import classification_metrics, confusion, listener_reference, scored_with_intervals
 from emoser.features.dataset import Subset
-from emoser.models.networks.architectures import Bundle
-from emoser.models.networks.saved import replicate_folder, replicate_seeds
+from emoser.models.networks.probabilities import saved_probabilities
+from emoser.models.networks.saved import read_facts, replicate_folder, replicate_seeds
 from emoser.params.evaluate import EvaluateParams
 from emoser.protocols.names import LEAKY, LEAKY_WARNING
 
 log = logging.getLogger(__name__)
-
-
-def evaluate(bundle: Bundle, test: Subset, settings: EvaluateParams, recognition: pd.Series | None = None
+def evaluate(folder: Path, test: Subset, settings: EvaluateParams, recognition: pd.Series | None = None
              ) -> tuple[dict, pd.DataFrame, np.ndarray]:
     """Metrics (with bootstrap intervals and the listeners' reference), per-sample predictions
-    and confusion counts of ``bundle`` on ``test``, over the classes the network was trained on."""
-    emotions = bundle.facts["emotions"]
-    proba = bundle.predict_proba(test.features, test.n_frames)
-    predicted = proba.argmax(axis=1)
+    and confusion counts of the network saved in ``folder`` on ``test``, over the classes it was
+    trained on."""
+    facts = read_facts(folder)
+    emotions = facts["emotions"]
+    predicted = saved_probabilities(folder, test).argmax(axis=1)
     actual = test.labels
     scores = scored_with_intervals(actual, predicted, settings.bootstrap_resamples, settings.seed,
                                    settings.ci_level, emotions)
@@ -34,12 +37,12 @@ def evaluate(bundle: Bundle, test: Subset, settings: EvaluateParams, recognition
         scores["listeners"] = listeners["overall"]
         for emotion, share in listeners["per_class"].items():
             scores["per_class"][emotion]["listeners"] = share
-    protocol = bundle.facts["protocol"]
+    protocol = facts["protocol"]
     metrics = {"protocol": protocol, "leaky": protocol == LEAKY}
     if protocol == LEAKY:
         metrics["warning"] = LEAKY_WARNING
-    metrics.update({"arch": bundle.facts["arch"], "loss": bundle.facts["loss"], **scores,
-                    "epochs_run": bundle.facts["epochs_run"], "best_epoch": bundle.facts["best_epoch"]})
+    metrics.update({"arch": facts["arch"], "loss": facts["loss"], **scores,
+                    "epochs_run": facts["epochs_run"], "best_epoch": facts["best_epoch"]})
     samples = pd.DataFrame({"clip": test.clips["clip"], "actual": [emotions[i] for i in actual],
                             "predicted": [emotions[i] for i in predicted]})
     return metrics, samples, confusion(actual, predicted, len(emotions))
@@ -55,12 +58,12 @@ def evaluate_replicates(model: Path, test: Subset, named_seed: int) -> tuple[dic
         return None
     per_seed, tables = {}, []
     for seed in seeds:
-        bundle = Bundle.load(replicate_folder(model, seed))
-        predicted = bundle.predict_proba(test.features, test.n_frames).argmax(axis=1)
-        emotions = bundle.facts["emotions"]
+        folder = replicate_folder(model, seed)
+        facts = read_facts(folder)
+        predicted = saved_probabilities(folder, test).argmax(axis=1)
+        emotions = facts["emotions"]
         scores = classification_metrics(test.labels, predicted, emotions)
-        per_seed[str(seed)] = {"uar": scores["uar"], "accuracy": scores["accuracy"],
-                               "epochs_run": bundle.facts["epochs_run"]}
+        per_seed[str(seed)] = {"uar": scores["uar"], "accuracy": scores["accuracy"], "epochs_run": facts["epochs_run"]}
         tables.append(pd.DataFrame({"seed": seed, "clip": test.clips["clip"],
                                     "actual": [emotions[i] for i in test.labels],
                                     "predicted": [emotions[i] for i in predicted]}))

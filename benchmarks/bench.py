@@ -18,6 +18,7 @@ Needs `dvc repro` to have run up to `train` (it reads data/raw, data/features, m
 
     python benchmarks/bench.py                      # 60 utterances
     python benchmarks/bench.py --utterances 535 --write   # the whole corpus -> metrics/bench.json
+    python benchmarks/bench.py --utterances 4 --quick     # every path once or thrice (the e2e test's smoke check)
     python benchmarks/bench.py --utterances 100 --scale 10 --write   # 10x the clips: time and memory
     python benchmarks/bench.py --repro              # also: each stage of `dvc repro` in a fresh clone
                                                     # (empty cache), then a no-op `dvc repro` there
@@ -273,7 +274,7 @@ from pathlib import Path
 from emoser.models.classical.fusion import FusionModel
 from emoser.serving.predict import OursPredictor, read_recording
 predictor = OursPredictor(FusionModel.load(Path(sys.argv[1])))
-for _ in range(20):
+for _ in range(int(sys.argv[3])):
     started = time.perf_counter()
     predictor.predict_signal(*read_recording(Path(sys.argv[2])), Path(sys.argv[2]))
     print(time.perf_counter() - started)
@@ -296,7 +297,7 @@ def shell_seconds(command: list[str]) -> float:
     return time.perf_counter() - started
 
 
-def served_figures(folder: Path, wavs: list[Path]) -> dict:
+def served_figures(folder: Path, wavs: list[Path], repeats: int = 22) -> dict:
     """The served model (emoser predict's default): one file from the shell, a batch's files/s after
     start-up, and the median latency of `mlflow models serve` per 2-s clip over HTTP."""
     import base64
@@ -304,7 +305,7 @@ def served_figures(folder: Path, wavs: list[Path]) -> dict:
     import urllib.request
 
     cli = [sys.executable, "-m", "emoser.serving.predict", "--model", str(folder), "--csv"]
-    one = float(np.median([shell_seconds(cli + [str(wavs[0])]) for _ in range(3)]))
+    one = float(np.median([shell_seconds(cli + [str(wavs[0])]) for _ in range(max(1, repeats // 7))]))
     batch = shell_seconds(cli + [str(w) for w in wavs])
     figures = {"predict_cli_one_file_s": one, "predict_cli_files_per_s": (len(wavs) - 1) / max(batch - one, 1e-9),
                "predict_cli_batch_files": len(wavs)}
@@ -334,7 +335,7 @@ def served_figures(folder: Path, wavs: list[Path]) -> dict:
             body = json.dumps({"dataframe_records": [{"name": wavs[0].name,
                                                       "audio": base64.b64encode(wavs[0].read_bytes()).decode()}]})
             latencies = []
-            for _ in range(22):
+            for _ in range(repeats):
                 request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", data=body.encode(),
                                                  headers={"Content-Type": "application/json"})
                 t = time.perf_counter()
@@ -358,7 +359,7 @@ from emoser.audio.speech import voiced_seconds
 from emoser.serving.served import ServedModel
 model = ServedModel(Path(sys.argv[1]))
 signal, rate = read(Path(sys.argv[2]))
-def ms(run, repeats=12):
+def ms(run, repeats=int(sys.argv[3])):
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
@@ -374,11 +375,11 @@ print(json.dumps(figures))
 """
 
 
-def served_in_process(folder: Path, wav: Path) -> dict:
+def served_in_process(folder: Path, wav: Path, repeats: int = 12) -> dict:
     """One 2-s clip in one process (the budget: 300 ms): the served model's prediction, each view's
     features, and the two speech checks (voice activity, Whisper's no-speech probability). In a
     process of its own: openSMILE cannot start after TensorFlow."""
-    done = subprocess.run([sys.executable, "-c", SERVED_CLIP, str(folder), str(wav)], capture_output=True,
+    done = subprocess.run([sys.executable, "-c", SERVED_CLIP, str(folder), str(wav), str(repeats)], capture_output=True,
                           text=True, check=True)
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     figures["served_clip_total_ms"] = (figures["served_predict_ms"] + figures["speech_vad_ms"]
@@ -457,7 +458,10 @@ def main(argv=None) -> dict:
                         help="only a no-op `dvc repro` in this workspace, median of 3 (it must be up to date)")
     parser.add_argument("--clone-into", type=Path, help="make the fresh clone here and keep it (default: a temp "
                                                         "folder, removed), e.g. to take its dvc.lock and cache")
+    parser.add_argument("--quick", action="store_true", help="3 timed calls where a figure takes the median of "
+                                                             "12-22: every path run, figures rough (a smoke check)")
     args = parser.parse_args(argv)
+    quick = 3 if args.quick else 0
     params = load_params()
     corpus = paths.corpus_data(params.roles.networks)   # the networks' corpus: what the hot paths run on
     results: dict = {"machine": machine()}
@@ -530,19 +534,20 @@ def main(argv=None) -> dict:
             features, n = extract(load_audio(wav, params.audio.sample_rate), params.audio.sample_rate, params.features)
             bundle.predict_proba(features[None], np.array([n]))
 
-        hot["predict_ms"] = median_ms(predict_network)
+        hot["predict_ms"] = median_ms(predict_network, quick or 20)
         print(f"predict one 2-s clip (load, features, network): {hot['predict_ms']:.1f} ms median", flush=True)
         if (paths.OURS_MODEL / "ours.joblib").is_file():
             # In its own process: openSMILE cannot start after TensorFlow (emoser.features.opensmile.extractor).
-            timed = subprocess.run([sys.executable, "-c", OURS_PREDICT_S, str(paths.OURS_MODEL), str(wav)],
+            timed = subprocess.run([sys.executable, "-c", OURS_PREDICT_S, str(paths.OURS_MODEL), str(wav),
+                                    str(quick or 20)],
                                    capture_output=True, text=True, check=True)
             hot["predict_ours_ms"] = warm_median_ms([float(v) for v in timed.stdout.split()])
             print(f"predict one 2-s clip with ours (load, ComParE functionals, voice encoder, both models): "
                   f"{hot['predict_ours_ms']:.1f} ms median", flush=True)
         if (SERVED / ARRAYS).is_file():
             wavs = [corpus.raw / "wav" / name for name in manifest["file"].iloc[:50]]
-            hot.update(served_in_process(SERVED, wavs[0]))
-            hot.update(served_figures(SERVED, wavs))
+            hot.update(served_in_process(SERVED, wavs[0], quick or 12))
+            hot.update(served_figures(SERVED, wavs, quick or 22))
         results["hot_paths"] = {k: _rounded(v) for k, v in hot.items()}
 
     if args.repro:

@@ -165,9 +165,8 @@ def test_the_ceiling_tool_scores_each_view_the_oracle_and_the_inner_pick():
     """tools/loco_ceiling.py on three tiny corpora whose set-ups differ: a view made of noise is at chance,
     the oracle is at least every single view, the inner pick is one of the candidates, and per-corpus
     standardisation lifts the informative view across corpora."""
-    from loco_ceiling import held_out_table, markdown
-
     from emoser.models.classical.loco import adapted
+    from loco_ceiling import held_out_table, markdown
     corpora = [_corpus("a", ("anger", "happiness", "sadness"), 3, 6, offset=(0, 3.0), scale=1.0, seed=1),
                _corpus("b", ("happiness", "anger", "sadness"), 3, 6, offset=(1, 3.0), scale=3.0, seed=2),
                _corpus("c", ("anger", "sadness", "happiness"), 3, 6, offset=(2, 3.0), scale=0.5, seed=3)]

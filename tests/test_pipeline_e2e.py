@@ -301,7 +301,7 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
 
     # The benchmark runs on what the pipeline made (a smoke check of the script; its figures are not judged)
     # (--repro, a second whole rebuild in a fresh clone, is tested on a two-stage project: tests/test_bench.py)
-    bench = _run([sys.executable, "benchmarks/bench.py", "--utterances", "4"], repo, env)
+    bench = _run([sys.executable, "benchmarks/bench.py", "--utterances", "4", "--quick"], repo, env)
     # 4 utterances × (original + 1 pitch + 1 stretch copy) in the tiny params
     assert "ours: 12 clips" in bench and "originals' features differ by at most" in bench
     assert "cnn_lstm:" in bench and "predict one 2-s clip" in bench

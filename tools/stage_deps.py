@@ -146,7 +146,7 @@ def rerun_table() -> dict[str, list[str]]:
 # (cv 20 fold trainings, study-train 4 variants x 3 seeds) and our model's fits (ours, calibrate,
 # crosscorpus). An edit of, say, features/frames.py must not refit our model, nor an edit of
 # features/views.py retrain the networks.
-FINE = ("study-train", "cv", "ours", "calibrate", "crosscorpus", "fit", "loco")
+FINE = ("study-train", "cv", "baselines", "ours", "calibrate", "crosscorpus", "fit", "loco")
 
 
 def unit_folder(path: str) -> str:

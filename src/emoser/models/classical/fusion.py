@@ -41,7 +41,6 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.decomposition import PCA
 from sklearn.feature_selection import VarianceThreshold, f_classif
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
@@ -53,6 +52,7 @@ from emoser.corpora.manifest import emotion_order
 from emoser.evaluation.predictions import PREDICTION_COLUMNS, fold_rows, prediction_rows
 from emoser.evaluation.scoring import scored_with_intervals
 from emoser.features.views import VIEWS, view
+from emoser.models.classical.rotation import SpanRotation
 from emoser.models.classical.speaker_standardisation import SPEAKER_STANDARDISED, speaker_standardise
 from emoser.params.ours import FusionParams, OursParams
 
@@ -71,8 +71,9 @@ def make_member(C: float, balanced: bool = True) -> Pipeline:
     return Pipeline([
         # With far fewer training rows than features, the L2-penalised optimum lies in the span
         # of the training rows; rotating onto that span (all components kept) leaves the model
-        # unchanged and lets the solver work on ~500 columns instead of thousands (~6x faster).
-        ("rotate", PCA(svd_solver="full")),
+        # unchanged and lets the solver work on ~500 columns instead of thousands (~6x faster);
+        # the basis from the rows' Gram matrix, not a full SVD (~15x faster: rotation.py).
+        ("rotate", SpanRotation()),
         ("classify", LogisticRegression(C=C, class_weight="balanced" if balanced else None, max_iter=5000)),
     ])
 

@@ -32,6 +32,16 @@ def test_the_rotation_is_pca_up_to_signs_and_the_regression_is_unchanged(rows, c
     np.testing.assert_allclose(member.predict_proba(test), reference.predict_proba(pca.transform(test)), atol=1e-9)
 
 
+def test_float32_features_give_float32_coordinates_as_pca_does():
+    """The regression after the rotation then runs in float32, as it did after scikit-learn's PCA."""
+    X = np.random.default_rng(3).normal(size=(50, 200)).astype(np.float32)
+    ours, pca = SpanRotation().fit(X), PCA(svd_solver="full").fit(X)
+    assert ours.transform(X).dtype == pca.transform(X).dtype == np.float32
+    assert ours.transform(X.astype(np.float64)).dtype == np.float64
+    Z, reference = ours.transform(X).astype(np.float64), pca.transform(X).astype(np.float64)
+    np.testing.assert_allclose(Z @ Z.T, reference @ reference.T, atol=1e-3)    # the same geometry of the rows
+
+
 def test_constant_rows_rotate_to_one_zero_component():
     """Nothing varies: one zero component, and the regression answers each class's share (its intercept)."""
     X = np.ones((10, 5))

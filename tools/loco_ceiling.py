@@ -18,6 +18,7 @@ import argparse
 from collections.abc import Sequence
 
 import numpy as np
+from sklearn.metrics import recall_score
 
 from emoser.core.config import Section, load_params
 from emoser.models.classical.fusion import corpus_balance, make_embedding_model, weight_grid
@@ -33,7 +34,8 @@ class Params(Section):
 
 
 def uar(labels: np.ndarray, predicted: np.ndarray) -> float:
-    return float(np.mean([(predicted[labels == c] == c).mean() for c in np.unique(labels)]))
+    """Macro recall over the classes ``labels`` holds (the project's UAR: ``evaluation.scoring``)."""
+    return float(recall_score(labels, predicted, labels=np.unique(labels), average="macro", zero_division=0))
 
 
 def probabilities(training: Sequence[Recordings], test: Recordings, emotions: list[str], view: str, C: float

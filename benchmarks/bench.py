@@ -20,9 +20,10 @@ Needs `dvc repro` to have run up to `train` (it reads data/raw, data/features, m
     python benchmarks/bench.py --utterances 535 --write   # the whole corpus -> metrics/bench.json
     python benchmarks/bench.py --utterances 4 --quick     # every path once or thrice (the e2e test's smoke check)
     python benchmarks/bench.py --utterances 100 --scale 10 --write   # 10x the clips: time and memory
-    python benchmarks/bench.py --repro              # also: each stage of `dvc repro` in a fresh clone
-                                                    # (empty cache), then a no-op `dvc repro` there
-    python benchmarks/bench.py --only-repro --write  # just that
+    python benchmarks/bench.py --repro              # also: each stage of the README's main command
+                                                    # (`dvc exp run -S corpora.NAME.source=...`) in a fresh
+                                                    # clone (empty cache), then a no-op `dvc repro` there
+    python benchmarks/bench.py --only-repro --write --set corpora.emodb.source=../shared/emodb ...  # just that
     python benchmarks/bench.py --noop --write       # only a no-op `dvc repro` here (median of 3; the
                                                     # workspace must be up to date: `dvc status` clean)
 """
@@ -216,22 +217,25 @@ def matmul_gflops(n: int = 2048, repeats: int = 10) -> float:
     return 2 * n**3 * repeats / (time.perf_counter() - started) / 1e9
 
 
-def repro_seconds(repo: Path) -> tuple[dict[str, float], float]:
-    """Wall seconds of each stage of `dvc repro` in ``repo``, and of a second, no-op `dvc repro`."""
+def repro_seconds(repo: Path, sets: list[str] = ()) -> tuple[dict[str, float], float]:
+    """Wall seconds of each stage of `dvc repro` in ``repo`` (with ``sets``: `dvc exp run -S SET ...`,
+    as the README's main command runs), and of a second, no-op `dvc repro`."""
     stages: dict[str, float] = {}
+    command = ["dvc", "exp", "run", *(a for s in sets for a in ("-S", s))] if sets else ["dvc", "repro"]
     current, started = None, time.perf_counter()
-    with subprocess.Popen(["dvc", "repro"], cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    with subprocess.Popen(command, cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True) as process:
         for line in process.stdout:     # DVC announces each stage as it starts
             if match := re.match(r"Running stage '(.+)':", line):
                 now = time.perf_counter()
                 if current:
                     stages[current] = now - started
+                    print(f"{current}: {stages[current]:.1f} s", flush=True)
                 current, started = match.group(1), now
     if current:
         stages[current] = time.perf_counter() - started
     if process.returncode:
-        raise SystemExit(f"dvc repro failed in {repo} (exit {process.returncode})")
+        raise SystemExit(f"{' '.join(command)} failed in {repo} (exit {process.returncode})")
     return stages, _repro_once(repo)
 
 
@@ -255,16 +259,23 @@ def noop_seconds(repo: Path, runs: int = 3) -> dict:
 
 
 def fresh_clone(into: Path) -> Path:
-    """This repository's HEAD with the working tree's params.yaml, and no DVC cache."""
+    """This repository's HEAD, cloned, with no DVC cache."""
     repo = into / "repo"
     subprocess.run(["git", "clone", "-q", str(Path.cwd()), str(repo)], check=True)
-    params = Path("params.yaml").read_text()
-    for corpus in load_params().corpora.values():
-        source = corpus.source
-        if "://" not in source and Path(source).exists():     # a local copy: keep pointing at it
-            params = params.replace(f"source: {source}", f"source: {Path(source).resolve()}", 1)
-    (repo / "params.yaml").write_text(params)
     return repo
+
+
+def source_sets(sets: list[str]) -> list[str]:
+    """The README main command's ``-S`` values: ``sets`` (a value naming a path here made absolute, so
+    that it holds in the clone); none given: each corpus whose source in this params.yaml is a local copy."""
+    if not sets:
+        sets = [f"corpora.{name}.source={c.source}" for name, c in load_params().corpora.items()
+                if "://" not in c.source and Path(c.source).exists()]
+    out = []
+    for item in sets:
+        key, _, value = item.partition("=")
+        out.append(f"{key}={Path(value).resolve()}" if value and Path(value).exists() else item)
+    return out
 
 
 # Seconds of each of 20 predictions on one file by our model (argv: model folder, wav).
@@ -403,11 +414,15 @@ def median_ms(run, repeats: int = 20) -> float:
     return warm_median_ms(latencies)
 
 
-def rebuild(repo: Path) -> dict:
-    """Each stage's wall seconds of `dvc repro` from an empty cache in ``repo``, a no-op rerun, and the
-    epochs every training ran (what the time went on)."""
-    stages, noop = repro_seconds(repo)
-    figures: dict = {"stage_s": {k: round(v, 1) for k, v in stages.items()}, "total_s": round(sum(stages.values()), 1),
+def rebuild(repo: Path, sets: list[str] = ()) -> dict:
+    """Each stage's wall seconds of the README's main command (`dvc exp run -S ...`; without ``sets``:
+    `dvc repro`) from an empty cache in ``repo``, a no-op rerun, and the epochs every training ran (what
+    the time went on)."""
+    stages, noop = repro_seconds(repo, sets)
+    command = " ".join(["dvc", "exp", "run", *(f"-S {s}" for s in sets)] if sets else ["dvc", "repro"])
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True)
+    figures: dict = {"command": command, "commit": commit.stdout.strip(),
+                     "stage_s": {k: round(v, 1) for k, v in stages.items()}, "total_s": round(sum(stages.values()), 1),
                      "noop_s": round(noop, 2)}
     trained = repo / paths.corpus_data(load_params(repo / "params.yaml").roles.networks).cv_predictions
     if trained.is_file():
@@ -416,18 +431,19 @@ def rebuild(repo: Path) -> dict:
     histories = sorted((repo / paths.PLOTS).glob("*/*/history.csv"))
     figures["holdout_epochs"] = {h.parent.name: len(pd.read_csv(h)) for h in histories}
     for stage, seconds in stages.items():
-        print(f"dvc repro stage {stage}: {seconds:.1f} s")
-    print(f"dvc repro from an empty cache: {figures['total_s']:.0f} s; no-op dvc repro: {noop:.1f} s", flush=True)
+        print(f"{command} stage {stage}: {seconds:.1f} s")
+    print(f"{command} from an empty cache: {figures['total_s']:.0f} s; no-op dvc repro: {noop:.1f} s", flush=True)
     print(f"epochs: cv {figures.get('cv_epochs')}, hold-out {figures['holdout_epochs']}", flush=True)
     return figures
 
 
-def timed_rebuild(into: Path | None) -> dict:
+def timed_rebuild(into: Path | None, sets: list[str] = ()) -> dict:
+    sets = source_sets(list(sets))
     if into is not None:
         into.mkdir(parents=True, exist_ok=True)
-        return rebuild(fresh_clone(into))
+        return rebuild(fresh_clone(into), sets)
     with tempfile.TemporaryDirectory() as tmp:
-        return rebuild(fresh_clone(Path(tmp)))
+        return rebuild(fresh_clone(Path(tmp)), sets)
 
 
 def _rounded(value):
@@ -454,6 +470,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--repro", action="store_true",
                         help="time every stage of dvc repro from an empty cache in a fresh clone, and a no-op repro")
     parser.add_argument("--only-repro", action="store_true", help="--repro, and nothing else")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="--repro: the README main command's -S (repeat; a path is made absolute; default: "
+                             "each corpus whose source here is a local copy)")
     parser.add_argument("--noop", action="store_true",
                         help="only a no-op `dvc repro` in this workspace, median of 3 (it must be up to date)")
     parser.add_argument("--clone-into", type=Path, help="make the fresh clone here and keep it (default: a temp "
@@ -472,7 +491,7 @@ def main(argv=None) -> dict:
             write(results, paths.METRICS / "bench.json")
         return results
     if args.only_repro:
-        results["rebuild"] = timed_rebuild(args.clone_into)
+        results["rebuild"] = timed_rebuild(args.clone_into, args.set)
         if args.write:
             write(results, paths.METRICS / "bench.json")
         return results
@@ -551,7 +570,7 @@ def main(argv=None) -> dict:
         results["hot_paths"] = {k: _rounded(v) for k, v in hot.items()}
 
     if args.repro:
-        results["rebuild"] = timed_rebuild(args.clone_into)
+        results["rebuild"] = timed_rebuild(args.clone_into, args.set)
 
     print(f"peak RSS of this process: {peak_rss_mb():.0f} MB (joblib workers not included)")
     if args.write:

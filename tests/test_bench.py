@@ -36,6 +36,19 @@ def test_repro_seconds_times_each_stage_then_a_noop_and_noop_refuses_work(tmp_pa
     assert (tmp_path / "b.txt").read_text() == "a\n" and 0 < noop < 60
     figures = bench.noop_seconds(tmp_path, runs=2)
     assert len(figures["runs_s"]) == 2 and 0 < figures["median_s"] < 60
+    # the README's main command: `dvc exp run -S ...` (a path value made absolute, for the clone)
+    (tmp_path / "params.yaml").write_text("word: a\n")
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump({"stages": {
+        "first": {"cmd": "echo ${word} > a.txt", "params": ["word"], "outs": ["a.txt"]},
+        "second": {"cmd": "cat a.txt > b.txt", "deps": ["a.txt"], "outs": ["b.txt"]}}}))
+    for command in (["git", "add", "-A"], ["git", "-c", "user.name=t", "-c", "user.email=t@t.invalid", "commit",
+                                           "-qm", "t"]):
+        subprocess.run(command, cwd=tmp_path, check=True)
+    stages, _ = bench.repro_seconds(tmp_path, ["word=b"])
+    assert list(stages) == ["first", "second"] and (tmp_path / "b.txt").read_text() == "b\n"
+    monkeypatch.chdir(tmp_path)
+    assert bench.source_sets(["corpora.x.source=a.txt", "model.loss=mse"]) == [
+        f"corpora.x.source={tmp_path / 'a.txt'}", "model.loss=mse"]
 
 
 def test_write_updates_only_what_this_run_measured(tmp_path):

@@ -132,3 +132,19 @@ def test_the_report_publishes_each_cached_summary_to_its_git_tracked_place():
                "calibrate": corpus.calibration_summary}
     for stage, path in writers.items():
         assert str(path) in _listed(stages[stage], "outs"), stage
+
+
+def test_the_lock_holds_only_stages_dvc_yaml_defines():
+    """DVC keeps a removed or renamed stage's entry in dvc.lock; each one is ~1,000 lines that every
+    `dvc repro` parses again (the lock is rewritten for stage sources each time)."""
+    stages = _stages()
+    for name in yaml.safe_load((REPO / "dvc.lock").read_text())["stages"]:
+        base, matrix_item, _ = name.partition("@")
+        assert base in stages and bool(matrix_item) == ("matrix" in stages[base]), f"dvc.lock: stale stage {name}"
+
+
+def test_fit_reads_the_held_out_fits_stage_loco_writes():
+    from emoser.models.classical.loco import HeldOutViews
+    stages = _stages()
+    assert str(paths.LOCO) in _listed(stages["loco"], "outs")
+    assert str(paths.LOCO / HeldOutViews.FILE) in _listed(stages["fit"], "deps")

@@ -14,8 +14,16 @@ import yaml
 from conftest import REPO, tone
 from emoser.core.errors import EmoserError
 from emoser.corpora.fetching import fetch
-from emoser.models.classical.fusion import corpus_balance
-from emoser.models.classical.loco import Recordings, leave_one_corpus_out, pool, standardise, union_emotions
+from emoser.models.classical.fusion import FusionModel, corpus_balance, inner_probabilities
+from emoser.models.classical.loco import (
+    HeldOutViews,
+    Recordings,
+    adapted,
+    leave_one_corpus_out,
+    pool,
+    standardise,
+    union_emotions,
+)
 from emoser.params.ours import CalibrationParams, OursParams
 
 SR = 8000
@@ -128,7 +136,7 @@ def test_leave_one_corpus_out_scores_each_corpus_over_what_the_others_cover():
     c = _corpus("c", ("anger", "sadness", "surprise", "happiness"), 3, 6, offset=(2, 3.0), scale=0.5, seed=3)
     assert union_emotions([a.manifest, b.manifest, c.manifest]) == ["anger", "boredom", "happiness", "sadness",
                                                                     "surprise"]
-    predictions, facts = leave_one_corpus_out([a, b, c], OURS, ("none", "corpus", "corpus_robust"), jobs=1)
+    predictions, facts, _ = leave_one_corpus_out([a, b, c], OURS, ("none", "corpus", "corpus_robust"), jobs=1)
     assert set(predictions["protocol"]) == {"b+c→a", "a+c→b", "a+b→c"}
     assert set(predictions["model"]) == {"ours", "ours+corpstd", "ours+corprob"}
     # a's boredom: no other corpus has it, so it is not scored; c's surprise likewise
@@ -146,6 +154,36 @@ def test_leave_one_corpus_out_scores_each_corpus_over_what_the_others_cover():
     assert max(accuracy(p, "ours") for p in ("b+c→a", "a+c→b", "a+b→c")) < 0.75
 
 
+def test_stage_fit_reads_locos_fits_as_its_inner_leave_one_corpus_out_to_the_last_bit(tmp_path):
+    """Stage fit's inner leave-one-corpus-out fits are stage loco's held-out fits: what loco stores
+    (saved and loaded back) equals what fit would compute, bit for bit, as is and adapted, and so do the
+    weights chosen on it; a corpus changed since loco ran, or another C, and fit computes its own."""
+    a = _corpus("a", ("anger", "boredom", "happiness", "sadness"), 3, 4, offset=(0, 3.0), scale=1.0, seed=1)
+    b = _corpus("b", ("happiness", "anger", "sadness"), 3, 4, offset=(1, 3.0), scale=3.0, seed=2)
+    c = _corpus("c", ("anger", "sadness", "surprise", "happiness"), 3, 4, offset=(2, 3.0), scale=0.5, seed=3)
+    _, _, shared = leave_one_corpus_out([a, b, c], OURS, ("none", "corpus"), jobs=2)
+    shared.save(tmp_path / HeldOutViews.FILE)
+    shared = HeldOutViews.load(tmp_path / HeldOutViews.FILE)
+    assert HeldOutViews.load(tmp_path / "missing.npz") is None
+    for adaptation in ("none", "corpus"):
+        pooled = pool([adapted(x, adaptation) for x in (a, b, c)])
+        every = np.arange(len(pooled.labels))
+        rows, held = inner_probabilities(pooled.views, pooled.labels, pooled.speakers, every, OURS,
+                                         len(pooled.emotions), pooled.corpora)
+        read = shared.inner([a, b, c], OURS, adaptation, pooled)
+        assert np.array_equal(read[0], rows) and set(read[1]) == {"compare", "voice"}
+        for view in held:
+            assert read[1][view].dtype == held[view].dtype and np.array_equal(read[1][view], held[view])
+        facts = {"emotions": pooled.emotions}
+        assert (FusionModel.fit(pooled.views, pooled.labels, pooled.speakers, OURS, facts, pooled.corpora, read).weights
+                == FusionModel.fit(pooled.views, pooled.labels, pooled.speakers, OURS, facts, pooled.corpora).weights)
+    pooled = pool([a, b, c])
+    assert shared.inner([a, b, c], OURS, "corpus_robust", pooled) is None      # not computed by loco
+    assert shared.inner([a, b, c], OURS.model_copy(update={"C": 1.0}), "none", pooled) is None
+    edited = Recordings("c", c.manifest, {**c.views, "voice": c.views["voice"] + 1e-9})
+    assert shared.inner([a, b, edited], OURS, "none", pooled) is None
+
+
 def test_pooled_labels_follow_the_union_and_robust_scaling_ignores_outliers():
     a = _corpus("a", ("anger", "sadness"), 2, 3, (0, 0.0), 1.0, 1)
     b = _corpus("b", ("sadness", "surprise"), 2, 3, (0, 0.0), 1.0, 2)
@@ -155,8 +193,8 @@ def test_pooled_labels_follow_the_union_and_robust_scaling_ignores_outliers():
     assert set(pooled.corpora) == {"a", "b"}
     x = np.r_[np.arange(99.0), 1e6][:, None]
     assert abs(np.median(standardise(x, robust=True))) < 1e-9 and standardise(x)[:99].std() < 0.05
-    empty, facts = leave_one_corpus_out([a], OURS, ("none",), 1)
-    assert empty.empty and facts == {}
+    empty, facts, shared = leave_one_corpus_out([a], OURS, ("none",), 1)
+    assert empty.empty and facts == {} and shared is None
     with pytest.raises(EmoserError, match="stage loco: the other corpora cover 1 emotion"):
         leave_one_corpus_out([a, _corpus("c", ("sadness", "boredom"), 2, 3, (0, 0.0), 1.0, 3)], OURS, ("none",), 1)
 

@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     networks = load_corpus(params.roles.networks, sets, params.ours)
     other = load_corpus(name, sets, params.ours)
     predictions = cross_corpus(networks, other, params.baselines.models, params.ours,
-                               params.baselines.speaker_standardisation)
+                               params.baselines.speaker_standardisation, params.ours.jobs)
     settings, summary = params.evaluate, {}
     for train, test in ((networks, other), (other, networks)):
         protocol = f"{train.name}→{test.name}"

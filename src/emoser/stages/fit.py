@@ -3,19 +3,24 @@ the union of their emotions, each corpus weighed equally within an emotion and t
 chosen on inner leave-one-corpus-out (one corpus: inner groups of its speakers), for ``emoser predict
 --model models/ours`` and stage package -> models/ours/; and its twin on each corpus's features
 z-scored over that corpus's own recordings (stage loco's ``+corpstd``), for a batch of recordings
-from one set-up adapted the same way (``emoser predict --adapt``) -> models/ours/adapted/.
+from one set-up adapted the same way (``emoser predict --adapt``) -> models/ours/adapted/. The two fit
+in parallel; their inner leave-one-corpus-out probabilities are stage loco's (data/loco/held_out_views.npz,
+the same fits), computed here only where loco's were made from other corpora or params.
 
     python -m emoser.stages.fit
 """
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from joblib import Parallel, delayed
 
 from emoser.core import paths
 from emoser.core.config import Section, load_params
 from emoser.core.runtime import entry_point
-from emoser.models.classical.fusion import MODEL, FusionModel
-from emoser.models.classical.loco import Recordings, adapted, pool
+from emoser.models.classical.fusion import MODEL, FusionModel, Inner
+from emoser.models.classical.loco import HeldOutViews, Pooled, Recordings, adapted, pool
 from emoser.params.corpora import CorpusParams, RolesParams, training_corpora
 from emoser.params.ours import OursParams
 from emoser.params.whisper import WhisperParams
@@ -41,12 +46,20 @@ def main(argv: list[str] | None = None) -> None:
              "window_s": float(max(c.manifest["duration"].max() for c in corpora)), "recordings": len(pooled.labels),
              "whisper": params.whisper.model_dump(mode="json", include={"window_s", "pooling"}),
              "params": params.ours.model_dump(mode="json", include={"feature_counts", "C", "whisper_layers", "fusion"})}
-    FusionModel.fit(pooled.views, pooled.labels, pooled.speakers, params.ours, facts,
-                    corpora=pooled.corpora).save(paths.OURS_MODEL)
-    # its twin for a batch from one set-up (emoser predict --adapt): each corpus z-scored over its own recordings
+    # Both fits choose their weights on inner leave-one-corpus-out: stage loco's very fits (read, not refitted)
+    shared = HeldOutViews.load(paths.LOCO / HeldOutViews.FILE)
     same = pool([adapted(c, ADAPTATION) for c in corpora])
-    FusionModel.fit(same.views, same.labels, same.speakers, params.ours, {**facts, "adaptation": ADAPTATION},
-                    corpora=same.corpora).save(paths.OURS_MODEL / ADAPTED)
+    twins = [(pooled, facts, paths.OURS_MODEL, "none"),
+             (same, {**facts, "adaptation": ADAPTATION}, paths.OURS_MODEL / ADAPTED, ADAPTATION)]
+    Parallel(n_jobs=min(params.ours.jobs, len(twins)) if params.ours.jobs > 0 else len(twins))(
+        delayed(_fit_and_save)(data, params.ours, about, where,
+                               shared.inner(corpora, params.ours, adaptation, data) if shared else None)
+        for data, about, where, adaptation in twins)
+
+
+def _fit_and_save(data: Pooled, params: OursParams, facts: dict, folder: Path, inner: Inner | None) -> None:
+    FusionModel.fit(data.views, data.labels, data.speakers, params, facts, corpora=data.corpora,
+                    inner=inner).save(folder)
 
 
 if __name__ == "__main__":

@@ -20,16 +20,15 @@ from __future__ import annotations
 import argparse
 import logging
 import shutil
-from pathlib import Path
 
 from pydantic import model_validator
 
 from emoser.core import paths
 from emoser.core.config import Section, flatten, load_params
 from emoser.core.errors import EmoserError
-from emoser.core.files import atomic_path, read_clips, read_split
+from emoser.core.files import read_clips, read_split
 from emoser.core.runtime import entry_point
-from emoser.models.networks.probabilities import TEST_PROBABILITIES, write_test_probabilities
+from emoser.models.networks.probabilities import write_test_probabilities
 from emoser.models.networks.saved import REPLICATES, copy_saved, read_facts, replicate_folder
 from emoser.params.audio import AudioParams
 from emoser.params.augment import AugmentParams
@@ -110,7 +109,7 @@ def train_replicates(name: str, arch: str, loss: str, params: Params, made_from:
         emotions = read_facts(replicate_folder(folder, seed))["emotions"]
         write_test_probabilities(replicate_folder(folder, seed), _test_clips(result, clips, split),
                                  result.probabilities, emotions)
-    copy_network(replicate_folder(folder, params.train.seed), folder)
+    copy_saved(replicate_folder(folder, params.train.seed), folder)
 
 
 def _test_clips(result, clips, split) -> list[str]:
@@ -123,14 +122,6 @@ def _test_clips(result, clips, split) -> list[str]:
     return test["clip"].tolist()
 
 
-def copy_network(source: Path, target: Path, **facts) -> None:
-    """``copy_saved``, and the network's test probabilities with it."""
-    copy_saved(source, target, **facts)
-    if (source / TEST_PROBABILITIES).is_file():
-        with atomic_path(target / TEST_PROBABILITIES) as tmp:
-            shutil.copyfile(source / TEST_PROBABILITIES, tmp)
-
-
 def copy_trained(source: str, name: str, arch: str, loss: str, made_from: dict) -> None:
     """models/SOURCE's network (the named seed's) as models/NAME, once its facts say it is this
     (arch, loss). Its replicates stay with the source (stage evaluate and reviews read them there)."""
@@ -138,7 +129,7 @@ def copy_trained(source: str, name: str, arch: str, loss: str, made_from: dict) 
     if (facts["arch"], facts["loss"]) != (arch, loss):
         raise EmoserError(f"--copy-of {source}: that model is {facts['arch']}-{facts['loss']}, not {arch}-{loss}")
     # params as this stage would record them (the source's may predate a change to another variant's section)
-    copy_network(paths.MODELS / source, paths.MODELS / name, name=name, params=made_from)
+    copy_saved(paths.MODELS / source, paths.MODELS / name, name=name, params=made_from)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 
 from emoser.core.errors import EmoserError
 from emoser.evaluation.predictions import PREDICTION_COLUMNS
@@ -100,7 +101,10 @@ def direction(train: Corpus, test: Corpus, baselines: dict[str, BaselineParams],
 
 
 def cross_corpus(a: Corpus, b: Corpus, baselines: dict[str, BaselineParams], ours: OursParams,
-                 standardisation: tuple[bool, ...]) -> pd.DataFrame:
-    """``direction`` both ways (a→b, b→a), with and without speaker standardisation as asked."""
-    return pd.concat([direction(train, test, baselines, ours, standardise)
-                      for train, test in ((a, b), (b, a)) for standardise in standardisation], ignore_index=True)
+                 standardisation: tuple[bool, ...], jobs: int = 1) -> pd.DataFrame:
+    """``direction`` both ways (a→b, b→a), with and without speaker standardisation as asked; the
+    directions on ``jobs`` worker processes (each with one BLAS thread: ~3x faster on 2 cores than one
+    process whose BLAS threads share each of these small products)."""
+    tables = Parallel(n_jobs=jobs)(delayed(direction)(train, test, baselines, ours, standardise)
+                                   for train, test in ((a, b), (b, a)) for standardise in standardisation)
+    return pd.concat(tables, ignore_index=True)

@@ -236,23 +236,30 @@ def inner_probabilities(views: Mapping[str, np.ndarray], labels: np.ndarray, spe
     return np.concatenate(rows), {v: np.concatenate([p[v] for p in parts]) for v in params.fusion.views}
 
 
+Inner = tuple[np.ndarray, dict[str, np.ndarray]]   # inner_probabilities: (rows, {view: held-out probabilities})
+
+
 def fold_weights(views: Mapping[str, np.ndarray], labels: np.ndarray, speakers: np.ndarray, train: np.ndarray,
-                 params: OursParams, n_classes: int, corpora: np.ndarray | None = None) -> dict[str, float]:
-    """The fusion's weights for a model fitted on ``train``: params' own, or chosen inside ``train``."""
+                 params: OursParams, n_classes: int, corpora: np.ndarray | None = None, inner: Inner | None = None
+                 ) -> dict[str, float]:
+    """The fusion's weights for a model fitted on ``train``: params' own, or chosen inside ``train``
+    (on ``inner``, where another stage already holds ``inner_probabilities``' answer: loco's)."""
     fusion: FusionParams = params.fusion
     if isinstance(fusion.weights, dict):
         return {v: fusion.weights[v] for v in fusion.views}
-    rows, held = inner_probabilities(views, labels, speakers, train, params, n_classes, corpora)
+    rows, held = inner if inner is not None else inner_probabilities(views, labels, speakers, train, params,
+                                                                      n_classes, corpora)
     return choose_weights(held, labels[rows], fusion.step)
 
 
 def fit_fold(views: Mapping[str, np.ndarray], labels: np.ndarray, speakers: np.ndarray, train: np.ndarray,
              test: np.ndarray, params: OursParams, ablate: bool, n_classes: int,
-             weights: Mapping[str, float] | None = None, corpora: np.ndarray | None = None
-             ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+             weights: Mapping[str, float] | None = None, corpora: np.ndarray | None = None,
+             keep_views: bool = False) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     """Test probabilities over ``n_classes`` classes keyed by ablation row, and the fusion's weights.
     The fusion (ours) always; when ``ablate``, each feature count's member, each view alone and every
-    other combination of views with nested and with equal weights. ``weights``: given (as stage
+    other combination of views with nested and with equal weights; when ``keep_views``, each view's
+    own, keyed by the view's name (stage loco hands them to stage fit). ``weights``: given (as stage
     calibrate gives each fold's), else ``fold_weights``. ``corpora``: each row's corpus, where the
     rows come from several (``corpus_balance``; inner groups are then the training corpora)."""
     fusion = params.fusion
@@ -266,6 +273,8 @@ def fit_fold(views: Mapping[str, np.ndarray], labels: np.ndarray, speakers: np.n
         weights = (choose_weights(inner[1], labels[inner[0]], fusion.step) if nested and inner is not None
                    else fold_weights(views, labels, speakers, train, params, n_classes, corpora))
     result = {FUSED: fuse(test_parts, weights)}
+    if keep_views:
+        result.update(test_parts)
     if ablate and inner is not None:
         for name, ensemble in models.items():
             if isinstance(ensemble, FeatureCountEnsemble):
@@ -295,9 +304,11 @@ class FusionModel:
 
     @classmethod
     def fit(cls, views: Mapping[str, np.ndarray], labels: np.ndarray, speakers: np.ndarray, params: OursParams,
-            facts: dict, corpora: np.ndarray | None = None) -> FusionModel:
+            facts: dict, corpora: np.ndarray | None = None, inner: Inner | None = None) -> FusionModel:
+        """Fitted on every row; ``inner``: the held-out probabilities the weights are chosen on, where
+        they were computed already (``fold_weights``)."""
         every = np.arange(len(labels))
-        weights = fold_weights(views, labels, speakers, every, params, len(facts["emotions"]), corpora)
+        weights = fold_weights(views, labels, speakers, every, params, len(facts["emotions"]), corpora, inner)
         return cls(_fit_views(views, labels, every, params, corpora), weights, {**facts, "weights": weights})
 
     def predict_proba(self, views: Mapping[str, np.ndarray]) -> np.ndarray:

@@ -17,9 +17,12 @@ deviation) instead; ``speaker`` z-scores each speaker over their own recordings 
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -27,11 +30,11 @@ from joblib import Parallel, delayed
 
 from emoser.core import paths
 from emoser.core.errors import EmoserError
-from emoser.core.files import read_manifest
+from emoser.core.files import atomic_path, read_manifest
 from emoser.corpora.manifest import emotion_order
 from emoser.evaluation.predictions import PREDICTION_COLUMNS
 from emoser.features.views import load_views
-from emoser.models.classical.fusion import FUSED, fit_fold
+from emoser.models.classical.fusion import FUSED, Inner, fit_fold
 from emoser.models.classical.fusion import MODEL as OURS
 from emoser.models.classical.speaker_standardisation import SPEAKER_STANDARDISED, speaker_standardise
 from emoser.params.ours import OursParams
@@ -126,51 +129,117 @@ def protocol_name(training: Sequence[str], held: str) -> str:
 
 
 def held_out(corpora: Sequence[Recordings], held: str, params: OursParams, adaptation: str
-             ) -> tuple[pd.DataFrame, dict]:
+             ) -> tuple[pd.DataFrame, dict, dict[str, np.ndarray]]:
     """Predictions (PREDICTION_COLUMNS; fold = the test speaker) of our model trained on every corpus
-    but ``held`` and scored on ``held``, and the fusion's weights and emotions."""
+    but ``held`` and scored on ``held``; the fusion's weights and emotions; and each view's
+    probabilities on every recording of ``held`` (over the union of every corpus's emotions, as stage
+    fit labels them: its inner leave-one-corpus-out fits are these very fits, ``HeldOutViews``)."""
     chosen = [adapted(c, adaptation) for c in corpora]
     training = [c for c in chosen if c.name != held]
     test = next(c for c in chosen if c.name == held)
     if not training:
         raise EmoserError(f"stage loco: corpus {held!r} is the only one in roles.ours; leave-one-corpus-out "
                           "needs two or more")
-    train_pool = pool(training)
-    emotions = scored_emotions(test, train_pool.emotions)
-    test_pool = pool([test], emotions)
+    labelled = union_emotions([c.manifest for c in chosen])        # label indices: every corpus's emotions
+    training_emotions = union_emotions([c.manifest for c in training])
+    emotions = scored_emotions(test, training_emotions)
+    train_pool, test_pool = pool(training, labelled), pool([test], labelled)
     views = {v: np.vstack([train_pool.views[v], test_pool.views[v]]) for v in params.fusion.views}
     n_train, n_test = len(train_pool.labels), len(test_pool.labels)
     labels = np.concatenate([train_pool.labels, np.zeros(n_test, dtype=np.int64)])   # test labels unused
     speakers = np.concatenate([train_pool.speakers, np.full(n_test, "")])
     corpora_of = np.concatenate([train_pool.corpora, np.full(n_test, held, dtype=object)])
     probabilities, weights = fit_fold(views, labels, speakers, np.arange(n_train), n_train + np.arange(n_test),
-                                      params, False, len(train_pool.emotions), corpora=corpora_of)
-    columns = [train_pool.emotions.index(e) for e in emotions]
-    predicted = np.asarray(emotions)[probabilities[FUSED][:, columns].argmax(axis=1)]
-    rows = test.manifest[test.manifest["emotion"].isin(emotions)]
+                                      params, False, len(labelled), corpora=corpora_of, keep_views=True)
+    scored = test.manifest["emotion"].isin(emotions).to_numpy()
+    columns = [labelled.index(e) for e in emotions]
+    predicted = np.asarray(emotions)[probabilities[FUSED][scored][:, columns].argmax(axis=1)]
+    rows = test.manifest[scored]
     table = pd.DataFrame({"protocol": protocol_name([c.name for c in training], held),
                           "model": OURS + SUFFIX[adaptation], "fold": rows["speaker"].astype(str).to_numpy(),
                           "utterance": rows["utterance"].to_numpy(), "speaker": rows["speaker"].astype(str).to_numpy(),
                           "emotion": rows["emotion"].to_numpy(), "predicted": predicted})
     log.info("%s%s: %d training recordings (%s), %d scored, emotions %s; weights %s", table["protocol"].iloc[0],
-             SUFFIX[adaptation], n_train, ", ".join(train_pool.emotions), n_test, ", ".join(emotions), weights)
-    return table[PREDICTION_COLUMNS], {"held_out": held, "emotions": emotions, "training_emotions": train_pool.emotions,
-                                       "weights": weights, "training_recordings": n_train}
+             SUFFIX[adaptation], n_train, ", ".join(training_emotions), len(rows), ", ".join(emotions), weights)
+    facts = {"held_out": held, "emotions": emotions, "training_emotions": training_emotions, "weights": weights,
+             "training_recordings": n_train}
+    return table[PREDICTION_COLUMNS], facts, {v: probabilities[v] for v in params.fusion.views}
 
 
 def leave_one_corpus_out(corpora: Sequence[Recordings], params: OursParams, adaptations: Sequence[str],
-                         jobs: int) -> tuple[pd.DataFrame, dict[str, dict]]:
-    """``held_out`` for every corpus and adaptation (in parallel): the predictions and, per protocol and
-    model, what was chosen; nothing for a single corpus."""
+                         jobs: int) -> tuple[pd.DataFrame, dict[str, dict], HeldOutViews | None]:
+    """``held_out`` for every corpus and adaptation (in parallel): the predictions; per protocol and
+    model, what was chosen; and the views' probabilities on each held-out corpus (for stage fit).
+    Nothing for a single corpus."""
     if len(corpora) < 2:
         log.info("leave one corpus out: roles.ours names %d corpus; nothing to hold out", len(corpora))
-        return pd.DataFrame(columns=PREDICTION_COLUMNS), {}
+        return pd.DataFrame(columns=PREDICTION_COLUMNS), {}, None
     tasks = [(c.name, a) for c in corpora for a in adaptations]
     results = Parallel(n_jobs=jobs)(delayed(held_out)(corpora, name, params, a) for name, a in tasks)
     facts: dict[str, dict] = {}
-    for (_, adaptation), (table, chosen) in zip(tasks, results):
+    for (_, adaptation), (table, chosen, _) in zip(tasks, results):
         facts.setdefault(table["protocol"].iloc[0], {})[OURS + SUFFIX[adaptation]] = chosen
-    return pd.concat([table for table, _ in results], ignore_index=True), facts
+    shared = HeldOutViews(fingerprint(corpora, params),
+                          {f"{a}/{name}/{v}": p for (name, a), (_, _, views) in zip(tasks, results)
+                           for v, p in views.items()})
+    return pd.concat([table for table, _, _ in results], ignore_index=True), facts, shared
+
+
+def fingerprint(corpora: Sequence[Recordings], params: OursParams) -> dict:
+    """What the held-out fits depend on: the corpora (names, order, utterances and the sha256 of their
+    views) and our model's params."""
+    digests = {}
+    for c in corpora:
+        digest = hashlib.sha256("\n".join(c.manifest["utterance"].astype(str)).encode())
+        for name in sorted(c.views):
+            digest.update(name.encode())
+            digest.update(np.ascontiguousarray(c.views[name]).data)
+        digests[c.name] = digest.hexdigest()
+    return {"corpora": digests, "emotions": union_emotions([c.manifest for c in corpora]),
+            "ours": params.model_dump(mode="json", include={"feature_set", "feature_counts", "C", "whisper_layers",
+                                                            "fusion"})}
+
+
+@dataclass(frozen=True)
+class HeldOutViews:
+    """Each view's probabilities on each corpus held out (stage loco), keyed ``adaptation/corpus/view``:
+    stage fit chooses the served model's weights on inner leave-one-corpus-out, whose fits are loco's
+    (the same rows, labels and params), so it reads them instead of fitting them again. Kept with
+    what they were computed from (``fingerprint``); anything else, and fit computes its own."""
+    facts: dict
+    probabilities: dict[str, np.ndarray]
+
+    FILE = "held_out_views.npz"           # in stage loco's output folder; a dep of stage fit
+
+    def save(self, path: Path) -> None:
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+            np.savez(handle, facts=np.array(json.dumps(self.facts, sort_keys=True)), **self.probabilities)  # type: ignore[arg-type]
+
+    @classmethod
+    def load(cls, path: Path) -> HeldOutViews | None:
+        if not path.is_file():
+            return None
+        with np.load(path) as stored:
+            return cls(json.loads(str(stored["facts"])), {k: stored[k] for k in stored.files if k != "facts"})
+
+    def inner(self, corpora: Sequence[Recordings], params: OursParams, adaptation: str, pooled: Pooled
+              ) -> Inner | None:
+        """``fusion.inner_probabilities``' answer for ``pool`` of ``corpora`` adapted by ``adaptation``
+        (its rows in sorted corpus order, as there), or None (with the reason logged) where these were
+        computed from other corpora or params, or without that adaptation."""
+        if self.facts != fingerprint(corpora, params):
+            log.info("%s: computed from other corpora or params than these; fitting inner leave-one-corpus-out "
+                     "here", self.FILE)
+            return None
+        names = sorted(set(pooled.corpora))
+        keys = [f"{adaptation}/{c}/{v}" for c in names for v in params.fusion.views]
+        if len(names) < 2 or any(k not in self.probabilities for k in keys):
+            log.info("%s: no %r held-out probabilities; fitting inner leave-one-corpus-out here", self.FILE,
+                     adaptation)
+            return None
+        rows = np.concatenate([np.flatnonzero(pooled.corpora == c) for c in names])
+        return rows, {v: np.concatenate([self.probabilities[f"{adaptation}/{c}/{v}"] for c in names])
+                      for v in params.fusion.views}
 
 
 def weights_table(facts: Mapping[str, Mapping[str, dict]]) -> pd.DataFrame:

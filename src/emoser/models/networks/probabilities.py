@@ -14,8 +14,7 @@ import pandas as pd
 from emoser.core.errors import EmoserError
 from emoser.core.files import atomic_path
 from emoser.features.dataset import Subset
-
-TEST_PROBABILITIES = "test_probabilities.csv"   # models/NAME/: clip, then each emotion's probability (stage train)
+from emoser.models.networks.saved import TEST_PROBABILITIES
 
 
 def write_test_probabilities(folder: Path, clips: list[str] | pd.Series, probabilities: np.ndarray,

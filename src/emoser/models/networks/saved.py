@@ -14,6 +14,7 @@ MODEL_FILE = "model.keras"     # the Keras network (saved reproducibly: emoser.m
 STATS_FILE = "normaliser.npz"  # its input normaliser's statistics
 FACTS_FILE = "model.json"      # normalisation, arch, loss, emotions, sample rate, feature params, ...
 HISTORY_FILE = "history.csv"   # its training curve, one row per epoch (stage evaluate publishes it under plots/)
+TEST_PROBABILITIES = "test_probabilities.csv"   # clip, then each emotion's probability on the test clips
 REPLICATES = "replicates"      # models/NAME/replicates/seed-S/: every seed's network (NAME itself: the named seed's)
 REPLICATES_FILE = "replicates.csv"  # plots/NAME/replicates.csv: every seed's test predictions (stage evaluate)
 
@@ -37,8 +38,8 @@ def copy_saved(source: Path, target: Path, **facts) -> None:
     if unknown := set(facts) - set(saved):
         raise ValueError(f"{source / FACTS_FILE} has no {sorted(unknown)}")
     target.mkdir(parents=True, exist_ok=True)
-    for name in (MODEL_FILE, STATS_FILE, HISTORY_FILE):
-        if name == HISTORY_FILE and not (source / name).exists():   # saved before curves lived here
+    for name in (MODEL_FILE, STATS_FILE, HISTORY_FILE, TEST_PROBABILITIES):
+        if name in (HISTORY_FILE, TEST_PROBABILITIES) and not (source / name).exists():   # saved before these
             continue
         with atomic_path(target / name) as tmp:
             shutil.copyfile(source / name, tmp)

@@ -2,12 +2,15 @@
 wall time from DVC's own announcements, then a no-op rerun. (The e2e test runs the rest of the
 benchmark on the pipeline it built.)"""
 import importlib.util
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
+from PIL import Image
 
 from conftest import REPO
 
@@ -28,7 +31,6 @@ def test_repro_seconds_times_each_stage_then_a_noop_and_noop_refuses_work(tmp_pa
         "first": {"cmd": "sleep 1 && echo a > a.txt", "outs": ["a.txt"]},
         "second": {"cmd": "cat a.txt > b.txt", "deps": ["a.txt"], "outs": ["b.txt"]}}}))
     bench = _bench()
-    import pytest
     with pytest.raises(SystemExit, match="is not clean; run `dvc repro` first"):
         bench.noop_seconds(tmp_path)          # --noop times nothing but a no-op
     stages, noop = bench.repro_seconds(tmp_path)
@@ -60,3 +62,22 @@ def test_write_updates_only_what_this_run_measured(tmp_path):
     written = json.loads(path.read_text())
     assert written == {"machine": {"cores": 2, "cpu": "x"}, "rebuild": {"total_s": 900.0},
                        "scale": {"100x1": {"clips": 700}, "100x10": {"clips": 7000}}}
+
+
+def test_the_rebuild_figure_groups_a_matrix_and_names_the_machine(tmp_path):
+    spec = importlib.util.spec_from_file_location("rebuild_figure", REPO / "benchmarks" / "rebuild_figure.py")
+    figure = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(figure)
+    stages = {"sources": 2.0, "extract@emodb-whisper": 60.0, "extract@nemo-whisper": 50.0, "cv": 600.0, "fit": 60.0}
+    assert figure.families(stages) == {"sources": {"sources": 2.0}, "cv": {"cv": 600.0}, "fit": {"fit": 60.0},
+                                       "extract": {"emodb-whisper": 60.0, "nemo-whisper": 50.0}}
+    assert [figure.kind(f) for f in ("cv", "fit", "extract", "sources")] == [
+        "networks", "our model's fits", "features of every corpus", "bookkeeping"]
+    (tmp_path / "bench.json").write_text(json.dumps({"machine": {"cpu": "Some CPU", "cores": 2},
+                                                     "rebuild": {"stage_s": stages, "total_s": 772.0}}))
+    out = figure.main(["--bench", str(tmp_path / "bench.json"), "--out", str(tmp_path / "f.png")])
+    with Image.open(out) as image:
+        assert image.size[0] == 1100 and image.size[1] > 200
+    (tmp_path / "empty.json").write_text("{}")
+    with pytest.raises(SystemExit, match="has no section rebuild"):
+        figure.main(["--bench", str(tmp_path / "empty.json"), "--out", str(tmp_path / "g.png")])

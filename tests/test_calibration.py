@@ -11,6 +11,7 @@ from emoser.models.classical.calibration import (
     brier_score,
     expected_calibration_error,
     fit_temperature,
+    held_out_temperature,
     negative_log_likelihood,
     probabilities_of,
     reliability,
@@ -88,7 +89,7 @@ def test_in_fold_calibration_on_the_tiny_corpus(tiny_inputs):
     assert after[fold] == before[fold]
     summary = summarise(table, params.calibration)
     assert summary["ours"][RAW]["accuracy"] == summary["ours"][CALIBRATED]["accuracy"]
-    assert set(summary["ours"]["temperature"]) == set(ours["fold"]) and summary["served_temperature"] > 0
+    assert set(summary["ours"]["temperature"]) == set(ours["fold"]) and "served_temperature" not in summary
     assert summary["protocol"] == "loso" and summary["bins"] == 10 and len(EMOTIONS) == raw.shape[1]
 
 
@@ -97,3 +98,26 @@ def test_calibration_params_are_checked():
         CalibrationParams(protocol="loso", inner_folds=1, bins=10)
     with pytest.raises(ValueError, match="protocol"):
         CalibrationParams(protocol="leaky", inner_folds=3, bins=10)
+
+
+def test_the_served_temperature_is_fitted_on_the_held_out_rows_whose_emotion_was_trained():
+    """Stage fit's temperature: the fused held-out probabilities (weight 0: left out), rows whose
+    emotion the other groups lacked (probability 0) left out; overconfident -> T > 1."""
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 400)
+    sure = np.full((400, 3), 0.05)
+    sure[np.arange(400), (labels + (rng.random(400) < 0.5)) % 3] = 0.9       # right half the time, 0.9 sure
+    sure /= sure.sum(axis=1, keepdims=True)
+    other = rng.dirichlet(np.ones(3), 400)
+    rows = np.arange(400)[::-1]
+    truth = labels[rows]
+    held = {"a": sure[rows], "b": other[rows]}
+    got = held_out_temperature((rows, held), {"a": 1.0, "b": 0.0}, labels, "inner leave-one-corpus-out")
+    assert got["value"] == round(fit_temperature(sure[rows], truth), 6) and got["value"] > 1.5
+    assert got["recordings"] == 400 and got["fitted_on"] == "inner leave-one-corpus-out"
+    unseen = held["a"].copy()
+    unseen[:50, truth[:50]] = 0.0                          # their emotion: held out of every model
+    unseen /= unseen.sum(axis=1, keepdims=True)
+    partly = held_out_temperature((rows, {"a": unseen}), {"a": 1.0}, labels, "x")
+    assert partly["recordings"] == 350 and partly["value"] == round(fit_temperature(unseen[50:], truth[50:]), 6)
+    assert held_out_temperature((rows[:1], {"a": sure[:1]}), {"a": 1.0}, labels, "x")["value"] == 1.0

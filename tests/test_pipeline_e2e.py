@@ -232,11 +232,16 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     default = json.loads(next(line for line in out.splitlines() if line.startswith("{")))
     assert default["model"] == "ours" and default["emotion"] == predicted["emotion"]
     calibration = json.loads((repo / "metrics/calibration.json").read_text())
-    assert calibration["protocol"] == "loso" and set(calibration) >= {"ours", "ours+spkstd", "served_temperature"}
+    assert calibration["protocol"] == "loso" and set(calibration) >= {"ours", "ours+spkstd"}
     assert calibration["ours"]["raw"]["accuracy"] == calibration["ours"]["calibrated"]["accuracy"]
     assert calibration["ours"]["raw"]["accuracy"] == pytest.approx(ours["loso"]["ours"]["pooled"]["accuracy"])
-    assert json.loads((repo / "models/served/model.json").read_text())["temperature"] == \
-        calibration["served_temperature"]
+    # the served temperatures: stage fit's, each fitted on its model's inner leave-one-corpus-out probabilities
+    served_facts = json.loads((repo / "models/served/model.json").read_text())
+    for facts, fitted in ((served_facts, "models/ours/model.json"),
+                          (served_facts["adapted"], "models/ours/adapted/model.json")):
+        temperature = json.loads((repo / fitted).read_text())["temperature"]
+        assert temperature["fitted_on"] == "inner leave-one-corpus-out" and temperature["recordings"] > 0
+        assert facts["temperature"] == temperature["value"] > 0
     cv_runs = mlflow.search_runs([mlflow.get_experiment_by_name("emoser/emodb/loso").experiment_id])
     assert sorted(cv_runs["tags.mlflow.runName"]) == sorted(
         f"{m} (loso)" for m in ["cnn-cce", "egemaps", "egemaps+spkstd", "compare", "compare+spkstd", "ours",

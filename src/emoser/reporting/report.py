@@ -471,8 +471,9 @@ def calibration_section(summary: dict, table: pd.DataFrame, figures: Path) -> st
         f"{summary['protocol'].upper()}: raw → after temperature scaling fitted inside each fold (on held-out "
         "groups of that fold's training speakers; src/emoser/models/classical/calibration.py). Temperature keeps every "
         "recording's ranking of emotions, so predictions, UAR and accuracy do not change. "
-        f"`emoser predict` serves the fusion with temperature {summary['served_temperature']:.3f} (fitted on all "
-        "LOSO test probabilities).",
+        "`emoser predict` serves the fusion trained on every corpus with its own temperature, fitted in stage fit "
+        "on the probabilities its inner leave-one-corpus-out held out: recordings of a corpus its models never heard, "
+        "as a user's are (docs/predict.md).",
         "",
         _table(["model", "ECE", "NLL", "Brier", "mean confidence", "accuracy", "temperature per fold: median (range)"],
                rows),

@@ -8,8 +8,11 @@ filters); the fusion's weights and the calibration temperature.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
+from emoser.core.errors import EmoserError
 from emoser.models.classical.fusion import FusionModel
 from emoser.serving.served import ADAPTED, ENCODER_LAYERS, SERVED_VIEWS, SILERO
 from emoser.serving.silero import jit_weights
@@ -61,7 +64,15 @@ def adapted_arrays(folder) -> tuple[dict[str, np.ndarray], dict]:
     twin = FusionModel.load(folder)
     arrays = {ADAPTED + k: v for k, v in model_arrays(twin).items()}
     return arrays, {"weights": twin.weights, "members": facts(twin, 1.0)["members"],
-                    "adaptation": twin.facts.get("adaptation")}
+                    "adaptation": twin.facts.get("adaptation"), "temperature": served_temperature(twin, folder)}
+
+
+def served_temperature(model: FusionModel, folder: Path) -> float:
+    """The temperature stage fit chose for ``model`` (fitted on its held-out probabilities)."""
+    if "temperature" not in model.facts:
+        raise EmoserError(f"stage package: {folder / FusionModel.FACTS_FILE} has no temperature (fitted before "
+                          "stage fit chose one); rerun stage fit")
+    return float(model.facts["temperature"]["value"])
 
 
 def speech_arrays() -> dict[str, np.ndarray]:

@@ -425,7 +425,7 @@ class ServedModel:
             stats[view] = (stacked.mean(axis=0), np.where(scale > 0, scale, 1.0))
         for item in batch:
             z = {v: (item[v] - mean) / scale for v, (mean, scale) in stats.items()}
-            out.append(calibrated(twin.raw_probabilities(z).mean(axis=0, keepdims=True), self.temperature)[0])
+            out.append(calibrated(twin.raw_probabilities(z).mean(axis=0, keepdims=True), twin.temperature)[0])
         return out
 
 

@@ -5,7 +5,9 @@ chosen on inner leave-one-corpus-out (one corpus: inner groups of its speakers),
 z-scored over that corpus's own recordings (stage loco's ``+corpstd``), for a batch of recordings
 from one set-up adapted the same way (``emoser predict --adapt``) -> models/ours/adapted/. The two fit
 in parallel; their inner leave-one-corpus-out probabilities are stage loco's (data/loco/held_out_views.npz,
-the same fits), computed here only where loco's were made from other corpora or params.
+the same fits), computed here only where loco's were made from other corpora or params. Each model's
+temperature (model.json ``temperature``; stage package serves it) is fitted on those held-out
+probabilities, fused: a corpus predicted by models that never heard it, as a user's recordings are.
 
     python -m emoser.stages.fit
 """
@@ -14,12 +16,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
 from joblib import Parallel, delayed
 
 from emoser.core import paths
 from emoser.core.config import Section, load_params
 from emoser.core.runtime import entry_point
-from emoser.models.classical.fusion import MODEL, FusionModel, Inner
+from emoser.models.classical.calibration import held_out_temperature
+from emoser.models.classical.fusion import MODEL, FusionModel, Inner, inner_probabilities
 from emoser.models.classical.loco import HeldOutViews, Pooled, Recordings, adapted, pool
 from emoser.params.corpora import CorpusParams, RolesParams, training_corpora
 from emoser.params.ours import OursParams
@@ -58,8 +62,16 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _fit_and_save(data: Pooled, params: OursParams, facts: dict, folder: Path, inner: Inner | None) -> None:
-    FusionModel.fit(data.views, data.labels, data.speakers, params, facts, corpora=data.corpora,
-                    inner=inner).save(folder)
+    """The model, with its temperature fitted on the held-out probabilities its weights were chosen on."""
+    several = len(set(data.corpora)) > 1
+    if inner is None:
+        inner = inner_probabilities(data.views, data.labels, data.speakers, np.arange(len(data.labels)), params,
+                                    len(facts["emotions"]), data.corpora)
+    model = FusionModel.fit(data.views, data.labels, data.speakers, params, facts, corpora=data.corpora, inner=inner)
+    model.facts["temperature"] = held_out_temperature(
+        inner, model.weights, data.labels,
+        "inner leave-one-corpus-out" if several else "inner groups of the training speakers")
+    model.save(folder)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Stage package: our model (models/ours) with its calibration temperature (stage calibrate's)
+"""Stage package: our model (models/ours) with its calibration temperature (stage fit's)
 and the speech check's Silero VAD as plain arrays for serving, with the limits of one request
 (params ``mlflow.serve``) -> models/served/ (emoser.serving.export; read by emoser.serving.served:
 what ``emoser predict`` and the MLflow model answer with).
@@ -8,7 +8,6 @@ what ``emoser predict`` and the MLflow model answer with).
 from __future__ import annotations
 
 import argparse
-import json
 
 import numpy as np
 
@@ -17,14 +16,19 @@ from emoser.core.config import Section, load_params
 from emoser.core.files import atomic_path, write_json
 from emoser.core.runtime import entry_point
 from emoser.models.classical.fusion import FusionModel
-from emoser.params.corpora import RolesParams
 from emoser.params.mlflow import ServeOnly
-from emoser.serving.export import adapted_arrays, encoder_arrays, facts, model_arrays, speech_arrays
+from emoser.serving.export import (
+    adapted_arrays,
+    encoder_arrays,
+    facts,
+    model_arrays,
+    served_temperature,
+    speech_arrays,
+)
 from emoser.serving.served import ARRAYS, FACTS, FOLDER
 
 
 class Params(Section):
-    roles: RolesParams
     mlflow: ServeOnly
 
 
@@ -33,8 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
     model = FusionModel.load(paths.OURS_MODEL)
     params = load_params(Params)
-    calibration = paths.corpus_data(params.roles.networks).calibration_summary
-    temperature = json.loads(calibration.read_text())["served_temperature"]
+    temperature = served_temperature(model, paths.OURS_MODEL)
     FOLDER.mkdir(parents=True, exist_ok=True)
     twin, twin_facts = adapted_arrays(paths.OURS_MODEL / "adapted")
     with atomic_path(FOLDER / ARRAYS) as tmp, open(tmp, "wb") as out:

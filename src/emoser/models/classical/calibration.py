@@ -25,7 +25,7 @@ from emoser.core import paths
 from emoser.core.errors import EmoserError
 from emoser.corpora.manifest import emotion_order
 from emoser.evaluation.predictions import fold_rows
-from emoser.models.classical.fusion import FUSED, MODEL, fit_fold, inner_groups, standardised_views
+from emoser.models.classical.fusion import FUSED, MODEL, Inner, fit_fold, fuse, inner_groups, standardised_views
 from emoser.models.classical.speaker_standardisation import SPEAKER_STANDARDISED
 from emoser.params.ours import CalibrationParams, OursParams
 
@@ -118,6 +118,21 @@ def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
     return float(np.exp((lo + hi) / 2))
 
 
+def held_out_temperature(inner: Inner, weights: Mapping[str, float], labels: np.ndarray, fitted_on: str) -> dict:
+    """The served model's temperature: fitted on the fused held-out probabilities its weights were
+    chosen on (``inner``: with several corpora, each corpus predicted by models that never heard it;
+    what a user's own recordings are). A held-out row whose emotion no other group has (probability 0)
+    is left out. {value, recordings, fitted_on}."""
+    rows, held = inner
+    fused = fuse(held, {v: w for v, w in weights.items() if w > 0})
+    truth = labels[rows]
+    covered = fused[np.arange(len(rows)), truth] > 0
+    if covered.sum() < 2:
+        return {"value": 1.0, "recordings": int(covered.sum()), "fitted_on": "nothing held out: not scaled"}
+    return {"value": round(fit_temperature(fused[covered], truth[covered]), 6), "recordings": int(covered.sum()),
+            "fitted_on": fitted_on}
+
+
 def fold_weights_of(weights: pd.DataFrame, setting: str, protocol: str, fold: str) -> dict[str, float]:
     """One fold's fusion weights as stage ours chose them (cv/ours_weights.csv)."""
     row = weights[(weights["model"] == setting) & (weights["protocol"] == protocol)
@@ -179,8 +194,8 @@ def probabilities_of(table: pd.DataFrame, kind: str) -> np.ndarray:
 
 
 def summarise(table: pd.DataFrame, params: CalibrationParams) -> dict:
-    """Per setting: ECE, NLL and Brier, raw and calibrated; the folds' temperatures; and the served
-    model's temperature (fitted on every raw test probability of ``ours``)."""
+    """Per setting: ECE, NLL and Brier, raw and calibrated; and the folds' temperatures. (The served
+    model's temperature is stage fit's: ``held_out_temperature``.)"""
     summary: dict = {"protocol": params.protocol, "bins": params.bins}
     for setting, part in table.groupby("model", sort=False):
         labels = part["label"].to_numpy()
@@ -193,7 +208,4 @@ def summarise(table: pd.DataFrame, params: CalibrationParams) -> dict:
                            "accuracy": float((p.argmax(axis=1) == labels).mean())}
         block["temperature"] = part.groupby("fold", sort=False)["temperature"].first().to_dict()
         summary[setting] = block
-    ours = table[table["model"] == MODEL]   # the served model is not speaker-standardised
-    summary["served_temperature"] = (round(fit_temperature(probabilities_of(ours, RAW), ours["label"].to_numpy()), 6)
-                                     if len(ours) else 1.0)
     return summary

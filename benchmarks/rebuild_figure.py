@@ -1,0 +1,85 @@
+"""The per-stage figure of the README main command from an empty cache: metrics/bench.json's section
+``rebuild`` (written by ``bench.py --only-repro --write``) -> docs/figures/rebuild-stages.png.
+
+One horizontal bar per stage family (a matrix's items stacked, each labelled where it is wide enough),
+longest first, coloured by what the time goes on; the title names the CPU, the commit and the total.
+
+    python benchmarks/rebuild_figure.py [--bench metrics/bench.json] [--out docs/figures/rebuild-stages.png]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+# What each stage's time goes on (a stage not named here: "bookkeeping")
+KINDS = {"networks": ("study-train", "cv", "train", "evaluate", "study-evaluate", "augment", "features", "split"),
+         "our model's fits": ("ours", "crosscorpus", "fit", "loco", "calibrate", "package"),
+         "features of every corpus": ("extract",),
+         "SVM baselines": ("baselines",)}
+COLOURS = {"networks": "#4c72b0", "our model's fits": "#dd8452", "features of every corpus": "#55a868",
+           "SVM baselines": "#8172b3", "bookkeeping": "#a0a0a0"}
+
+
+def kind(family: str) -> str:
+    return next((k for k, families in KINDS.items() if family in families), "bookkeeping")
+
+
+def families(stage_s: dict[str, float]) -> dict[str, dict[str, float]]:
+    """{family: {item: seconds}}: ``extract@emodb-whisper`` is item ``emodb-whisper`` of ``extract``."""
+    out: dict[str, dict[str, float]] = {}
+    for stage, seconds in stage_s.items():
+        family, _, item = stage.partition("@")
+        out.setdefault(family, {})[item or family] = seconds
+    return out
+
+
+def draw(rebuild: dict, machine: dict, out: Path) -> Path:
+    grouped = sorted(families(rebuild["stage_s"]).items(), key=lambda kv: sum(kv[1].values()))
+    fig, ax = plt.subplots(figsize=(10, 0.36 * len(grouped) + 1.6))
+    for row, (family, items) in enumerate(grouped):
+        left = 0.0
+        for item, seconds in sorted(items.items(), key=lambda kv: -kv[1]):
+            ax.barh(row, seconds, left=left, color=COLOURS[kind(family)], edgecolor="white", linewidth=0.8)
+            if len(items) > 1 and seconds >= 45:
+                ax.text(left + seconds / 2, row, item, ha="center", va="center", fontsize=7, color="white")
+            left += seconds
+        ax.text(left + 5, row, f"{left:.0f} s", va="center", fontsize=8)
+    ax.set_yticks(range(len(grouped)), [f"{f} ×{len(i)}" if len(i) > 1 else f for f, i in grouped], fontsize=8)
+    ax.set_xlabel("wall seconds (a matrix's items stacked)")
+    ax.set_xlim(0, max(sum(i.values()) for _, i in grouped) * 1.12)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in COLOURS.values()]
+    ax.legend(handles, list(COLOURS), loc="lower right", fontsize=8, frameon=False)
+    ax.set_title(f"README main command from an empty cache: {rebuild['total_s']:.0f} s in {len(rebuild['stage_s'])} "
+                 f"stages\n{machine.get('cpu', '?')}, {machine.get('cores', '?')} cores; commit "
+                 f"{rebuild.get('commit', '?')}; no-op dvc repro afterwards {rebuild.get('noop_s', '?')} s",
+                 fontsize=9)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110, metadata={"Software": None})
+    plt.close(fig)
+    return out
+
+
+def main(argv: list[str] | None = None) -> Path:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bench", type=Path, default=Path("metrics/bench.json"))
+    parser.add_argument("--out", type=Path, default=Path("docs/figures/rebuild-stages.png"))
+    args = parser.parse_args(argv)
+    bench = json.loads(args.bench.read_text())
+    if "rebuild" not in bench:
+        raise SystemExit(f"rebuild_figure: {args.bench} has no section rebuild; run bench.py --only-repro --write")
+    machine = bench["rebuild"].get("machine") or bench.get("machine", {})
+    path = draw(bench["rebuild"], machine, args.out)
+    print(f"wrote {path}")
+    return path
+
+
+if __name__ == "__main__":
+    main()

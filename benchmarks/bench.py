@@ -296,9 +296,7 @@ SERVE_PYFUNC = """
 import sys
 import mlflow
 from emoser.serving import mlflow_model
-mlflow.pyfunc.save_model(sys.argv[2], python_model=mlflow_model.__file__,
-                         artifacts={mlflow_model.ARTIFACT: sys.argv[1]},
-                         code_paths=[str(mlflow_model.PACKAGE)], pip_requirements=[])
+mlflow.pyfunc.save_model(sys.argv[2], **mlflow_model.model_options(sys.argv[1]), pip_requirements=[])
 """
 
 

@@ -275,9 +275,7 @@ def _serving(served_folder: Path, tmp_path: Path):
     from emoser.serving import mlflow_model
 
     pyfunc = tmp_path / "pyfunc"
-    mlflow.pyfunc.save_model(str(pyfunc), python_model=mlflow_model.__file__,
-                             artifacts={mlflow_model.ARTIFACT: str(served_folder)},
-                             code_paths=[str(mlflow_model.PACKAGE)], pip_requirements=[])
+    mlflow.pyfunc.save_model(str(pyfunc), **mlflow_model.model_options(served_folder), pip_requirements=[])
     # the whole package travels with the model (a server without emoser installed imports it from there)
     assert (pyfunc / "code" / "emoser" / "serving" / "mlflow_model.py").is_file()
     port = _free_port()
@@ -314,6 +312,17 @@ def test_mlflow_models_serve_answers_as_the_cli(tiny, models, tmp_path):
         records = [_record(p) for p in files]
         records.append({"name": "not-audio.wav", "audio": base64.b64encode(b"RIFF????WAVE").decode()})
         answer = _post(url, {"dataframe_records": records})["predictions"]
+        # a request from one set-up, adapted as `emoser predict --adapt` adapts a batch of files
+        batch = [_record(p) for p in _files(tiny)]
+        adapted = _post(url, {"dataframe_records": batch, "params": {"adapt": True, "adapt_min": 3}})["predictions"]
+        too_few = _post(url, {"dataframe_records": batch[:2], "params": {"adapt": True}})["predictions"]
+    cli_adapted = _predict_json("--model", root / "served", "--adapt", "--adapt-min", "3", *_files(tiny))
+    assert [a["file"] for a in adapted] == [p.name for p in _files(tiny)] and len(cli_adapted) == len(adapted)
+    for got, expected in zip(adapted, cli_adapted):
+        assert got["note"] == expected["note"] and got["note"].startswith("adapted to this batch")
+        assert [round(got[e], 4) for e in EMOTIONS] == [expected["probabilities"][e] for e in EMOTIONS]
+    assert [a["note"] for a in too_few] == ["not adapted: 2 recordings with speech in the batch, 20 needed "
+                                            "(--adapt-min)"] * 2
     cli = _predict_json("--model", root / "served", *files)
     assert [a["file"] for a in answer] == [p.name for p in files] + ["not-audio.wav"]
     _no_nan_anywhere(answer[2:-1], ["white_noise", "zeros", "dc", "padded", "dc_padded", "offset"])

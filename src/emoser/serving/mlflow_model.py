@@ -14,6 +14,11 @@ recording longer than 10 s gets a row per voiced segment after its own. A bad ro
 the others: whatever goes wrong with one recording (unreadable, too large or too long for the
 limits stage package wrote from params ``mlflow.serve``, or an error of any kind inside) is that row's
 ``note``, and the rest are answered; rows past ``max_rows`` each get an error row, unread.
+
+A request from one set-up (as ``emoser predict --adapt``): ``"params": {"adapt": true}`` beside the
+records (and ``"adapt_min"``, default 20): the request's recordings are the batch the adapted twin
+standardises over (``emoser.serving.adaptation``); with fewer with speech, each row keeps the plain
+answer and says why. The params are the model's signature (``SIGNATURE``; ``model_options``).
 """
 from __future__ import annotations
 
@@ -23,20 +28,32 @@ import logging
 from pathlib import Path
 
 import numpy as np
-from mlflow.models import set_model
+from mlflow.models import ModelSignature, set_model
 from mlflow.pyfunc import PythonModel
+from mlflow.types import ParamSchema, ParamSpec
 
 # Absolute imports: MLflow runs this file as the model's code ("models from code"), with the
 # emoser package logged beside it (code_paths), so no pickled object is loaded.
 from emoser.audio import io
 from emoser.core.errors import EmoserError
+from emoser.serving.adaptation import DEFAULT_MIN_RECORDINGS, adapt_rows
 from emoser.serving.classification import Screening, classify_recording, error_row, plain
 from emoser.serving.served import Limits, ServedModel
 
 ARTIFACT = "served"          # the artifact holding models/served
 PACKAGE = Path(__file__).resolve().parents[1]   # the emoser package, logged as the model's code (code_paths)
 REGISTERED_NAME = "emoser-ours"
+# what a request may set beside its records (MLflow accepts only params its signature names)
+SIGNATURE = ModelSignature(params=ParamSchema([ParamSpec("adapt", "boolean", False),
+                                               ParamSpec("adapt_min", "long", DEFAULT_MIN_RECORDINGS)]))
 log = logging.getLogger(__name__)
+
+
+def model_options(served: Path) -> dict:
+    """The arguments of ``mlflow.pyfunc.log_model`` / ``save_model`` for the model around ``served``
+    (models/served): this file as its code, the package beside it, the params it takes."""
+    return {"python_model": __file__, "artifacts": {ARTIFACT: str(served)}, "code_paths": [str(PACKAGE)],
+            "signature": SIGNATURE}
 
 
 class EmoserOurs(PythonModel):
@@ -48,7 +65,8 @@ class EmoserOurs(PythonModel):
     def predict(self, context, model_input, params=None) -> list[dict]:
         records = model_input.to_dict("records") if hasattr(model_input, "to_dict") else list(model_input)
         limits, model, emotions = self.model.limits, self.model.facts["model"], self.model.emotions
-        rows = []
+        rows: list[dict] = []
+        signals: dict[str, tuple[np.ndarray, int]] = {}     # each record's audio, kept for adaptation
         for i, record in enumerate(records):
             name = str(record.get("name") or f"row {i}") if isinstance(record, dict) else f"row {i}"
             if i >= limits.max_rows:
@@ -56,17 +74,33 @@ class EmoserOurs(PythonModel):
                                                            f"mlflow.serve.max_rows ({limits.max_rows}); send the rest "
                                                            "in another request")]
             else:
-                answer = self._answer(record, name, limits)
-            rows += [{k: plain(v) for k, v in row.items()} for row in answer]
-        return rows
+                answer = self._answer(record, name, limits, signals, key=str(i))
+            rows += [{**{k: plain(v) for k, v in row.items()}, "_key": str(i)} for row in answer]
+        if (params or {}).get("adapt"):
+            rows = self._adapted(rows, signals, int((params or {}).get("adapt_min", DEFAULT_MIN_RECORDINGS)))
+        return [{k: v for k, v in row.items() if k != "_key"} for row in rows]
 
-    def _answer(self, record, name: str, limits: Limits) -> list[dict]:
+    def _adapted(self, rows: list[dict], signals: dict[str, tuple[np.ndarray, int]], minimum: int) -> list[dict]:
+        """``rows`` answered again by the adapted twin over this request's recordings (as ``emoser predict
+        --adapt`` over its files); each row keeps its name (records are told apart by position)."""
+        if self.model.adapted is None:
+            note = "not adapted: this served model has no adapted twin (package it again: dvc repro fit package)"
+            return [{**row, "note": f"{row['note']}; {note}" if row["note"] else note} if row["emotion"] else row
+                    for row in rows]
+        keyed = [{**row, "file": row["_key"]} for row in rows]
+        adapted = adapt_rows(keyed, self.model, signals.__getitem__, minimum)
+        return [{**{k: plain(v) for k, v in new.items()}, "file": old["file"]} for old, new in zip(rows, adapted)]
+
+    def _answer(self, record, name: str, limits: Limits, signals: dict[str, tuple[np.ndarray, int]] | None = None,
+                key: str = "") -> list[dict]:
         """One recording's rows; any failure is its own error row, never the request's."""
         def read() -> tuple[np.ndarray, int]:
             signal, rate = io.read(_audio_bytes(record, name, limits), name)
             if len(signal) / rate > limits.max_seconds:
                 raise EmoserError(f"{name}: {len(signal) / rate:.0f} s long, over mlflow.serve.max_seconds "
                                   f"({limits.max_seconds:g} s); cut it, or use emoser predict on the file")
+            if signals is not None:
+                signals[key] = (signal, rate)
             return signal, rate
 
         model, emotions = self.model.facts["model"], self.model.emotions

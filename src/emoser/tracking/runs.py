@@ -200,14 +200,16 @@ def served_key(root: Path = Path()) -> str | None:
 
 @contextlib.contextmanager
 def _without_type_hint_advice() -> Iterator[None]:
-    """Drop MLflow's advice to add type hints to ``predict`` (for its input validation): requests are
-    checked by emoser.serving.mlflow_model itself, row by row, so the advice is noise in the stage's log.
-    (A warnings filter is not enough: log_model resets them to "once".)"""
+    """Drop MLflow's advice to add type hints to ``predict`` and an input example (for its input
+    validation): requests are checked by emoser.serving.mlflow_model itself, row by row, and its signature
+    names only the params a request may set, so the advice is noise in the stage's log. (A warnings
+    filter is not enough: log_model resets them to "once".)"""
     with warnings.catch_warnings():
         show = warnings.showwarning
 
         def shown(message, category, filename, lineno, file=None, line=None):
-            if "Add type hints to the `predict` method" not in str(message):
+            if not any(advice in str(message) for advice in ("Add type hints to the `predict` method",
+                                                               "An input example was not provided")):
                 show(message, category, filename, lineno, file, line)
 
         warnings.showwarning = shown
@@ -254,9 +256,7 @@ def log_served_run(key: str, tracking_uri: str, experiment: str) -> str:
         mlflow.log_dict(calibration, "calibration.json")
         packages = ("numpy", "pandas", "soundfile", "soxr", "opensmile", "webrtcvad", "mlflow")
         with _without_type_hint_advice(), _no_progress_bars():
-            mlflow.pyfunc.log_model(name="model", python_model=mlflow_model.__file__,
-                                    artifacts={mlflow_model.ARTIFACT: str(FOLDER)},
-                                    code_paths=[str(mlflow_model.PACKAGE)],
+            mlflow.pyfunc.log_model(name="model", **mlflow_model.model_options(FOLDER),
                                     pip_requirements=[f"{p}=={version(p)}" for p in packages],
                                     registered_model_name=mlflow_model.REGISTERED_NAME)
         mlflow.set_tag(KEY_TAG, key)

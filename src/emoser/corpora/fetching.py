@@ -26,8 +26,7 @@ from emoser.core.files import atomic_dir, atomic_path, write_json
 from emoser.corpora.emodb import LISTENER_TEST, read_listener_test
 from emoser.corpora.emodb import archive_member as _wanted_member
 from emoser.corpora.layouts import (
-    RAW_EMOTION,
-    REQUIRED_COLUMNS,
+    TABLE_RESERVED,
     Layout,
     check_label_map,
     check_manifest,
@@ -386,8 +385,7 @@ def copy_table(source: str, staging: Path, kind: Layout, label_map: dict[str, st
         raise EmoserError(f"fetch.source {source!r}: no such table")
     if sha256 and sha256_of(path) != sha256.lower():
         raise EmoserError(f"{source}: sha256 is {sha256_of(path)}, fetch.sha256 says {sha256}")
-    computed = set(REQUIRED_COLUMNS) - {"file", "emotion", "speaker"} | {RAW_EMOTION}
-    table = read_table(path, source, reserved=computed)
+    table = read_table(path, source, reserved=TABLE_RESERVED)
     where = [table.where(i) for i in range(len(table.names))]
     map_labels(table.rows["emotion"].tolist(), where, kind, label_map, source)   # its errors before any audio
     for i, audio_path in enumerate(table.paths):

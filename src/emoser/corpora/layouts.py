@@ -36,6 +36,8 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
 )
 CONTENT = "content"          # fetch: the sha256 of a recording's samples (emoser.corpora.fetching.audio_key)
 RAW_EMOTION = "raw_emotion"   # the corpus's own label, before the map (layouts with ``raw_emotion``)
+# columns a csv table may not carry: fetch computes them (a table's own file, emotion and speaker are read)
+TABLE_RESERVED = frozenset(set(REQUIRED_COLUMNS) - {"file", "emotion", "speaker"} | {RAW_EMOTION})
 
 
 @dataclass(frozen=True)

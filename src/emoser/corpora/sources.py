@@ -23,7 +23,7 @@ from pathlib import Path
 
 from emoser.core.files import atomic_path, write_json
 from emoser.corpora.fetching import is_url
-from emoser.corpora.layouts import RAW_EMOTION, REQUIRED_COLUMNS, get_layout
+from emoser.corpora.layouts import TABLE_RESERVED, get_layout
 from emoser.corpora.table import read_table
 
 SOURCES = Path("data") / "sources"       # NAME.json per corpus: fetch@NAME's dep (dvc.yaml names the same)
@@ -77,8 +77,7 @@ def _table_files(path: Path, layout: str) -> list[Path]:
         kind = get_layout(layout)
         if kind.row is not None:
             return [path]
-        computed = set(REQUIRED_COLUMNS) - {"file", "emotion", "speaker"} | {RAW_EMOTION}
-        table = read_table(path, str(path), reserved=computed)
+        table = read_table(path, str(path), reserved=TABLE_RESERVED)
     except Exception:   # noqa: BLE001 — a table fetch cannot read: fetch reruns and says why, in its words
         return [path]
     return [path, *(p for p in table.paths if p.is_file())]

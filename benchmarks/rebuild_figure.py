@@ -41,18 +41,20 @@ def families(stage_s: dict[str, float]) -> dict[str, dict[str, float]]:
 
 def draw(rebuild: dict, machine: dict, out: Path) -> Path:
     grouped = sorted(families(rebuild["stage_s"]).items(), key=lambda kv: sum(kv[1].values()))
+    longest = max(sum(i.values()) for _, i in grouped) * 1.12
     fig, ax = plt.subplots(figsize=(10, 0.36 * len(grouped) + 1.6))
+    pixels_per_s = 0.85 * 10 * 110 / longest       # the axes span ~85 % of the figure's 1,100 pixels
     for row, (family, items) in enumerate(grouped):
         left = 0.0
         for item, seconds in sorted(items.items(), key=lambda kv: -kv[1]):
             ax.barh(row, seconds, left=left, color=COLOURS[kind(family)], edgecolor="white", linewidth=0.8)
-            if len(items) > 1 and seconds >= 45:
+            if len(items) > 1 and seconds * pixels_per_s >= 5.2 * len(item) + 6:     # the label fits (7 pt)
                 ax.text(left + seconds / 2, row, item, ha="center", va="center", fontsize=7, color="white")
             left += seconds
         ax.text(left + 5, row, f"{left:.0f} s", va="center", fontsize=8)
     ax.set_yticks(range(len(grouped)), [f"{f} ×{len(i)}" if len(i) > 1 else f for f, i in grouped], fontsize=8)
     ax.set_xlabel("wall seconds (a matrix's items stacked)")
-    ax.set_xlim(0, max(sum(i.values()) for _, i in grouped) * 1.12)
+    ax.set_xlim(0, longest)
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in COLOURS.values()]
     ax.legend(handles, list(COLOURS), loc="lower right", fontsize=8, frameon=False)
     ax.set_title(f"README main command from an empty cache: {rebuild['total_s']:.0f} s in {len(rebuild['stage_s'])} "

@@ -9,6 +9,7 @@ from emoser.models.networks.architectures import (
     build_cnn_lstm_time_distributed,
     build_model,
     compile_model,
+    precision_policy,
 )
 from emoser.params.networks import ArchitectureParams
 
@@ -57,6 +58,35 @@ def test_cnn_lstm_is_the_report_time_distributed_network():
     want = report.predict(x, verbose=0)
     assert not np.allclose(want, want[:1])          # inputs that the network tells apart
     np.testing.assert_allclose(ours.predict(x, verbose=0), want, atol=1e-5)
+
+
+def test_bfloat16_networks_compute_in_bfloat16_keep_float32_weights_and_a_float32_softmax(tmp_path):
+    """train.precision: bfloat16 builds under Keras' mixed_bfloat16 (restored after); the softmax
+    stays float32, the weights float32, and a saved network loads back with its policies; float32
+    builds exactly the network it built before precision was a param (no dtype on its output)."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(40, 14, 30)).astype("float32")
+    y = keras.utils.to_categorical(rng.integers(0, 7, 40), 7)
+    for arch in ("cnn", "cnn_lstm"):
+        keras.utils.set_random_seed(0)
+        with precision_policy("bfloat16"):
+            model = build_model(arch, "cce", 14, 30, ARCH, 1e-3, 7)
+        assert keras.mixed_precision.global_policy().name == "float32"
+        hidden = [layer for layer in model.layers if layer.weights and layer.name != "emotion"]
+        assert hidden and all(layer.dtype_policy.name == "mixed_bfloat16" for layer in hidden)
+        assert model.get_layer("emotion").dtype_policy.name == "float32"
+        assert all(w.dtype == "float32" for w in model.weights)
+        model.fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False)
+        out = model.predict(x[:3], verbose=0)
+        assert out.dtype == np.float32 and np.allclose(out.sum(axis=1), 1, atol=1e-5)
+        model.save(tmp_path / f"{arch}.keras")
+        loaded = keras.models.load_model(tmp_path / f"{arch}.keras")
+        assert loaded.layers[2].dtype_policy.name == "mixed_bfloat16"
+        np.testing.assert_array_equal(loaded.predict(x[:3], verbose=0), out)
+        with precision_policy("float32"):
+            plain = build_model(arch, "cce", 14, 30, ARCH, 1e-3, 7)
+        assert plain.get_layer("emotion").get_config() == build_model(arch, "cce", 14, 30, ARCH, 1e-3, 7).get_layer(
+            "emotion").get_config() and plain.layers[2].dtype_policy.name == "float32"
 
 
 def test_several_steps_per_execution_train_the_same_weights():

@@ -6,10 +6,11 @@ only other thing a variant changes.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,29 @@ LOSS_FUNCTIONS = {"cce": "categorical_crossentropy", "mse": "mean_squared_error"
 STEPS_PER_EXECUTION = 16
 
 
+PRECISION_POLICY = {"float32": "float32", "bfloat16": "mixed_bfloat16"}   # train.precision -> Keras dtype policy
+
+
+@contextlib.contextmanager
+def precision_policy(precision: str) -> Iterator[None]:
+    """Keras' dtype policy for the networks built inside (``train.precision``), the previous one
+    restored after: ``bfloat16`` computes in bfloat16 and keeps float32 weights (Keras'
+    ``mixed_bfloat16``), its output layer float32 (``_output_dtype``). A layer keeps the policy it was
+    built with (also when saved and loaded). Part of a training's result, like the thread count."""
+    before = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(PRECISION_POLICY[precision])
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(before)
+
+
+def _output_dtype() -> dict:
+    """The softmax in float32 under a mixed policy (Keras' advice: a stable loss); nothing under
+    float32, so a float32 network's saved config is what it was before precision was a param."""
+    return {} if keras.mixed_precision.global_policy().name == "float32" else {"dtype": "float32"}
+
+
 def build_cnn(n_features: int, n_frames: int, n_classes: int, p: CnnParams) -> keras.Model:
     inputs = keras.Input((n_features, n_frames), name="features")
     x = layers.Reshape((n_features, n_frames, 1))(inputs)
@@ -41,7 +65,7 @@ def build_cnn(n_features: int, n_frames: int, n_classes: int, p: CnnParams) -> k
     x = layers.Flatten()(x)
     x = layers.Dense(p.dense, activation="relu")(x)
     x = layers.Dropout(p.dropout)(x)
-    outputs = layers.Dense(n_classes, activation="softmax", name="emotion")(x)
+    outputs = layers.Dense(n_classes, activation="softmax", name="emotion", **_output_dtype())(x)
     return keras.Model(inputs, outputs, name="cnn")
 
 
@@ -62,7 +86,7 @@ def _lstm_head(inputs: keras.KerasTensor, chunk_vectors: keras.KerasTensor, n_cl
         x = layers.LSTM(n, return_sequences=i < len(units) - 1)(x)
     x = layers.Dense(p.dense, activation="relu")(x)
     x = layers.Dropout(p.dropout)(x)
-    outputs = layers.Dense(n_classes, activation="softmax", name="emotion")(x)
+    outputs = layers.Dense(n_classes, activation="softmax", name="emotion", **_output_dtype())(x)
     return keras.Model(inputs, outputs, name="cnn_lstm")
 
 

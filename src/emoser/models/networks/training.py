@@ -19,6 +19,7 @@ from emoser.models.networks.architectures import (  # Keras and TensorFlow as em
     Bundle,
     build_model,
     keras,
+    precision_policy,
     tf,
 )
 from emoser.params.networks import ArchitectureParams, TrainParams
@@ -91,7 +92,8 @@ def train_variant(name: str, arch: str, loss: str, settings: TrainParams, archit
     mode = normalisation
     stats = fit_normaliser(train.read, train.n_frames) if mode == "train" else None
     n_features, n_frames = train.store.shape[1:]
-    network = build_model(arch, loss, n_features, n_frames, architectures, settings.learning_rate, len(emotions))
+    with precision_policy(settings.precision):
+        network = build_model(arch, loss, n_features, n_frames, architectures, settings.learning_rate, len(emotions))
     stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=settings.patience,
                                             restore_best_weights=True)
     log.info("training %s (%s, %s loss) on %d clips, validating on %d", name, arch, loss, len(train), len(val))

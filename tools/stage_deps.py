@@ -143,10 +143,12 @@ def rerun_table() -> dict[str, list[str]]:
 
 
 # Stages whose rerun costs minutes (2-core Intel Xeon, 2026-12-05; docs/benchmark.md): the networks
-# (cv 20 fold trainings, study-train 4 variants x 3 seeds) and our model's fits (ours, calibrate,
-# crosscorpus). An edit of, say, features/frames.py must not refit our model, nor an edit of
-# features/views.py retrain the networks.
-FINE = ("study-train", "cv", "baselines", "ours", "calibrate", "crosscorpus", "fit", "loco")
+# (cv 20 fold trainings, study-train 4 variants x 3 seeds), our model's fits (ours, calibrate,
+# crosscorpus, fit, loco) and what feeds them (extract: ~5 min for 9; augment, features). An edit of,
+# say, features/frames.py must not refit our model, nor an edit of features/views.py retrain the
+# networks, nor a new network param (params/networks.py) extract every corpus again (2026-12-06: it did).
+FINE = ("study-train", "cv", "baselines", "ours", "calibrate", "crosscorpus", "fit", "loco", "extract", "augment",
+        "features")
 
 
 def unit_folder(path: str) -> str:

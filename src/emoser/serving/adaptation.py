@@ -52,13 +52,14 @@ def adapt_rows(rows: list[dict], served: ServedModel, read: Callable[[str], tupl
     saying why not; ``read``: a file's signal and rate."""
     units, wholes = stretches(rows)
     rows = [dict(row) for row in rows]
-    if len(units) < minimum:
-        for i in units:
-            rows[i]["note"] = _joined(rows[i]["note"], f"not adapted: {len(units)} recordings with speech in the "
-                                                      f"batch, {minimum} needed (--adapt-min)")
-        return rows
     twin = served.adapted
-    assert twin is not None
+    if twin is None or len(units) < minimum:
+        why = ("not adapted: this served model has no adapted twin (package it again: dvc repro fit package)"
+               if twin is None else
+               f"not adapted: {len(units)} recordings with speech in the batch, {minimum} needed (--adapt-min)")
+        for i in units:
+            rows[i]["note"] = _joined(rows[i]["note"], why)
+        return rows
     features = []
     for i in units:
         signal, rate = read(rows[i]["file"])

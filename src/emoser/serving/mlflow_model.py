@@ -83,10 +83,6 @@ class EmoserOurs(PythonModel):
     def _adapted(self, rows: list[dict], signals: dict[str, tuple[np.ndarray, int]], minimum: int) -> list[dict]:
         """``rows`` answered again by the adapted twin over this request's recordings (as ``emoser predict
         --adapt`` over its files); each row keeps its name (records are told apart by position)."""
-        if self.model.adapted is None:
-            note = "not adapted: this served model has no adapted twin (package it again: dvc repro fit package)"
-            return [{**row, "note": f"{row['note']}; {note}" if row["note"] else note} if row["emotion"] else row
-                    for row in rows]
         keyed = [{**row, "file": row["_key"]} for row in rows]
         adapted = adapt_rows(keyed, self.model, signals.__getitem__, minimum)
         return [{**{k: plain(v) for k, v in new.items()}, "file": old["file"]} for old, new in zip(rows, adapted)]

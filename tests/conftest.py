@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import sys
 import threading
 import zipfile
@@ -23,11 +24,21 @@ def pytest_addoption(parser):
                      help="also run the end-to-end pipeline tests (marker e2e, several minutes); CI does")
 
 
+E2E_FIRST = {"test_pipeline_e2e.py": 0, "test_e2e_reseed.py": 1}
+
+
 def pytest_collection_modifyitems(config, items):
     if config.getoption("--all"):
-        # The end-to-end tests first: the longest file by far. Under the README's pytest-xdist options
-        # (--dist loadfile --no-loadscope-reorder) one worker runs them from the start, the other the rest.
-        items.sort(key=lambda item: "e2e" not in item.keywords)
+        # Under the README's pytest-xdist options (-n 3 --dist loadfile --no-loadscope-reorder) each file
+        # goes to one worker, in this order: the file whose first test builds the pipeline (tests/e2e.py,
+        # shared by every end-to-end test), then the longest of the tests that copy that build (its worker
+        # waits asleep for the build, then starts at once), then every other test, then the other
+        # end-to-end files. Three workers on two cores: two computing while the third waits.
+        def order(item) -> int:
+            if "e2e" not in item.keywords:
+                return 2
+            return E2E_FIRST.get(Path(item.fspath).name, 3)
+        items.sort(key=order)
         return
     skip = pytest.mark.skip(reason="end-to-end: run with `python -m pytest --all` (CI does)")
     for item in items:
@@ -112,6 +123,15 @@ def http_serve():
 
 
 assert set(LETTERS) == set(EMOTION_BY_LETTER)
+
+
+@pytest.fixture(scope="session")
+def e2e_build(tmp_path_factory):
+    """The pipeline built once for every end-to-end test of the session (tests/e2e.py): under
+    pytest-xdist, in the temp folder the workers share."""
+    from e2e import built
+    base = tmp_path_factory.getbasetemp()
+    return built(base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base)
 
 
 @pytest.fixture(scope="session")

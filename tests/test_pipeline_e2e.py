@@ -1,30 +1,21 @@
-"""The real pipeline, end to end: `dvc repro` on a tiny corpus served as a zip over HTTP."""
+"""The real pipeline, end to end: `dvc repro` on a tiny corpus served as a zip over HTTP (built once for
+every end-to-end test, tests/e2e.py): what it made, and that nothing is left to do after it."""
 from __future__ import annotations
 
-import csv
-import io
 import json
-import os
 import re
 import shutil
-import subprocess
 import sys
-import time
-from pathlib import Path
 
 import mlflow
 import numpy as np
 import pytest
-import yaml
 
-from conftest import REPO, make_corpus, make_ravdess_corpus, zip_folder
-from emoser.evaluation.scoring import scored_models
+from e2e import VARIANTS, expected_runs, ran, run
 from emoser.reporting.readme import results_block
 from stage_deps import rerun_table
 
 pytestmark = pytest.mark.e2e
-VARIANTS = ["model", "study/cnn-cce", "study/cnn-mse", "study/cnn_lstm-cce", "study/cnn_lstm-mse"]
-
 
 # Load the registered served model and answer one request for the wav in argv[2] (store: argv[1]).
 LOAD_REGISTERED = """
@@ -37,97 +28,9 @@ print(json.dumps(model.predict(pd.DataFrame([{"name": "request", "audio": audio}
 """
 
 
-def _expected_runs(repo: Path) -> int:
-    """MLflow runs after the main command: 5 networks; cv: 3 protocols; baselines, ours: 3 protocols each
-    (4 and 2 models); the served model; and every result of metrics/corpora.json (the other corpus's
-    LOSO, both directions, leave one corpus out)."""
-    across = len(list(scored_models(json.loads((repo / "metrics/corpora.json").read_text()))))
-    assert across >= 10, across
-    return 5 + 3 + 4 * 3 + 2 * 3 + 1 + across
-
-
-def _ran(out: str) -> set[str]:
-    """The stages a `dvc repro` / `dvc exp run` ran, less stage sources (always_changed: it runs every time
-    and, when no source changed, writes what was there)."""
-    return {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")} - {"sources"}
-
-
-def _run(args, cwd: Path, env: dict) -> str:
-    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, f"{' '.join(args)} failed:\n{output[-6000:]}"
-    return output
-
-
-def _assert_reviewed_change(path: Path) -> None:
-    """The review of model.loss cce -> mse: the hold-out row with the change, judged over both
-    sides' seeds (the shipped model's replicates are its study twin's), McNemar's p, the Holm-adjusted
-    p and a verdict; both confusion matrices side by side."""
-    text = path.read_text()
-    assert "of 48 protocol × model rows changed" in text, text   # 26 of Emo-DB + 22 of corpora.json (4: loco)
-    row = next(line for line in text.splitlines() if line.startswith("| holdout | model |"))
-    assert re.search(r"\| \d\.\d{3} → \d\.\d{3} \(seeds' mean\) \| "
-                     r"[+-]\d\.\d{3} \[[+-]\d\.\d{3}, [+-]\d\.\d{3}\] \| seeds \+ recordings \(3 / 3 runs\) \| "
-                     r"\d\.\d{3} → \d\.\d{3} \(n=8\) \| [\d.e-]+ \(\d+ / \d+\) \| "
-                     r"[\d.e-]+ \([\d.e-]+\) \| .*(better|worse|within noise)", row), row
-    assert re.search(r"\| model\.loss\s+\| cce\s+\| mse\s+\|", text), text
-    assert (path.parent / "confusion-holdout-model.png").stat().st_size > 20_000
-
-
-def _tiny_params(url: str, ravdess: Path) -> dict:
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["corpora"]["emodb"]["source"] = url
-    params["corpora"]["ravdess"]["source"] = str(ravdess)    # the second corpus: 3 actors x 6 emotions kept
-    del params["corpora"]["nemo"]        # two corpora prove every per-corpus stage and leave-one-corpus-out
-    params["audio"]["sample_rate"] = 8000
-    params["augment"].update(pitch_copies=1, stretch_copies=1, jobs=2)
-    params["features"].update(n_mfcc=8, n_fft=256, hop_length=128, frames=20, jobs=2)
-    params["train"].update(epochs=2, batch_size=16, patience=1)
-    params["architectures"]["cnn"].update(filters=[4, 8], dense=8)
-    params["architectures"]["cnn_lstm"].update(chunks=4, filters=[4], lstm_units=4, dense=8)
-    params["cv"].update(protocols=["loso", "kfold", "leaky"], k=3, variants=["cnn-cce"])
-    params["compute"].update(threads_per_task=1, tasks=2)    # the 13 fold trainings in 2 worker processes
-    params["baselines"]["jobs"] = 2
-    params["ours"].update(feature_counts=[100, "all"], jobs=2)
-    params["ours"]["calibration"]["inner_folds"] = 3
-    return params
-
-
-@pytest.fixture(scope="module")
-def workspace(tmp_path_factory):
-    root = tmp_path_factory.mktemp("e2e")
-    serve_dir = root / "site"
-    serve_dir.mkdir()
-    zip_folder(make_corpus(root / "corpus", extra_files={"notes.wav": b"not audio"}), serve_dir / "download.zip")
-    make_ravdess_corpus(root / "ravdess")
-    repo = root / "repo"
-    repo.mkdir()
-    for name in ("dvc.yaml", ".dvcignore", ".gitignore", "README.md"):
-        shutil.copy(REPO / name, repo / name)
-    shutil.copytree(REPO / "src", repo / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    shutil.copytree(REPO / "benchmarks", repo / "benchmarks")
-    shutil.copytree(REPO / "presets", repo / "presets")
-    shutil.copytree(REPO / ".ci", repo / ".ci", ignore=shutil.ignore_patterns("tools"))
-    env = {**os.environ, "PYTHONPATH": str(repo / "src"), "DVC_NO_ANALYTICS": "1",
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@t"}
-    env.pop("MLFLOW_TRACKING_URI", None)
-    return root, repo, serve_dir, env
-
-
-def test_dvc_repro_end_to_end(workspace, http_serve):
-    root, repo, serve_dir, env = workspace
-    url = http_serve(serve_dir) + "/download.zip"
-    (repo / "params.yaml").write_text(yaml.safe_dump(_tiny_params(url, root / "ravdess"), sort_keys=False))
-    _run(["git", "init", "-q"], repo, env)
-    _run(["git", "config", "user.name", "emoser tests"], repo, env)
-    _run(["git", "config", "user.email", "tests@emoser.invalid"], repo, env)
-    _run(["dvc", "init", "-q"], repo, env)
-    _run(["git", "add", "-A"], repo, env)
-    _run(["git", "commit", "-qm", "tiny"], repo, env)
-
-    out = _run(["dvc", "repro"], repo, env)
+def test_dvc_repro_end_to_end(e2e_build, tmp_path):
+    repo, env = e2e_build.copy(tmp_path / "repo")
+    out = e2e_build.repro
     for stage in ["augment", "features", "split", "train", "evaluate", "study-train@cnn_lstm-mse",
                   "study-evaluate@cnn-cce", "fit", "loco", "calibrate", "package", "cv", "report", "track", "corpora",
                   *(f"{s}@{c}" for c in ("emodb", "ravdess") for s in ("fetch", "folds", "baselines", "ours",
@@ -223,12 +126,12 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     assert sum(served["weights"].values()) == pytest.approx(1) and set(served["weights"]) == {"compare", "voice",
                                                                                               "whisper"}
     wav = next((repo / "data/corpora/emodb/raw/wav").glob("*.wav"))
-    out = _run([sys.executable, "-m", "emoser.serving.predict", "--model", "models/ours", "--json", str(wav)],
-               repo, env)
+    out = run([sys.executable, "-m", "emoser.serving.predict", "--model", "models/ours", "--json", str(wav)],
+              repo, env)
     predicted = json.loads(next(line for line in out.splitlines() if line.startswith("{")))
     assert abs(sum(predicted["probabilities"].values()) - 1) < 1e-3
     # By default the served model (stage package): the same fusion, calibrated, numpy only
-    out = _run([sys.executable, "-m", "emoser.serving.predict", "--json", str(wav)], repo, env)
+    out = run([sys.executable, "-m", "emoser.serving.predict", "--json", str(wav)], repo, env)
     default = json.loads(next(line for line in out.splitlines() if line.startswith("{")))
     assert default["model"] == "ours" and default["emotion"] == predicted["emotion"]
     calibration = json.loads((repo / "metrics/calibration.json").read_text())
@@ -262,7 +165,7 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     assert results_block((repo / "README.md").read_text()) == headline.strip("\n")
 
     # The one declared metrics file: per protocol x model, UAR and accuracy with intervals and n
-    shown = json.loads(_run(["dvc", "metrics", "show", "--json"], repo, env))
+    shown = json.loads(run(["dvc", "metrics", "show", "--json"], repo, env))
     declared = shown[""]["data"]
     assert list(declared) == ["metrics/headline.json", "metrics/corpora.json"], list(declared)
     # The further corpus under LOSO (3 actors, 6 emotions after the map) and both directions across corpora,
@@ -304,43 +207,39 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
     assert "## Paired tests: is B better than A on the same recordings?" in report
     assert "**The seed report's claim, \"cross-entropy is more effective than MSE\"**: cnn under holdout" in report
 
-    # The benchmark runs on what the pipeline made (a smoke check of the script; its figures are not judged)
-    # (--repro, a second whole rebuild in a fresh clone, is tested on a two-stage project: tests/test_bench.py)
-    bench = _run([sys.executable, "benchmarks/bench.py", "--utterances", "4", "--quick"], repo, env)
-    # 4 utterances × (original + 1 pitch + 1 stretch copy) in the tiny params
-    assert "ours: 12 clips" in bench and "originals' features differ by at most" in bench
-    assert "cnn_lstm:" in bench and "predict one 2-s clip" in bench
-    assert "predict one 2-s clip with ours" in bench and "files/s after start-up" in bench
-    assert "one 2-s clip in process: served_predict_ms" in bench and "speech_no_speech_ms" in bench
-    assert re.search(r"mlflow models serve: up in [\d.]+ s; one 2-s clip per POST: \d+ ms median", bench), bench
-    assert not (repo / "metrics/bench.json").exists()     # only with --write
-
-    # Nothing to do the second time, and no MLflow run twice
+    # Every result in MLflow once
     logged = len(mlflow.search_runs(search_all_experiments=True))
     # networks; cv: 3 protocols; baselines, ours: 3 each; the served model, registered
-    assert logged == _expected_runs(repo), logged
+    assert logged == expected_runs(repo), logged
     # ...loadable by its registered name, answering as the CLI does (in its own process: openSMILE
     # cannot start in this one, where other tests have imported TensorFlow)
-    out = _run([sys.executable, "-c", LOAD_REGISTERED, f"sqlite:///{repo / 'mlruns' / 'mlflow.db'}", str(wav)],
-               repo, env)
+    out = run([sys.executable, "-c", LOAD_REGISTERED, f"sqlite:///{repo / 'mlruns' / 'mlflow.db'}", str(wav)],
+              repo, env)
     answer = json.loads(next(line for line in out.splitlines() if line.startswith("[{")))
     assert answer[0]["emotion"] == default["emotion"]
     assert {e: round(answer[0][e], 4) for e in default["probabilities"]} == default["probabilities"]
-    again = _run(["dvc", "repro"], repo, env)
-    assert _ran(again) == set(), again      # stage sources runs every time (always_changed) and changes nothing
+
+
+def test_nothing_to_do_twice_and_no_stage_goes_stale(e2e_build, tmp_path):
+    repo, env = e2e_build.copy(tmp_path / "repo")
+    mlflow.set_tracking_uri(f"sqlite:///{repo / 'mlruns' / 'mlflow.db'}")
+    logged = len(mlflow.search_runs(search_all_experiments=True))
+    assert logged == expected_runs(repo), logged
+    # Nothing to do the second time, and no MLflow run twice
+    again = run(["dvc", "repro"], repo, env)
+    assert ran(again) == set(), again      # stage sources runs every time (always_changed) and changes nothing
     assert "Running stage 'sources'" in again and "Stage 'fetch@emodb' didn't change" in again
     # Without its marker (a clone that shares this DVC cache or pulled its run cache has none),
     # track runs against the store, not a marker checked out of the cache, and finds every run there.
     marker = repo / "mlruns/synced.json"
     synced = marker.read_bytes()
     marker.unlink()
-    again = _run(["dvc", "repro"], repo, env)
+    again = run(["dvc", "repro"], repo, env)
     assert "Running stage 'track'" in again and "is cached" not in again, again
     assert f"0 runs logged, {logged} already there" in again, again
     assert marker.read_bytes() == synced
     assert len(mlflow.search_runs(search_all_experiments=True)) == logged
-    _run(["git", "add", "-A"], repo, env)
-    _run(["git", "commit", "-qm", "baseline"], repo, env)
+    assert run(["git", "status", "--porcelain"], repo, env) == ""     # and nothing in git changed
 
     # Stages cannot go stale: a comment added to a module makes `dvc status` name exactly the stages
     # that import it (tools/stage_deps.py reads the same from the source).
@@ -351,70 +250,26 @@ def test_dvc_repro_end_to_end(workspace, http_serve):
         original = path.read_text()
         path.write_text(original + "\n# touched by the test\n")
         try:
-            status = _run(["dvc", "status"], repo, env)
+            status = run(["dvc", "status"], repo, env)
         finally:
             path.write_text(original)
         stale = {line[:-1].split("@")[0] for line in status.splitlines()
                  if line.endswith(":") and not line[0].isspace()} - {"sources"}
         assert stale == set(reruns[module]) - {"sources"}, (module, status)
-    assert _run(["dvc", "status"], repo, env).strip() == "sources:\n\talways changed"
-
-    # A sweep of the shipped model's loss reruns only its training and evaluation
-    exp = _run(["dvc", "exp", "run", "-S", "model.loss=mse"], repo, env)
-    assert sorted(_ran(exp)) == ["evaluate", "report", "track", "train"]
-    assert json.loads((repo / "metrics/model.json").read_text())["loss"] == "mse"
-    # A reviewer's diff: only headline rows, only changed ones, one screen
-    diff = _run(["dvc", "metrics", "diff", "--md"], repo, env)
-    rows = [line for line in diff.splitlines() if line.startswith("| metrics/")]
-    assert rows and all(line.startswith("| metrics/headline.json | holdout.model.") for line in rows), diff
-    assert len(rows) <= 60
-    review = _run([sys.executable, "-m", "emoser.reporting.review", "HEAD", "--out", "review"], repo, env)
-    assert "| holdout | model |" in review
-    _assert_reviewed_change(repo / "review/review.md")
-
-    # Training runs are replicates (3 seeds per hold-out network), and DVC's run cache serves every
-    # training stage: a reseed trains the hold-out networks and cv's folds again; going back to the
-    # seed already run restores them from the run cache instead of training again.
-    trained = {p: (repo / p).read_bytes() for p in ("metrics/cv.json", "metrics/study/cnn_lstm-mse.json")}
-    reseed = _run(["dvc", "exp", "run", "-S", "train.seed=43"], repo, env)
-    assert "Running stage 'study-train@cnn-cce'" in reseed and "Running stage 'cv'" in reseed, reseed
-    assert json.loads((repo / "metrics/study/cnn-cce.json").read_text())["replicates"]["seeds"] == [43, 44, 45]
-    back = _run(["dvc", "exp", "run", "-S", "train.seed=42"], repo, env)
-    ran = sorted(_ran(back))
-    assert not [stage for stage in ran if stage.startswith(("study-train", "cv", "train"))], back
-    for stage in ("study-train@cnn-cce", "study-train@cnn_lstm-mse", "cv", "train"):
-        assert f"Stage '{stage}' is cached - skipping run, checking out outputs" in back, back
-    assert {p: (repo / p).read_bytes() for p in trained} == trained
-
-    # A queued sweep run by two workers, each experiment in its own copy of the repository
-    for loss in ("cce", "mse"):
-        _run(["dvc", "exp", "run", "--queue", "-S", "model.arch=cnn_lstm", "-S", f"model.loss={loss}"], repo, env)
-    _run(["dvc", "queue", "start", "-j", "2"], repo, env)
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        status = _run(["dvc", "queue", "status"], repo, env)
-        if not any(word in status for word in ("Queued", "Running")):
-            break
-        time.sleep(2)
-    assert status.count("Success") == 2, status
-    table = _run(["dvc", "exp", "show", "--csv", "--only-changed"], repo, env)
-    rows = list(csv.DictReader(io.StringIO(table)))
-    queued = {(row["model.arch"], row["model.loss"]) for row in rows if row["Executor"] == "Dvc-task"}
-    assert queued == {("cnn_lstm", "cce"), ("cnn_lstm", "mse")}, table
+    assert run(["dvc", "status"], repo, env).strip() == "sources:\n\talways changed"
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (.ci/run installs it)")
-def test_results_page_in_a_browser(workspace):
+def test_results_page_in_a_browser(e2e_build):
     """reports/browse.html, as the pipeline built it from the tiny corpus, in headless Chromium
     driven by Playwright: a cell lists its recordings, their audio loads, another model changes the
     matrix, the comparison and the listeners' filter work, and the matrix is a table of buttons."""
     from playwright.sync_api import sync_playwright
 
-    _, repo, _, _ = workspace
-    page_file = repo / "reports" / "browse.html"
+    page_file = e2e_build.repo / "reports" / "browse.html"
     data = json.loads(re.search(r'<script id="data" type="application/json">(.*?)</script>', page_file.read_text(),
                                 re.S).group(1).replace("<\\/", "</"))
     assert {s["id"] for s in data["sets"]} >= {"loso|ours", "loso|cnn-cce", "kfold|compare", "holdout|model",
@@ -460,59 +315,3 @@ def test_results_page_in_a_browser(workspace):
             assert speakers.count() == 7                                          # LOSO: one row per speaker
         finally:
             browser.close()
-
-
-def test_pull_request_review_script(workspace):
-    """.ci/pr-review as .github/workflows/review.yml runs it: a fresh clone of a pull-request branch,
-    the team's DVC remote (here a folder), `dvc repro` of what the branch changed, and the review
-    against the base branch; and the MLflow store of that fresh clone."""
-    root, repo, _, env = workspace
-    base = _run(["git", "symbolic-ref", "--short", "HEAD"], repo, env).strip()
-    remote = root / "remote"
-    _run(["dvc", "remote", "add", "--local", "--default", "--force", "team", str(remote)], repo, env)
-    _run(["dvc", "push", "--all-branches", "--run-cache"], repo, env)
-
-    def pull_request(name: str, change) -> tuple[Path, str]:
-        clone = root / name
-        _run(["git", "clone", "-q", str(repo), str(clone)], root, env)
-        _run(["git", "checkout", "-qb", name], clone, env)
-        change(clone)
-        _run(["git", "commit", "-qam", name], clone, env)
-        pr_env = {**env, "PYTHONPATH": str(clone / "src"), "EMOSER_SKIP_SETUP": "1", "DVC_REMOTE_URL": str(remote)}
-        return clone, _run(["bash", ".ci/pr-review", f"origin/{base}"], clone, pr_env)
-
-    def to_mse_and_a_comment(clone: Path) -> None:
-        params = yaml.safe_load((clone / "params.yaml").read_text())
-        params["model"]["loss"] = "mse"
-        (clone / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-        with (clone / "src/emoser/reporting/report.py").open("a") as f:
-            f.write("\n# A comment changes no result.\n")
-
-    # One pull request (a fresh clone each costs minutes): a param change and a comment in a module.
-    # (No change at all: tests/test_review.py.)
-    clone, out = pull_request("mse", to_mse_and_a_comment)
-    _assert_reviewed_change(clone / "review/review.md")
-    text = (clone / "review/review.md").read_text()
-    # the comment in reporting/ reruns what reads that folder (the evaluations, corpora: seconds), not the fits
-    study = {f"study-evaluate@{v.removeprefix('study/')}" for v in VARIANTS[1:]} | {"corpora"}
-    changed = text.split("## Stages whose dvc.lock entry changed\n\n")[1].split("\n")[0]
-    assert set(re.findall(r"`([^`]+)`", changed)) == {"train", "evaluate", "report", "track", *study}, text
-    assert "| data/study/emodb/cv/trained.csv | DVC cache | workspace |" in text    # pulled from the remote
-    # A fresh clone: DVC skips the stages whose outputs are those in dvc.lock (the study's evaluations
-    # among them), yet the MLflow store has every network's run with its figures and model, and a
-    # second repro adds none.
-    assert _ran(out) == {"train", "evaluate", "report", "track", *study}, out
-    mlflow.set_tracking_uri(f"sqlite:///{clone / 'mlruns' / 'mlflow.db'}")
-    runs = mlflow.search_runs([mlflow.get_experiment_by_name("emoser/emodb/holdout").experiment_id])
-    runs = runs[runs["tags.kind"] == "network"]
-    assert sorted(runs["tags.mlflow.runName"]) == sorted(VARIANTS)
-    for run_id in runs["run_id"]:
-        assert {a.path for a in mlflow.MlflowClient().list_artifacts(run_id, "figures")} == {
-            "figures/confusion.png", "figures/history.png"}
-        assert mlflow.MlflowClient().get_metric_history(run_id, "val_loss")
-        assert mlflow.models.get_model_info(f"runs:/{run_id}/model").signature is not None
-    total = len(mlflow.search_runs(search_all_experiments=True))
-    assert total == _expected_runs(clone)
-    assert _ran(_run(["dvc", "repro"], clone, {**env, "PYTHONPATH": str(clone / "src")})) == set()
-    assert len(mlflow.search_runs(search_all_experiments=True)) == total
-

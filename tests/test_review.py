@@ -1,5 +1,5 @@
 """`emoser review` on a small real git + DVC repository holding metrics and predictions files as the
-pipeline writes them (the full pipeline's review: tests/test_pipeline_e2e.py)."""
+pipeline writes them (the full pipeline's review: tests/test_e2e_sweep.py)."""
 from __future__ import annotations
 
 import json

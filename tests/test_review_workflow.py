@@ -1,6 +1,6 @@
 """The pull-request workflow's files are valid: actionlint on .github/workflows/*.yml (it catches a
 broken one, so it is really linting), ShellCheck on the shell scripts. The workflow's steps run end
-to end in tests/test_pipeline_e2e.py::test_pull_request_review_script.
+to end in tests/test_e2e_pr_review.py.
 
 .ci/run installs both linters and sets EMOSER_REQUIRE_LINTERS=1: in CI a missing linter fails."""
 from __future__ import annotations

@@ -239,16 +239,17 @@ def test_digital_silence_and_constants_never_give_nan(tiny, models, tmp_path):
     names = ["zeros", "dc", "padded", "dc_padded", "offset"]
     for model in ("served", "ours"):
         for min_speech in ("0.5", "0"):             # 0: classify whatever the voice-activity check says
+            # the speech alone last, in the same batch (no --adapt: each file is answered on its own)
             result = subprocess.run([sys.executable, "-m", "emoser.serving.predict", "--json", "--model",
-                                     str(root / model), "--min-speech", min_speech, *map(str, files)],
+                                     str(root / model), "--min-speech", min_speech, *map(str, files), str(speech)],
                                     capture_output=True, text=True, timeout=300)
             assert result.returncode == 0, result.stderr
             assert "NaN" not in result.stdout and "divide by zero" not in result.stderr
-            rows = [json.loads(line) for line in result.stdout.splitlines()]
+            *rows, alone = [json.loads(line) for line in result.stdout.splitlines()]
+            assert Path(alone["file"]) == speech
             _no_nan_anywhere(rows, names)
             assert rows[0]["emotion"] is None and rows[1]["emotion"] is None          # nothing to hear
             # the speech around the silence is answered, as the speech alone is
-            alone = _predict_json("--model", root / model, "--min-speech", min_speech, speech)[0]
             assert rows[2]["emotion"] == rows[3]["emotion"] == alone["emotion"] is not None
             assert rows[2]["probabilities"] == pytest.approx(alone["probabilities"], abs=0.02)
             assert rows[4]["emotion"] is not None

@@ -30,7 +30,6 @@ from emoser.core.runtime import setup_logging
 from emoser.corpora.manifest import emotion_order
 from emoser.features.dataset import FeatureStore, assemble
 from emoser.models.networks.saved import HISTORY_FILE
-from emoser.models.networks.training import shipped_facts, train_variant, use_threads
 from emoser.params.compute import ComputeParams
 from emoser.params.networks import ArchitectureParams, TrainParams
 
@@ -81,6 +80,10 @@ def _where() -> str:
 def train_task(task: TrainingTask) -> TrainingResult:
     """Train ``task``'s fold and predict its test recordings: here, or in a new process where TensorFlow
     already runs here with another thread count than the task's (a notebook, a test session)."""
+    # TensorFlow loads here, where a network trains: a stage that hands its tasks to worker processes
+    # does not start it too (~5 s of CPU per stage on 2 cores)
+    from emoser.models.networks.training import shipped_facts, train_variant, use_threads
+
     if not logging.getLogger().handlers:     # a fresh worker process: log its epochs as this one does
         setup_logging()
     try:

@@ -160,6 +160,67 @@ def check_adapted_twin(root: str) -> None:
     assert mine.speech is not None and mine.adapted is not None and mine.adapted.emotions == mine.emotions
 
 
+def test_a_batch_naming_its_speakers_is_standardised_per_speaker_unless_its_answers_depend_on_them(
+        tiny, models, tmp_path):
+    """--adapt --speakers: each speaker's files z-scored over their own, through the same twin, where the
+    batch's per-batch answers do not depend on who speaks; where they do (here, a table that names each
+    file's emotion as its speaker: every speaker holds one emotion), the per-batch answers and a note."""
+    from emoser.serving.adaptation import SPEAKER_GUARD, speaker_dependence
+
+    _, manifest, _ = tiny
+    root = models[1]
+    _in_a_fresh_process("check_speaker_twin", root, ",".join(manifest["speaker"].astype(str)))
+    folder = tiny[0] / "corpus" / "wav"
+    chosen = manifest[manifest["file"].str.contains("a01")]          # 4 speakers x 7 emotions, one text
+    files = [folder / name for name in chosen["file"]]
+    table = tmp_path / "speakers.csv"
+    table.write_text("file,speaker\n" + "".join(f"{f},{s}\n" for f, s in zip(chosen["file"], chosen["speaker"])))
+    batch = _predict_json("--model", root / "served", "--adapt", "--adapt-min", "3", *files)
+    mine = _predict_json("--model", root / "served", "--adapt", "--adapt-min", "3", "--speakers", table, *files)
+    dependence = speaker_dependence(chosen["speaker"].astype(str).tolist(), [r["emotion"] for r in batch])
+    assert dependence <= SPEAKER_GUARD
+    assert [r["note"] for r in mine] == [f"adapted to speaker {s} (7 recordings)" for s in chosen["speaker"]]
+    assert [r["probabilities"] for r in mine] != [r["probabilities"] for r in batch]
+    # every speaker holding one emotion of their own: the guard keeps the batch's answers
+    table.write_text("file,speaker\n" + "".join(f"{f},{e}\n" for f, e in zip(chosen["file"], chosen["emotion"])))
+    held = _predict_json("--model", root / "served", "--adapt", "--adapt-min", "3", "--speakers", table, *files)
+    assert [(r["emotion"], r["probabilities"]) for r in held] == [(r["emotion"], r["probabilities"]) for r in batch]
+    dependence = speaker_dependence(chosen["emotion"].tolist(), [r["emotion"] for r in batch])
+    assert dependence > SPEAKER_GUARD
+    assert all(r["note"] == "adapted to this batch (28 recordings with speech); not adapted to speakers: this batch's "
+                            f"answers depend on who speaks (Cramér's V {dependence:.2f} > {SPEAKER_GUARD:.2f}), as "
+                            "where each speaker holds few emotions, which per-speaker standardisation would remove"
+               for r in held), held
+    # a file the table does not name, a table without its columns: one line each, exit 2
+    table.write_text("file,speaker\n" + f"{chosen['file'].iloc[0]},03\n")
+    result = subprocess.run([sys.executable, "-m", "emoser.serving.predict", "--model", str(root / "served"), "--adapt",
+                             "--speakers", str(table), *map(str, files[:2])], capture_output=True, text=True)
+    assert result.returncode == 2 and result.stderr.strip().splitlines()[-1].endswith(
+        f"--speakers {table}: no speaker for {chosen['file'].iloc[1]} (its column file names each recording)")
+    table.write_text("name,who\nx.wav,03\n")
+    result = subprocess.run([sys.executable, "-m", "emoser.serving.predict", "--adapt", "--speakers", str(table),
+                             str(files[0])], capture_output=True, text=True)
+    assert result.returncode == 2 and f"--speakers {table}: no column file, speaker" in result.stderr
+
+
+def check_speaker_twin(root: str, speakers: str) -> None:
+    """Per-speaker adaptation is the twin on each speaker's features standardised over their own."""
+    root_path = Path(root)
+    twin = FusionModel.load(root_path / "ours" / "adapted")
+    with np.load(root_path / "features.npz") as stored:
+        views = {v: stored[v] for v in stored.files}
+    who = speakers.split(",")
+    mine = served.ServedModel(root_path / "served")
+    batch = [{v: x[i:i + 1] for v, x in views.items()} for i in range(len(who))]
+    got = np.array(mine.adapted_probabilities(batch, who))
+    own = {v: np.vstack([standardise(x[[i for i, s in enumerate(who) if s == t]]) for t in dict.fromkeys(who)])
+           for v, x in views.items()}
+    order = [i for t in dict.fromkeys(who) for i, s in enumerate(who) if s == t]
+    expected = np.empty_like(got)
+    expected[order] = scaled(twin.predict_proba(own), TWIN_TEMPERATURE)
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+
+
 def test_the_served_model_is_our_model_calibrated(tiny, models):
     _in_a_fresh_process("check_served_model", models[1], *_files(tiny))
 
@@ -317,7 +378,20 @@ def test_mlflow_models_serve_answers_as_the_cli(tiny, models, tmp_path):
         batch = [_record(p) for p in _files(tiny)]
         adapted = _post(url, {"dataframe_records": batch, "params": {"adapt": True, "adapt_min": 3}})["predictions"]
         too_few = _post(url, {"dataframe_records": batch[:2], "params": {"adapt": True}})["predictions"]
+        # ...and per speaker where every record names one (here: Emo-DB's, the file name's first two letters)
+        named = [{**r, "speaker": r["name"][:2]} for r in batch]
+        per_speaker = _post(url, {"dataframe_records": named, "params": {"adapt": True, "adapt_min": 3}})["predictions"]
+        partly = _post(url, {"dataframe_records": named[:-1] + batch[-1:],
+                             "params": {"adapt": True, "adapt_min": 3}})["predictions"]
+    table = tmp_path / "speakers.csv"
+    table.write_text("file,speaker\n" + "".join(f"{p.name},{p.name[:2]}\n" for p in _files(tiny)))
+    cli_speakers = _predict_json("--model", root / "served", "--adapt", "--adapt-min", "3", "--speakers", table,
+                                 *_files(tiny))
+    assert [(a["emotion"], a["note"]) for a in per_speaker] == [(c["emotion"], c["note"]) for c in cli_speakers]
+    assert all("speaker" in a["note"] for a in per_speaker), per_speaker
     cli_adapted = _predict_json("--model", root / "served", "--adapt", "--adapt-min", "3", *_files(tiny))
+    assert [a["note"] for a in partly] == [f"{c['note']}; not adapted to speakers: 1 of {len(batch)} records name no "
+                                           "speaker" for c in cli_adapted]
     assert [a["file"] for a in adapted] == [p.name for p in _files(tiny)] and len(cli_adapted) == len(adapted)
     for got, expected in zip(adapted, cli_adapted):
         assert got["note"] == expected["note"] and got["note"].startswith("adapted to this batch")

@@ -18,7 +18,9 @@ limits stage package wrote from params ``mlflow.serve``, or an error of any kind
 A request from one set-up (as ``emoser predict --adapt``): ``"params": {"adapt": true}`` beside the
 records (and ``"adapt_min"``, default 20): the request's recordings are the batch the adapted twin
 standardises over (``emoser.serving.adaptation``); with fewer with speech, each row keeps the plain
-answer and says why. The params are the model's signature (``SIGNATURE``; ``model_options``).
+answer and says why. The params are the model's signature (``SIGNATURE``; ``model_options``). Where
+every record also names its ``"speaker"`` (or session), each speaker's recordings are standardised over
+their own unless the guard says no (as ``emoser predict --adapt --speakers``).
 """
 from __future__ import annotations
 
@@ -77,14 +79,24 @@ class EmoserOurs(PythonModel):
                 answer = self._answer(record, name, limits, signals, key=str(i))
             rows += [{**{k: plain(v) for k, v in row.items()}, "_key": str(i)} for row in answer]
         if (params or {}).get("adapt"):
-            rows = self._adapted(rows, signals, int((params or {}).get("adapt_min", DEFAULT_MIN_RECORDINGS)))
+            speakers = {str(i): str(r["speaker"]) for i, r in enumerate(records)
+                        if isinstance(r, dict) and isinstance(r.get("speaker"), (str, int)) and str(r["speaker"])}
+            rows = self._adapted(rows, signals, int((params or {}).get("adapt_min", DEFAULT_MIN_RECORDINGS)),
+                                 speakers, len(records))
         return [{k: v for k, v in row.items() if k != "_key"} for row in rows]
 
-    def _adapted(self, rows: list[dict], signals: dict[str, tuple[np.ndarray, int]], minimum: int) -> list[dict]:
+    def _adapted(self, rows: list[dict], signals: dict[str, tuple[np.ndarray, int]], minimum: int,
+                 speakers: dict[str, str], records: int) -> list[dict]:
         """``rows`` answered again by the adapted twin over this request's recordings (as ``emoser predict
-        --adapt`` over its files); each row keeps its name (records are told apart by position)."""
+        --adapt`` over its files), per speaker where every record names one; each row keeps its name
+        (records are told apart by position)."""
         keyed = [{**row, "file": row["_key"]} for row in rows]
-        adapted = adapt_rows(keyed, self.model, signals.__getitem__, minimum)
+        every = len(speakers) == records
+        adapted = adapt_rows(keyed, self.model, signals.__getitem__, minimum, speakers if every else None)
+        if speakers and not every:
+            why = f"not adapted to speakers: {records - len(speakers)} of {records} records name no speaker"
+            adapted = [{**row, "note": f"{row['note']}; {why}" if row["note"] else why} if row["emotion"] else row
+                       for row in adapted]
         return [{**{k: plain(v) for k, v in new.items()}, "file": old["file"]} for old, new in zip(rows, adapted)]
 
     def _answer(self, record, name: str, limits: Limits, signals: dict[str, tuple[np.ndarray, int]] | None = None,

@@ -35,7 +35,7 @@ from emoser.audio.speech import DEFAULT_MIN_SPEECH_S
 from emoser.core import paths
 from emoser.core.errors import EmoserError
 from emoser.core.runtime import entry_point
-from emoser.serving.adaptation import DEFAULT_MIN_RECORDINGS, adapt_rows
+from emoser.serving.adaptation import DEFAULT_MIN_RECORDINGS, adapt_rows, read_speakers, speakers_of
 from emoser.serving.classification import (
     DEFAULT_MAX_NO_SPEECH,
     DEFAULT_SEGMENT_OVER_S,
@@ -209,10 +209,17 @@ def main(argv: list[str] | None = None) -> None:
                              "standardised over the batch (models/served only; ~2x the time)")
     parser.add_argument("--adapt-min", type=int, default=DEFAULT_MIN_RECORDINGS, metavar="N",
                         help=f"fewer recordings with speech: not adapted, a note (default {DEFAULT_MIN_RECORDINGS})")
+    parser.add_argument("--speakers", type=Path, metavar="CSV",
+                        help="with --adapt: each file's speaker (or session), columns file (its name) and speaker; "
+                             "each speaker's files standardised over their own, unless the batch's answers depend "
+                             "on who speaks (a guard: docs/predict.md)")
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="JSON lines: one object per file")
     output.add_argument("--csv", action="store_true", help="CSV with a column per emotion")
     args = parser.parse_args(argv)
+    if args.speakers is not None and not args.adapt:
+        parser.error("--speakers adapts per speaker: add --adapt")
+    named = read_speakers(args.speakers) if args.speakers is not None else None
     files = audio_files(args.inputs)
     predictor = load_predictor(args.model)
     emotions = predictor.emotions
@@ -221,7 +228,9 @@ def main(argv: list[str] | None = None) -> None:
                           predictor.speech)
     rows, errors = classify(files, predictor.predict, emotions, predictor.name, screening, jobs)
     if args.adapt:
-        rows = adapt_rows(rows, adaptable(args.model), lambda name: read_recording(Path(name)), args.adapt_min)
+        speakers = speakers_of(rows, named, args.speakers) if named is not None else None
+        rows = adapt_rows(rows, adaptable(args.model), lambda name: read_recording(Path(name)), args.adapt_min,
+                          speakers)
     if args.json:
         for row in rows:
             print(json.dumps({"file": row["file"], "model": row["model"], "start": row["start"], "end": row["end"],

@@ -33,6 +33,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -410,21 +411,27 @@ class ServedModel:
                     {**self.facts, **self.facts["adapted"]})
         return twin
 
-    def adapted_probabilities(self, batch: list[dict[str, np.ndarray]]) -> list[np.ndarray]:
+    def adapted_probabilities(self, batch: list[dict[str, np.ndarray]], groups: Sequence[str] | None = None
+                              ) -> list[np.ndarray]:
         """Calibrated probabilities of each recording of a batch from one set-up (each item: the twin's
         ``features`` of one recording, {view: (windows, d)}): every view z-scored over all the batch's
-        windows, as each training corpus was over its own recordings, then the twin's fusion."""
+        windows, as each training corpus was over its own recordings, then the twin's fusion. With
+        ``groups`` (one per item: its speaker), each group's items are z-scored over that group's windows
+        instead (per-speaker standardisation through the same twin: ``emoser.serving.adaptation``)."""
         twin = self.adapted
         if twin is None:
             raise EmoserError("this served model has no adapted twin (package it again: dvc repro package)")
+        keys = list(groups) if groups is not None else [""] * len(batch)
+        stats: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+        for group in dict.fromkeys(keys):
+            members = [item for item, key in zip(batch, keys) if key == group]
+            for view in twin.weights:
+                stacked = np.concatenate([item[view] for item in members]).astype(np.float64)
+                scale = stacked.std(axis=0)
+                stats[group, view] = (stacked.mean(axis=0), np.where(scale > 0, scale, 1.0))
         out = []
-        stats = {}
-        for view in twin.weights:
-            stacked = np.concatenate([item[view] for item in batch]).astype(np.float64)
-            scale = stacked.std(axis=0)
-            stats[view] = (stacked.mean(axis=0), np.where(scale > 0, scale, 1.0))
-        for item in batch:
-            z = {v: (item[v] - mean) / scale for v, (mean, scale) in stats.items()}
+        for item, group in zip(batch, keys):
+            z = {v: (item[v] - stats[group, v][0]) / stats[group, v][1] for v in twin.weights}
             out.append(calibrated(twin.raw_probabilities(z).mean(axis=0, keepdims=True), twin.temperature)[0])
         return out
 

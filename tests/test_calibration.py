@@ -116,7 +116,7 @@ def test_the_served_temperature_is_fitted_on_the_held_out_rows_whose_emotion_was
     assert got["value"] == round(fit_temperature(sure[rows], truth), 6) and got["value"] > 1.5
     assert got["recordings"] == 400 and got["fitted_on"] == "inner leave-one-corpus-out"
     unseen = held["a"].copy()
-    unseen[:50, truth[:50]] = 0.0                          # their emotion: held out of every model
+    unseen[np.arange(50), truth[:50]] = 0.0                # their emotion: held out of every model
     unseen /= unseen.sum(axis=1, keepdims=True)
     partly = held_out_temperature((rows, {"a": unseen}), {"a": 1.0}, labels, "x")
     assert partly["recordings"] == 350 and partly["value"] == round(fit_temperature(unseen[50:], truth[50:]), 6)

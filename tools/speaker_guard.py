@@ -17,7 +17,10 @@ batches of it (the whole corpus, 4 speakers, and speakers keeping 3, 2 or 1 of i
 UAR as is, corpus-adapted, speaker-adapted (trained on speaker-standardised corpora) and the
 corpus-adapted model answering speaker-standardised rows (what the served twin does), and both statistics.
 
-    cd <a workspace with the three corpora's views built> && python /path/to/tools/speaker_guard.py
+    cd <a workspace with the three corpora's views built> && python /path/to/tools/speaker_guard.py [--small]
+
+``--small``: batches of 30 recordings instead (3 speakers drawn at random, 10 recordings each, over every
+emotion or each speaker's of one emotion), three draws each.
 """
 from __future__ import annotations
 
@@ -57,9 +60,28 @@ def some_speakers(corpus: Recordings, n: int, seed: int = 0) -> Recordings:
     return subset(corpus, corpus.manifest["speaker"].astype(str).isin(chosen).to_numpy())
 
 
+def small(corpus: Recordings, seed: int, one_emotion: bool, speakers: int = 3, each: int = 10) -> Recordings:
+    """A small batch: ``speakers`` drawn at random with ``each`` of their recordings drawn at random, over
+    every emotion or (``one_emotion``) each speaker's of one emotion of its own."""
+    rng = np.random.default_rng(seed)
+    manifest = corpus.manifest.assign(speaker=corpus.manifest["speaker"].astype(str))
+    chosen = rng.choice(sorted(manifest["speaker"].unique()), size=speakers, replace=False)
+    emotions = rng.permutation(sorted(manifest["emotion"].unique()))
+    keep = np.zeros(len(manifest), dtype=bool)
+    for i, speaker in enumerate(chosen):
+        rows = manifest["speaker"] == speaker
+        if one_emotion:
+            rows &= manifest["emotion"] == emotions[i % len(emotions)]
+        index = np.flatnonzero(rows.to_numpy())
+        keep[rng.choice(index, size=min(each, len(index)), replace=False)] = True
+    return subset(corpus, keep)
+
+
 def subset(corpus: Recordings, keep: np.ndarray) -> Recordings:
-    return Recordings(corpus.name, corpus.manifest[keep].reset_index(drop=True),
-                      {v: x[keep] for v, x in corpus.views.items()})
+    """The recordings ``keep`` of ``corpus``, its labels renumbered 0.. over the emotions kept (in order)."""
+    manifest = corpus.manifest[keep].reset_index(drop=True)
+    manifest["label"] = manifest["label"].rank(method="dense").astype(int) - 1
+    return Recordings(corpus.name, manifest, {v: x[keep] for v, x in corpus.views.items()})
 
 
 def one(corpora: list[Recordings], held: str, batch: str, params: OursParams) -> dict:
@@ -91,6 +113,9 @@ def main() -> None:
                "3 emotions per speaker": lambda c: emotions_per_speaker(c, 3),
                "2 emotions per speaker": lambda c: emotions_per_speaker(c, 2),
                "1 emotion per speaker": lambda c: emotions_per_speaker(c, 1)}
+    if "--small" in sys.argv[1:]:     # small batches, three draws each: how steady is the guard there?
+        batches = {f"3 speakers x 10{', 1 emotion each' if one else ''}, draw {seed}":
+                   (lambda c, seed=seed, one=one: small(c, seed, one)) for one in (False, True) for seed in range(3)}
     jobs = []
     for held in CORPORA:
         for batch, make in batches.items():

@@ -114,15 +114,14 @@ def read_speakers(table: Path) -> dict[str, str]:
     return speakers
 
 
-def speakers_of(rows: list[dict], speakers: Mapping[str, str], table: Path) -> dict[str, str]:
-    """Each row's file -> its speaker in ``speakers`` (by file name); one error naming the first file the
-    table does not name."""
+def speakers_of(files: Sequence[Path], speakers: Mapping[str, str], table: Path) -> dict[str, str]:
+    """Each file (as its rows name it: ``str(path)``) -> its speaker in ``speakers`` (by file name); one error
+    naming the first file the table does not name, before any file is classified."""
     found = {}
-    for row in rows:
-        name = Path(row["file"]).name
-        if name not in speakers:
-            raise EmoserError(f"--speakers {table}: no speaker for {name} (its column file names each recording)")
-        found[row["file"]] = speakers[name]
+    for path in files:
+        if path.name not in speakers:
+            raise EmoserError(f"--speakers {table}: no speaker for {path.name} (its column file names each recording)")
+        found[str(path)] = speakers[path.name]
     return found
 
 

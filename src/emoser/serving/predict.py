@@ -219,8 +219,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.speakers is not None and not args.adapt:
         parser.error("--speakers adapts per speaker: add --adapt")
-    named = read_speakers(args.speakers) if args.speakers is not None else None
     files = audio_files(args.inputs)
+    speakers = speakers_of(files, read_speakers(args.speakers), args.speakers) if args.speakers is not None else None
     predictor = load_predictor(args.model)
     emotions = predictor.emotions
     jobs = (len(os.sched_getaffinity(0)) if args.jobs == -1 else args.jobs) if predictor.forkable else 1
@@ -228,7 +228,6 @@ def main(argv: list[str] | None = None) -> None:
                           predictor.speech)
     rows, errors = classify(files, predictor.predict, emotions, predictor.name, screening, jobs)
     if args.adapt:
-        speakers = speakers_of(rows, named, args.speakers) if named is not None else None
         rows = adapt_rows(rows, adaptable(args.model), lambda name: read_recording(Path(name)), args.adapt_min,
                           speakers)
     if args.json:

@@ -26,6 +26,9 @@ def test_the_rotation_is_pca_up_to_signs_and_the_regression_is_unchanged(rows, c
     np.testing.assert_allclose(ours.components_ * signs[:, None], pca.components_[:kept], atol=1e-8)
     np.testing.assert_allclose(ours.transform(test) * signs, pca.transform(test)[:, :kept], atol=1e-8)
     np.testing.assert_allclose(ours.mean_, pca.mean_)
+    # what a pipeline asks of it in each fit: the training rows' coordinates, from the decomposition itself
+    np.testing.assert_allclose(SpanRotation().fit_transform(X), ours.transform(X), atol=1e-8)
+    assert np.all(np.abs(SpanRotation().fit_transform(X)).std(axis=0) > 0)
     # the member as our model fits it, against the same regression after scikit-learn's PCA
     member = make_member(0.1).fit(X, y)
     reference = LogisticRegression(C=0.1, class_weight="balanced", max_iter=5000).fit(pca.transform(X), y)
@@ -36,7 +39,7 @@ def test_float32_features_give_float32_coordinates_as_pca_does():
     """The regression after the rotation then runs in float32, as it did after scikit-learn's PCA."""
     X = np.random.default_rng(3).normal(size=(50, 200)).astype(np.float32)
     ours, pca = SpanRotation().fit(X), PCA(svd_solver="full").fit(X)
-    assert ours.transform(X).dtype == pca.transform(X).dtype == np.float32
+    assert ours.transform(X).dtype == pca.transform(X).dtype == SpanRotation().fit_transform(X).dtype == np.float32
     assert ours.transform(X.astype(np.float64)).dtype == np.float64
     Z, reference = ours.transform(X).astype(np.float64), pca.transform(X).astype(np.float64)
     np.testing.assert_allclose(Z @ Z.T, reference @ reference.T, atol=1e-3)    # the same geometry of the rows
@@ -47,5 +50,6 @@ def test_constant_rows_rotate_to_one_zero_component():
     X = np.ones((10, 5))
     rotation = SpanRotation().fit(X)
     assert rotation.components_.shape == (1, 5) and not rotation.transform(X).any()
+    assert SpanRotation().fit_transform(X).shape == (10, 1) and not SpanRotation().fit_transform(X).any()
     member = make_member(1.0, balanced=False).fit(X, np.array([0] * 7 + [1] * 3))
     np.testing.assert_allclose(member.predict_proba(X[:1]), [[0.7, 0.3]], atol=1e-3)

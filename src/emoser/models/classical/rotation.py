@@ -13,6 +13,12 @@ encoder's 512 statistics) the d × d covariance is the smaller problem, the usua
 
 The fitted attributes are PCA's (``mean_``, ``components_``, ``explained_variance_``), so stage package
 folds the rotation into each regression's weights as before (``emoser.serving.export``).
+
+Two products are ordered for speed (issue 38; measured for 1,010 × 6,373 on one thread of a Xeon): the
+components as ``(U / S)^T @ centred`` (n × n by n × d, both row-major: 0.16 s) rather than ``centred^T @ U``
+(0.43 s); and ``fit_transform`` returns the training rows' coordinates as ``U S`` (the eigenvectors scaled:
+no product) instead of projecting the rows it has just decomposed (0.17 s), which is what a pipeline asks
+of it in every fit. Both are the same numbers up to rounding.
 """
 from __future__ import annotations
 
@@ -30,24 +36,37 @@ class SpanRotation(TransformerMixin, BaseEstimator):
     up to the sign of each component and rounding."""
 
     def fit(self, X, y=None):
+        self._fit(X)
+        return self
+
+    def fit_transform(self, X, y=None, **fit_params):
+        """``fit(X).transform(X)``, the training rows' coordinates taken from the decomposition itself."""
+        coordinates = self._fit(X)
+        return coordinates.astype(np.float32) if np.asarray(X).dtype == np.float32 else coordinates
+
+    def _fit(self, X) -> np.ndarray:
+        """Fit; the training rows' coordinates, in float64."""
         X = np.asarray(X, dtype=np.float64)
         self.mean_ = X.mean(axis=0)
         centred = X - self.mean_
         n, d = centred.shape
-        if n <= d:      # the rows' Gram matrix: centred = U S V^T, G = U S^2 U^T, V = centred^T U / S
+        if n <= d:      # the rows' Gram matrix: centred = U S V^T, G = U S^2 U^T, V^T = (U / S)^T centred
             variance, vectors = np.linalg.eigh(centred @ centred.T)
             keep = self._kept(variance)
-            components = (centred.T @ vectors[:, keep]) / np.sqrt(variance[keep])
+            scale = np.sqrt(variance[keep])
+            components = (vectors[:, keep] / scale).T @ centred
+            coordinates = vectors[:, keep] * scale                  # centred @ V = U S
         else:           # the columns' covariance: C = V S^2 V^T
             variance, vectors = np.linalg.eigh(centred.T @ centred)
             keep = self._kept(variance)
-            components = vectors[:, keep]
+            components = vectors[:, keep].T
+            coordinates = centred @ vectors[:, keep]
         if not len(keep):                       # constant rows: one zero component (the model: its intercept)
-            components, keep = np.zeros((d, 1)), np.array([0])
-        self.components_ = components.T
+            components, keep, coordinates = np.zeros((1, d)), np.array([0]), np.zeros((n, 1))
+        self.components_ = components
         self.explained_variance_ = np.maximum(variance[keep], 0.0) / max(n - 1, 1)
         self.n_features_in_ = d
-        return self
+        return coordinates
 
     @staticmethod
     def _kept(variance: np.ndarray) -> np.ndarray:

@@ -17,9 +17,10 @@ from emoser.models.classical.calibration import (
     reliability,
     run_calibration,
     scaled,
+    shared_fits,
     summarise,
 )
-from emoser.models.classical.fusion import inner_groups, run_ours
+from emoser.models.classical.fusion import FUSED, fit_fold, inner_groups, run_ours, standardised_views
 from emoser.params.ours import CalibrationParams
 
 
@@ -91,6 +92,45 @@ def test_in_fold_calibration_on_the_tiny_corpus(tiny_inputs):
     assert summary["ours"][RAW]["accuracy"] == summary["ours"][CALIBRATED]["accuracy"]
     assert set(summary["ours"]["temperature"]) == set(ours["fold"]) and "served_temperature" not in summary
     assert summary["protocol"] == "loso" and summary["bins"] == 10 and len(EMOTIONS) == raw.shape[1]
+
+
+def test_fits_on_the_same_rows_are_shared_and_give_each_fold_what_its_own_fit_would(tiny_inputs):
+    """Each training speaker held out once: fold f without speaker s fits on the rows fold s without f
+    fits on. One fit serves both (half the inner fits), and every temperature and probability is what
+    fitting each fold's own models gives."""
+    manifest, folds, views = tiny_inputs
+    params = ours_params(ablation=False, speaker_standardisation=(False,),
+                         calibration={"protocol": "loso", "inner_folds": None, "bins": 10})
+    loso = folds[folds["protocol"] == "loso"]
+    _, _, weights = run_ours(manifest, views, loso, params)
+    table = run_calibration(manifest, views, loso, params, params.calibration, weights, jobs=1)
+    labels, speakers = manifest["label"].to_numpy(), manifest["speaker"].to_numpy()
+    names = sorted(set(speakers))
+    assert len(names) >= 3
+    rows = {s: np.flatnonzero(speakers == s) for s in names}
+    features = standardised_views(views, speakers, False)
+    for fold in names:
+        chosen = weights[(weights["model"] == "ours") & (weights["fold"].astype(str) == fold)]
+        chosen = {v: float(w) for v, w in chosen.iloc[0].drop(["model", "protocol", "fold"]).dropna().items()}
+        train = np.flatnonzero(speakers != fold)
+
+        def fused(fit, held, chosen=chosen):
+            return fit_fold(features, labels, speakers, fit, held, params, False, len(EMOTIONS), chosen)[0][FUSED]
+        inner = [(rows[s], fused(np.setdiff1d(train, rows[s]), rows[s])) for s in names if s != fold]
+        held_rows = np.concatenate([r for r, _ in inner])
+        temperature = fit_temperature(np.concatenate([p for _, p in inner]), labels[held_rows])
+        mine = table[(table["model"] == "ours") & (table["fold"].astype(str) == fold)]
+        assert mine["temperature"].iloc[0] == pytest.approx(temperature, abs=1e-6)
+        raw = fused(train, rows[fold])
+        np.testing.assert_allclose(probabilities_of(mine, RAW), raw, atol=1e-6)
+        np.testing.assert_allclose(probabilities_of(mine, CALIBRATED), scaled(raw, temperature), atol=2e-6)
+    # the grouping: per fold one raw fit and one per other speaker; each pair of folds shares one
+    n = len(names)
+    tasks = [("ours", f, None, s, None, np.setdiff1d(np.arange(n), [f, s]), None, None)
+             for f in range(n) for s in range(n) if s != f]
+    tasks += [("ours", f, None, None, None, np.setdiff1d(np.arange(n), [f]), None, None) for f in range(n)]
+    assert len(shared_fits(tasks)) == n * (n - 1) // 2 + n
+    assert len(shared_fits([(*t[:0], "ours+spkstd", *t[1:]) for t in tasks] + tasks)) == 2 * (n * (n - 1) // 2 + n)
 
 
 def test_calibration_params_are_checked():

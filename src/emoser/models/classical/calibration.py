@@ -25,7 +25,7 @@ from emoser.core import paths
 from emoser.core.errors import EmoserError
 from emoser.corpora.manifest import emotion_order
 from emoser.evaluation.predictions import fold_rows
-from emoser.models.classical.fusion import FUSED, MODEL, Inner, fit_fold, fuse, inner_groups, standardised_views
+from emoser.models.classical.fusion import MODEL, Inner, fit_fold, fuse, inner_groups, standardised_views
 from emoser.models.classical.speaker_standardisation import SPEAKER_STANDARDISED
 from emoser.params.ours import CalibrationParams, OursParams
 
@@ -143,6 +143,38 @@ def fold_weights_of(weights: pd.DataFrame, setting: str, protocol: str, fold: st
     return {v: float(w) for v, w in row.iloc[0].drop(["model", "protocol", "fold"]).dropna().items()}
 
 
+def shared_fits(tasks: list[tuple]) -> list[list[int]]:
+    """Indices of ``tasks`` (``run_calibration``'s) grouped by setting and the rows they fit on, in order."""
+    shared: dict[tuple[str, bytes], list[int]] = {}
+    for i, (setting, _, _, _, _, fit, _, _) in enumerate(tasks):
+        shared.setdefault((setting, np.asarray(fit).tobytes()), []).append(i)
+    return list(shared.values())
+
+
+def fused_probabilities(tasks: list[tuple], labels: np.ndarray, speakers: np.ndarray, ours: OursParams,
+                        n_classes: int, jobs: int) -> list[np.ndarray]:
+    """Each task's fused probabilities of the rows it predicts, its views' models fitted on its rows with
+    its fold's weights. Tasks that fit on the same rows share one fit: under LOSO with each training
+    speaker held out once, fold *f* holding out speaker *s* fits on the very rows that fold *s* holding
+    out *f* fits on, so half the inner fits are shared (the fit is the same computation on the same
+    rows; its views' probabilities of both speakers, fused with each fold's own weights)."""
+    groups = shared_fits(tasks)
+    parts = Parallel(n_jobs=jobs)(
+        delayed(fit_fold)(tasks[g[0]][4], labels, speakers, tasks[g[0]][5],
+                          np.concatenate([tasks[i][6] for i in g]), ours, False, n_classes, tasks[g[0]][7],
+                          keep_views=True)
+        for g in groups)
+    fused: list[np.ndarray] = [np.empty(0)] * len(tasks)
+    for g, (probabilities, _) in zip(groups, parts):
+        start = 0
+        for i in g:
+            rows = slice(start, start + len(tasks[i][6]))
+            start = rows.stop
+            chosen = tasks[i][7]
+            fused[i] = fuse({v: probabilities[v][rows] for v in chosen}, chosen)
+    return fused
+
+
 def run_calibration(recordings: pd.DataFrame, views: Mapping[str, np.ndarray], table: pd.DataFrame,
                     ours: OursParams, params: CalibrationParams, weights: pd.DataFrame, jobs: int = -1
                     ) -> pd.DataFrame:
@@ -166,12 +198,10 @@ def run_calibration(recordings: pd.DataFrame, views: Mapping[str, np.ndarray], t
             if len(groups) > 1:
                 for g, held in enumerate(groups):
                     tasks.append((setting, fold, test, g, features, np.delete(train, held), train[held], chosen))
-    fits = Parallel(n_jobs=jobs)(delayed(fit_fold)(features, labels, speakers, fit, held, ours, False, len(emotions),
-                                                   chosen)
-                                 for _, _, _, _, features, fit, held, chosen in tasks)
+    fused = fused_probabilities(tasks, labels, speakers, ours, len(emotions), jobs)
     out = []
     for key in dict.fromkeys((setting, fold) for setting, fold, *_ in tasks):
-        mine = [(task, fit[0][FUSED]) for task, fit in zip(tasks, fits) if (task[0], task[1]) == key]
+        mine = [(task, p) for task, p in zip(tasks, fused) if (task[0], task[1]) == key]
         (_, _, test, *_), raw = mine[0]
         inner = [(task[6], p) for task, p in mine[1:]]
         if inner:

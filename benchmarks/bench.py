@@ -231,7 +231,7 @@ def repro_seconds(repo: Path, sets: list[str] = ()) -> tuple[dict[str, float], f
                 if current:
                     stages[current] = now - started
                     print(f"{current}: {stages[current]:.1f} s", flush=True)
-                current, started = match.group(1), now
+                current, started = match.group(1).rpartition("dvc.yaml:")[2], now   # pipelines/sources/dvc.yaml:sources
     if current:
         stages[current] = time.perf_counter() - started
     if process.returncode:

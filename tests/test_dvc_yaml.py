@@ -136,11 +136,16 @@ def test_the_report_publishes_each_cached_summary_to_its_git_tracked_place():
 
 def test_the_lock_holds_only_stages_dvc_yaml_defines():
     """DVC keeps a removed or renamed stage's entry in dvc.lock; each one is ~1,000 lines that every
-    `dvc repro` parses again (the lock is rewritten for stage sources each time)."""
+    `dvc repro` parses again. Stage sources, run every time, has its own file and lock (a stage's run
+    rewrites its lock: pipelines/sources/dvc.yaml)."""
     stages = _stages()
     for name in yaml.safe_load((REPO / "dvc.lock").read_text())["stages"]:
         base, matrix_item, _ = name.partition("@")
         assert base in stages and bool(matrix_item) == ("matrix" in stages[base]), f"dvc.lock: stale stage {name}"
+    sources = REPO / "pipelines" / "sources"
+    assert list(yaml.safe_load((sources / "dvc.yaml").read_text())["stages"]) == ["sources"]
+    assert list(yaml.safe_load((sources / "dvc.lock").read_text())["stages"]) == ["sources"]
+    assert yaml.safe_load((sources / "dvc.yaml").read_text())["stages"]["sources"]["always_changed"] is True
 
 
 def test_fit_reads_the_held_out_fits_stage_loco_writes():

@@ -11,7 +11,7 @@ import mlflow
 import numpy as np
 import pytest
 
-from e2e import VARIANTS, expected_runs, ran, run
+from e2e import SOURCES_STAGE, VARIANTS, expected_runs, ran, run
 from emoser.reporting.readme import results_block
 from stage_deps import rerun_table
 
@@ -228,7 +228,7 @@ def test_nothing_to_do_twice_and_no_stage_goes_stale(e2e_build, tmp_path):
     # Nothing to do the second time, and no MLflow run twice
     again = run(["dvc", "repro"], repo, env)
     assert ran(again) == set(), again      # stage sources runs every time (always_changed) and changes nothing
-    assert "Running stage 'sources'" in again and "Stage 'fetch@emodb' didn't change" in again
+    assert f"Running stage '{SOURCES_STAGE}'" in again and "Stage 'fetch@emodb' didn't change" in again
     # Without its marker (a clone that shares this DVC cache or pulled its run cache has none),
     # track runs against the store, not a marker checked out of the cache, and finds every run there.
     marker = repo / "mlruns/synced.json"
@@ -254,9 +254,9 @@ def test_nothing_to_do_twice_and_no_stage_goes_stale(e2e_build, tmp_path):
         finally:
             path.write_text(original)
         stale = {line[:-1].split("@")[0] for line in status.splitlines()
-                 if line.endswith(":") and not line[0].isspace()} - {"sources"}
+                 if line.endswith(":") and not line[0].isspace()} - {SOURCES_STAGE}
         assert stale == set(reruns[module]) - {"sources"}, (module, status)
-    assert run(["dvc", "status"], repo, env).strip() == "sources:\n\talways changed"
+    assert run(["dvc", "status"], repo, env).strip() == f"{SOURCES_STAGE}:\n\talways changed"
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -66,6 +66,7 @@ def test_an_edited_table_or_replaced_recording_reruns_fetch_and_nothing_else_doe
     repo.mkdir()
     for name in ("dvc.yaml", ".dvcignore", ".gitignore"):
         shutil.copy(REPO / name, repo / name)
+    shutil.copytree(REPO / "pipelines", repo / "pipelines", ignore=shutil.ignore_patterns("dvc.lock"))
     shutil.copytree(REPO / "src", repo / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["corpora"] = {"mine": {"layout": "csv", "source": str(table), "timeout_s": 10, "max_archive_mb": 10}}
@@ -76,7 +77,7 @@ def test_an_edited_table_or_replaced_recording_reruns_fetch_and_nothing_else_doe
     manifest = repo / "data/corpora/mine/raw/manifest.csv"
 
     first = _run([sys.executable, "-m", "dvc", "repro", "fetch@mine"], repo)
-    assert "Running stage 'sources'" in first and "Running stage 'fetch@mine'" in first
+    assert "Running stage 'pipelines/sources/dvc.yaml:sources'" in first and "Running stage 'fetch@mine'" in first
     assert "Stage 'fetch@mine' didn't change" in _run([sys.executable, "-m", "dvc", "repro", "fetch@mine"], repo)
     os.utime(table)                                          # touched, not changed: the same description
     assert "Stage 'fetch@mine' didn't change" in _run([sys.executable, "-m", "dvc", "repro", "fetch@mine"], repo)

@@ -1,4 +1,5 @@
-"""Each dvc.yaml stage's code deps, read from the source (ast; nothing is run), and written into dvc.yaml.
+"""Each dvc.yaml stage's code deps, read from the source (ast; nothing is run), and written into dvc.yaml
+(and pipelines/*/dvc.yaml: stage sources has its own file, for its own lock).
 
     python tools/stage_deps.py --write       # rewrite every stage's src/ deps in dvc.yaml (data deps kept)
     python tools/stage_deps.py --deps        # per stage: the src/ deps it should list
@@ -25,6 +26,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 DVC_YAML = REPO / "dvc.yaml"
+DVC_YAMLS = (DVC_YAML, *sorted((REPO / "pipelines").glob("*/dvc.yaml")))     # every pipeline file, one graph
 SRC = REPO / "src"
 PACKAGE = "emoser"
 
@@ -85,9 +87,15 @@ def needed_files(module: str) -> list[str]:
     return sorted(files)
 
 
-def stage_modules(dvc_yaml: Path = REPO / "dvc.yaml") -> dict[str, str]:
-    """Stage name -> the module its cmd runs (``python -m emoser.stages.NAME``)."""
-    stages = yaml.safe_load(dvc_yaml.read_text())["stages"]
+def pipeline_stages() -> dict[str, dict]:
+    """Every stage of every pipeline file (``DVC_YAMLS``), by name."""
+    return {name: stage for path in DVC_YAMLS for name, stage in yaml.safe_load(path.read_text())["stages"].items()}
+
+
+def stage_modules(dvc_yaml: Path | None = None) -> dict[str, str]:
+    """Stage name -> the module its cmd runs (``python -m emoser.stages.NAME``), of ``dvc_yaml`` or of
+    every pipeline file."""
+    stages = pipeline_stages() if dvc_yaml is None else yaml.safe_load(dvc_yaml.read_text())["stages"]
     out = {}
     for name, stage in stages.items():
         match = re.search(r"python -m ([\w.]+)", stage["cmd"])
@@ -204,7 +212,9 @@ def _flow(start: str, items: list[str], width: int = 118) -> list[str]:
 
 if __name__ == "__main__":
     if "--write" in sys.argv:
-        print("dvc.yaml: deps rewritten" if write_deps() else "dvc.yaml: deps already as written")
+        for path in DVC_YAMLS:
+            name = path.relative_to(REPO)
+            print(f"{name}: deps rewritten" if write_deps(path) else f"{name}: deps already as written")
     elif "--deps" in sys.argv:
         for stage, module in stage_modules().items():
             print(f"{stage}: {', '.join(deps(stage, module))}")

@@ -1,6 +1,7 @@
 """Stage sources: what each corpus's source holds now (every local file's sha256), so that editing a
 local table or replacing a recording reruns fetch (emoser.corpora.sources). DVC runs it every time
-(``always_changed``); fetch@NAME reruns only when data/sources/NAME.json changes.
+(``always_changed``; its own pipeline file, pipelines/sources/dvc.yaml, so that its run rewrites only its own
+small lock); fetch@NAME reruns only when data/sources/NAME.json changes.
 
     python -m emoser.stages.sources     # params corpora -> data/sources/NAME.json
 """

@@ -56,8 +56,16 @@ def test_every_result_of_every_corpus_in_its_experiment_once(tmp_path, monkeypat
     assert {"ours (holdout)", "compare (holdout)"} <= {r.data.tags["mlflow.runName"] for r in holdout}
     across = client.search_runs([client.get_experiment_by_name("emoser/cross-corpus").experiment_id],
                                 filter_string="tags.mlflow.runName = 'ours (emodb→nemo)'")
-    figures = json.loads((REPO / "metrics/corpora.json").read_text())["emodb→nemo"]["ours"]["pooled"]
-    assert across[0].data.metrics["pooled_uar"] == pytest.approx(figures["uar"])
+    result = json.loads((REPO / "metrics/corpora.json").read_text())["emodb→nemo"]["ours"]
+    run = across[0]
+    assert run.data.metrics["pooled_uar"] == pytest.approx(result["pooled"]["uar"])
+    # the run's one batch (RunRecord) holds what separate log calls did: tags, params, each fold as a step
+    assert run.data.metrics["fold_std_uar"] == pytest.approx(result["fold_std"]["uar"])
+    assert (run.data.tags["kind"], run.data.tags["folds"]) == ("classical", ",".join(result["folds"]))
+    assert run.data.params["ours.C"] == str(params["ours"]["C"]) and run.data.params["loco.jobs"] == "-1"
+    history = client.get_metric_history(run.info.run_id, "fold_uar")
+    assert [(h.step, h.value) for h in history] == [
+        (step, pytest.approx(fold["uar"])) for step, fold in enumerate(result["folds"].values(), start=1)]
     # the old experiment is left as it was (delete it when you like); a second sync logs nothing
     assert client.get_experiment_by_name("emoser/utterance").tags.get("mlflow.experimentKind") is None
     assert sync(params, uri, "emoser", tmp_path / "mlruns/synced.json") == (0, logged)

@@ -5,6 +5,7 @@ overrides it (a team's tracking server, say).
 """
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import subprocess
@@ -36,7 +37,9 @@ def resolve_tracking_uri(configured: str, cwd: Path | None = None) -> str:
     return uri
 
 
+@functools.cache
 def git_commit() -> str:
+    """The workspace's commit, ``-dirty`` when a tracked file differs (once per process: a stage's runs share it)."""
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],

@@ -8,11 +8,13 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from emoser.core.errors import EmoserError
 from emoser.core.runtime import UMASK as _UMASK
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @contextlib.contextmanager
@@ -75,6 +77,8 @@ def read_csv(source, **options) -> pd.DataFrame:
     """``pandas.read_csv`` with this project's one rule for tables: only an empty cell is missing. A label,
     speaker or utterance called "NA", "None", "null", "nan" or "N/A" stays that text (pandas' defaults
     read them as missing values, and the recordings would vanish from their emotion)."""
+    import pandas as pd  # here, not at the top: stage sources, run by every `dvc repro`, reads no table (0.5 s)
+
     return pd.read_csv(source, keep_default_na=False, na_values=[""], **options)
 
 

@@ -13,10 +13,12 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from emoser.core.errors import EmoserError
+
+if TYPE_CHECKING:   # pandas where used: stage sources, run by every `dvc repro`, reads no table
+    import pandas as pd
 
 # Class order is the label index used by every model, metric and plot.
 EMOTIONS: tuple[str, ...] = (
@@ -131,6 +133,8 @@ def parse_listener_test(raw: bytes, source: str = "erkennung.txt") -> pd.DataFra
     The file is Latin-1, tab separated, uses decimal commas and pads fields with
     non-breaking spaces (0xA0) or NUL bytes, so it is cleaned before parsing.
     """
+    import pandas as pd
+
     text = raw.decode("latin-1").replace("\x00", "").replace("\xa0", "")
     table = pd.read_csv(io.StringIO(text), sep="\t", dtype=str, keep_default_na=False)
     table.columns = [c.strip() for c in table.columns]

@@ -34,6 +34,7 @@ from emoser.corpora.layouts import (
     map_labels,
     relabel,
 )
+from emoser.corpora.sources import is_url
 from emoser.corpora.table import Table, read_table
 
 log = logging.getLogger(__name__)
@@ -41,10 +42,6 @@ log = logging.getLogger(__name__)
 MIN_DURATION_S = 0.2          # shorter recordings cannot be featurised (the features stage would fail)
 _CHUNK = 1 << 20
 _WORK = ".fetch-work."        # the working folder beside the corpus's raw/; a killed run's is removed by the next
-
-
-def is_url(source: str) -> bool:
-    return source.startswith(("http://", "https://"))
 
 
 # Retried: failing to connect, a read timeout before the body, and a busy or failing server (5xx, 429,

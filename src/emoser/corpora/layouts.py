@@ -24,12 +24,14 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from emoser.core.errors import EmoserError
 from emoser.corpora import emodb, nemo, ravdess
 from emoser.corpora.manifest import emotion_order
+
+if TYPE_CHECKING:   # annotations only: stage sources, run by every `dvc repro`, reads no table
+    import pandas as pd
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
     "file", "utterance", "speaker", "emotion", "label", "sample_rate", "channels", "duration",

@@ -3,10 +3,12 @@ its emotions in label order, read from the table itself, never from a constant. 
 layout readers (emoser.corpora.layouts) so that the stages reading a manifest do not depend on them."""
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from emoser.core.errors import EmoserError
+
+if TYPE_CHECKING:   # numpy and pandas where used: stage sources, run by every `dvc repro`, reads no table
+    import pandas as pd
 
 
 def emotion_order(manifest: pd.DataFrame) -> tuple[str, ...]:
@@ -16,6 +18,8 @@ def emotion_order(manifest: pd.DataFrame) -> tuple[str, ...]:
     missing = [c for c in ("emotion", "label") if c not in manifest]
     if missing:
         raise EmoserError(f"no {' or '.join(missing)} column: a manifest names each recording's emotion and label")
+    import numpy as np
+
     pairs = manifest[["label", "emotion"]].drop_duplicates()
     labels = pairs["label"].tolist()
     if not all(isinstance(v, int | np.integer) and not isinstance(v, bool | np.bool_) for v in labels):

@@ -22,12 +22,16 @@ import os
 from pathlib import Path
 
 from emoser.core.files import atomic_path, write_json
-from emoser.corpora.fetching import is_url
 from emoser.corpora.layouts import TABLE_RESERVED, get_layout
 from emoser.corpora.table import read_table
 
 SOURCES = Path("data") / "sources"       # NAME.json per corpus: fetch@NAME's dep (dvc.yaml names the same)
 STATE = Path("data") / ".sources-state.json"
+
+
+def is_url(source: str) -> bool:
+    """Whether a corpus's ``source`` is fetched over HTTP(S) (else it is a local path)."""
+    return source.startswith(("http://", "https://"))
 
 
 class StatCache:

@@ -15,10 +15,12 @@ import os
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from emoser.core.errors import EmoserError
+
+if TYPE_CHECKING:   # pandas where used: stage sources, run by every `dvc repro`, reads a table only for layout csv
+    import pandas as pd
 
 REQUIRED = ("file", "emotion", "speaker")
 
@@ -123,6 +125,8 @@ def read_table(path: Path, source: str, reserved: Collection[str] = ()) -> Table
     check_header(header, source, reserved)
     if not cells:
         raise EmoserError(f"{source}: empty table (a header, no rows)")
+    import pandas as pd
+
     rows = pd.DataFrame([row for _, row in cells], columns=header, dtype=str)
     lines = tuple(line for line, _ in cells)
     for column in REQUIRED:

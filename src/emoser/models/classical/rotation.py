@@ -19,6 +19,11 @@ components as ``(U / S)^T @ centred`` (n × n by n × d, both row-major: 0.16 s)
 (0.43 s); and ``fit_transform`` returns the training rows' coordinates as ``U S`` (the eigenvectors scaled:
 no product) instead of projecting the rows it has just decomposed (0.17 s), which is what a pipeline asks
 of it in every fit. Both are the same numbers up to rounding.
+
+The components themselves (n × d: 13 GFLOP for 1,010 × 6,373) are made only when asked for
+(``components_``: stage package folds them into the weights; a pickle holds them, as before, and not
+the rows). A fold's model only transforms its few test rows, as ``((X − mean) @ centredᵀ) @ (U / S)``:
+n_test × d × n, not n × n × d. Same numbers up to rounding.
 """
 from __future__ import annotations
 
@@ -50,23 +55,48 @@ class SpanRotation(TransformerMixin, BaseEstimator):
         self.mean_ = X.mean(axis=0)
         centred = X - self.mean_
         n, d = centred.shape
+        self._components: np.ndarray | None = None
+        self._rows: tuple[np.ndarray, np.ndarray] | None = None      # (centred, U / S): components_'s factors
         if n <= d:      # the rows' Gram matrix: centred = U S V^T, G = U S^2 U^T, V^T = (U / S)^T centred
             variance, vectors = np.linalg.eigh(centred @ centred.T)
             keep = self._kept(variance)
             scale = np.sqrt(variance[keep])
-            components = (vectors[:, keep] / scale).T @ centred
+            self._rows = (centred, vectors[:, keep] / scale)
             coordinates = vectors[:, keep] * scale                  # centred @ V = U S
         else:           # the columns' covariance: C = V S^2 V^T
             variance, vectors = np.linalg.eigh(centred.T @ centred)
             keep = self._kept(variance)
-            components = vectors[:, keep].T
+            self._components = vectors[:, keep].T
             coordinates = centred @ vectors[:, keep]
         if not len(keep):                       # constant rows: one zero component (the model: its intercept)
-            components, keep, coordinates = np.zeros((1, d)), np.array([0]), np.zeros((n, 1))
-        self.components_ = components
+            self._components, self._rows = np.zeros((1, d)), None
+            keep, coordinates = np.array([0]), np.zeros((n, 1))
         self.explained_variance_ = np.maximum(variance[keep], 0.0) / max(n - 1, 1)
         self.n_features_in_ = d
         return coordinates
+
+    @property
+    def components_(self) -> np.ndarray:
+        """The principal axes (kept components × features), made on first use from the fit's factors."""
+        if self._components is None:
+            assert self._rows is not None
+            centred, basis = self._rows
+            self._components, self._rows = basis.T @ centred, None
+        return self._components
+
+    def __getstate__(self) -> dict:
+        """What a fitted rotation pickled before its components were made on demand, in the same order:
+        the components, not the training rows (saved models keep their bytes and size)."""
+        state = {key: value for key, value in self.__dict__.items() if key not in ("_components", "_rows")}
+        if "mean_" not in state:
+            return state
+        return {"mean_": state.pop("mean_"), "components_": self.components_, **state}
+
+    def __setstate__(self, state: dict) -> None:
+        state = dict(state)
+        if "components_" in state:
+            state["_components"], state["_rows"] = state.pop("components_"), None
+        self.__dict__.update(state)
 
     @staticmethod
     def _kept(variance: np.ndarray) -> np.ndarray:
@@ -80,5 +110,9 @@ class SpanRotation(TransformerMixin, BaseEstimator):
         features give float32 coordinates, as PCA does, and the regression after it then runs in float32
         (measured on the served model's 2,856 x 6,373 ComParE fit: 90 s of lbfgs in float32, 150 s in float64)."""
         X = np.asarray(X)
-        out = (X.astype(np.float64) - self.mean_) @ self.components_.T
+        if self._rows is not None:          # components not made: through the training rows (see above)
+            centred, basis = self._rows
+            out = ((X.astype(np.float64) - self.mean_) @ centred.T) @ basis
+        else:
+            out = (X.astype(np.float64) - self.mean_) @ self.components_.T
         return out.astype(np.float32) if X.dtype == np.float32 else out

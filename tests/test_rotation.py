@@ -2,6 +2,8 @@
 components and variances by the smaller eigen-problem, and the same logistic regression after it."""
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 from sklearn.decomposition import PCA
@@ -53,3 +55,21 @@ def test_constant_rows_rotate_to_one_zero_component():
     assert SpanRotation().fit_transform(X).shape == (10, 1) and not SpanRotation().fit_transform(X).any()
     member = make_member(1.0, balanced=False).fit(X, np.array([0] * 7 + [1] * 3))
     np.testing.assert_allclose(member.predict_proba(X[:1]), [[0.7, 0.3]], atol=1e-3)
+
+
+def test_components_are_made_when_asked_and_a_pickle_holds_them_not_the_rows():
+    """A fold's model only transforms its test rows, through the training rows (no components made); stage
+    package and a saved model ask for the components: the same ones, pickled as before."""
+    rng = np.random.default_rng(5)
+    X, test = rng.normal(size=(80, 700)), rng.normal(size=(20, 700))
+    lazy, eager = SpanRotation().fit(X), SpanRotation().fit(X)
+    through_rows = lazy.transform(test)
+    components = eager.components_
+    np.testing.assert_allclose(through_rows, eager.transform(test), rtol=0, atol=1e-12)
+    state = lazy.__getstate__()
+    assert list(state) == ["mean_", "components_", "explained_variance_", "n_features_in_"]
+    assert np.array_equal(state["components_"], components)
+    loaded = pickle.loads(pickle.dumps(SpanRotation().fit(X)))
+    assert np.array_equal(loaded.components_, components)
+    assert np.array_equal(loaded.transform(test), eager.transform(test))
+    assert pickle.dumps(loaded) == pickle.dumps(eager)

@@ -94,7 +94,7 @@ def network_signature(network) -> ModelSignature:
 
 
 class RunRecord:
-    """A run's tags, params and metrics, sent to the store in one ``log_batch`` when the block ends.
+    """A run's tags, params and metrics, collected, then sent to the store in one ``log_batch`` (``send``).
 
     MLflow's ``log_metrics``/``log_params``/``set_tags`` each make one transaction on the SQLite store
     (~8 ms): a summary run made ~10 of them, a network run one per epoch; stage track spent about a

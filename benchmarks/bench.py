@@ -49,6 +49,7 @@ import pandas as pd
 
 from emoser.audio.augmentation import apply_copy, augment_corpus, plan_copies
 from emoser.audio.io import load_audio
+from emoser.compute.backend import training_precision
 from emoser.core import paths
 from emoser.corpora.emodb import EMOTIONS
 from emoser.features.dataset import FeatureStore, Subset, load_subsets, write_features
@@ -60,6 +61,7 @@ from emoser.models.networks.architectures import (  # TF and Keras, start-up not
     build_model,
     compile_model,
     keras,
+    precision_policy,
     tf,
 )
 from emoser.models.networks.training import batches
@@ -169,13 +171,14 @@ def straightforward_model(arch: str, params, n_features: int, n_frames: int) -> 
 
 def epoch_seconds(arch: str, params, train: Subset, ours: bool) -> tuple[float, keras.Model]:
     """Seconds of one training epoch, after a first one that includes tracing: ours streams its batches
-    from the features folder (emoser.models.networks.training.batches); the straightforward run has
-    numpy arrays in memory."""
+    from the features folder (emoser.models.networks.training.batches), in ``train.precision``; the
+    straightforward run has numpy arrays in memory, in float32."""
     keras.utils.set_random_seed(params.train.seed)
     n_features, n_frames = train.store.shape[1:]
     mode = params.features.normalisation
-    if ours:
-        net = build_model(arch, "cce", n_features, n_frames, params.architectures, params.train.learning_rate, 7)
+    if ours:    # in the arithmetic the pipeline trains in (train.precision, resolved for this machine)
+        with precision_policy(training_precision(params.train.precision)):
+            net = build_model(arch, "cce", n_features, n_frames, params.architectures, params.train.learning_rate, 7)
     else:
         net = straightforward_model(arch, params, n_features, n_frames)
         x = normalise(train.features, train.n_frames, mode)

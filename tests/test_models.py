@@ -2,7 +2,9 @@ import time
 
 import keras
 import numpy as np
+import pytest
 
+from emoser.compute.backend import cpu_flags, training_precision
 from emoser.models.networks.architectures import (
     STEPS_PER_EXECUTION,
     Bundle,
@@ -87,6 +89,28 @@ def test_bfloat16_networks_compute_in_bfloat16_keep_float32_weights_and_a_float3
             plain = build_model(arch, "cce", 14, 30, ARCH, 1e-3, 7)
         assert plain.get_layer("emotion").get_config() == build_model(arch, "cce", 14, 30, ARCH, 1e-3, 7).get_layer(
             "emotion").get_config() and plain.layers[2].dtype_policy.name == "float32"
+
+
+def test_precision_auto_is_bfloat16_only_on_a_cpu_with_amx(tmp_path):
+    """train.precision: auto -> bfloat16 where the trainings run on a CPU reporting amx_bf16, float32 on
+    GPUs, on CPUs with only avx512_bf16 (not measured) or neither; a set precision is kept; a network is
+    never built under 'auto' itself (the stage resolves it first)."""
+    amx = {"avx512f", "avx512_bf16", "amx_bf16", "amx_tile"}
+    assert training_precision("auto", gpus=[], flags=amx) == "bfloat16"
+    assert training_precision("auto", gpus=["0"], flags=amx) == "float32"
+    assert training_precision("auto", gpus=[], flags={"avx512f", "avx512_bf16"}) == "float32"
+    assert training_precision("auto", gpus=[], flags=set()) == "float32"
+    assert training_precision("float32", gpus=[], flags=amx) == "float32"
+    assert training_precision("bfloat16", gpus=["0"], flags=set()) == "bfloat16"
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: Xeon\nflags\t\t: fpu sse2 amx_bf16 amx_tile\n\n"
+                       "processor\t: 1\nflags\t\t: fpu sse2 amx_bf16 amx_tile\n")
+    assert cpu_flags(cpuinfo) == {"fpu", "sse2", "amx_bf16", "amx_tile"}
+    assert cpu_flags(tmp_path / "missing") == set()
+    with pytest.raises(ValueError, match="train.precision 'auto'"):
+        with precision_policy("auto"):
+            pass
+    assert keras.mixed_precision.global_policy().name == "float32"
 
 
 def test_several_steps_per_execution_train_the_same_weights():

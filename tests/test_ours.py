@@ -26,6 +26,7 @@ from emoser.models.classical.fusion import (
     make_member,
     member_name,
     run_ours,
+    starting_coefficients,
     summarise_ablation,
     weight_grid,
 )
@@ -68,6 +69,38 @@ def test_ensemble_ranks_informative_features_first_and_averages_its_members():
     own = [(members[i].argmax(axis=1) == y[100:]).mean() for i in range(4)]
     assert own[0] > 0.9 and own[0] > own[1] > own[3]
     assert own[3] < (model.predict(X[100:]) == y[100:]).mean() < own[0]
+
+
+def test_each_member_starts_where_the_one_before_ended_and_reaches_a_cold_starts_optimum():
+    """A member's lbfgs starts from the previous member's optimum: the same decision values on the
+    training rows (the columns nest), so fewer iterations in all, and the same optimum a cold start
+    reaches, up to the solver's tolerance; the fitted members keep warm_start off."""
+    X, y = _informative(150, seed=3)
+    X = X.astype(np.float32)
+    warm = FeatureCountEnsemble(feature_counts=(20, 60, "all")).fit(X[:100], y[:100])
+    Z = warm.scaler_.transform(warm.keep_.transform(X[:100]))
+    cold = [make_member(0.1).fit(Z[:, cols], y[:100]) for cols in warm.columns_]
+    # the start handed on: a member's decision values (less its intercept) on the training rows; the
+    # coefficients a second member starts from give those values exactly (nested columns)
+    first = warm.members_[0]
+    raw = (first.named_steps["rotate"].transform(Z[:, warm.columns_[0]]).astype(np.float64)
+           @ first.named_steps["classify"].coef_.T)
+    coordinates = make_member(0.1).named_steps["rotate"].fit_transform(Z[:, warm.columns_[1]]).astype(np.float64)
+    np.testing.assert_allclose(coordinates @ starting_coefficients(coordinates, raw).T, raw, atol=1e-5)
+    # on fewer columns than before (not nested) it is the least-squares projection
+    fewer = coordinates[:, :5]
+    residual = raw - fewer @ starting_coefficients(fewer, raw).T
+    np.testing.assert_allclose(fewer.T @ residual, 0, atol=1e-4)
+    # fewer iterations than cold starts, the same optimum up to lbfgs' tolerance
+    warm_iterations = [int(m.named_steps["classify"].n_iter_[0]) for m in warm.members_]
+    cold_iterations = [int(m.named_steps["classify"].n_iter_[0]) for m in cold]
+    assert warm_iterations[0] == cold_iterations[0] and sum(warm_iterations) < sum(cold_iterations)
+    test = warm.scaler_.transform(warm.keep_.transform(X[100:]))
+    for member, again, cols in zip(warm.members_, cold, warm.columns_):
+        np.testing.assert_allclose(member.predict_proba(test[:, cols]), again.predict_proba(test[:, cols]), atol=2e-2)
+        assert member.named_steps["classify"].get_params()["warm_start"] is False
+    np.testing.assert_array_equal(warm.members_[0].predict_proba(test[:, warm.columns_[0]]),
+                                  cold[0].predict_proba(test[:, warm.columns_[0]]))    # the first starts cold
 
 
 def test_ours_on_a_tiny_corpus(tiny_inputs):

@@ -12,6 +12,7 @@ import pandas as pd
 import yaml
 
 from conftest import REPO, make_corpus
+from emoser.compute.backend import training_precision
 
 SR = 8000
 
@@ -60,6 +61,8 @@ def test_each_seed_is_a_deterministic_replicate_and_the_named_seed_ships(tmp_pat
     facts = {s: json.loads((model / f"replicates/seed-{s}/model.json").read_text()) for s in (7, 8)}
     assert facts[7]["params"]["train.seed"] == 7 and facts[8]["params"]["train.seed"] == 8
     assert "train.replicates" not in facts[7]["params"]     # how many runs changes no run
+    # train.precision: auto is recorded as the arithmetic this machine made the weights in
+    assert facts[7]["params"]["train.precision"] == training_precision("auto") != "auto"
 
     # the same params give the same bytes, every seed
     _stage(work, "train", *name)

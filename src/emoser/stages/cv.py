@@ -14,6 +14,7 @@ import argparse
 import pandas as pd
 from pydantic import model_validator
 
+from emoser.compute.backend import training_precision
 from emoser.core import paths
 from emoser.core.config import Section, load_params
 from emoser.core.files import read_clips, read_manifest
@@ -52,8 +53,9 @@ def main(argv: list[str] | None = None) -> None:
     corpus = paths.corpus_data(params.roles.networks)
     clips, manifest = read_clips(corpus.clips), read_manifest(corpus.manifest)
     folds = make_folds(clips, params.cv)
+    train = params.train.model_copy(update={"precision": training_precision(params.train.precision)})
     tasks = [task for variant in params.cv.variants for protocol in params.cv.protocols
-             for task in fold_tasks(variant, protocol, params.train, params.architectures,
+             for task in fold_tasks(variant, protocol, train, params.architectures,
                                     params.features.normalisation, params.compute.threads_per_task, clips,
                                     corpus.features, folds)]
     predictions = (cross_validate(tasks, params.compute) if tasks

@@ -23,6 +23,7 @@ import shutil
 
 from pydantic import model_validator
 
+from emoser.compute.backend import training_precision
 from emoser.core import paths
 from emoser.core.config import Section, flatten, load_params
 from emoser.core.errors import EmoserError
@@ -79,7 +80,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.copy_of:
         copy_trained(args.copy_of, args.name, arch, loss, made_from)
         return
-    train_replicates(args.name, arch, loss, params, made_from)
+    # the arithmetic the weights were made in (train.precision: auto resolved on this machine), recorded as such
+    train = params.train.model_copy(update={"precision": training_precision(params.train.precision)})
+    made_from["train.precision"] = train.precision
+    train_replicates(args.name, arch, loss, params.model_copy(update={"train": train}), made_from)
 
 
 def train_replicates(name: str, arch: str, loss: str, params: Params, made_from: dict) -> None:
@@ -128,7 +132,9 @@ def copy_trained(source: str, name: str, arch: str, loss: str, made_from: dict) 
     facts = read_facts(paths.MODELS / source)
     if (facts["arch"], facts["loss"]) != (arch, loss):
         raise EmoserError(f"--copy-of {source}: that model is {facts['arch']}-{facts['loss']}, not {arch}-{loss}")
-    # params as this stage would record them (the source's may predate a change to another variant's section)
+    # params as this stage would record them (the source's may predate a change to another variant's section),
+    # and the arithmetic the source's weights were made in
+    made_from = {**made_from, "train.precision": facts["params"].get("train.precision", made_from["train.precision"])}
     copy_saved(paths.MODELS / source, paths.MODELS / name, name=name, params=made_from)
 
 

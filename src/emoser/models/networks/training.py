@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from emoser.compute.backend import training_precision
 from emoser.core.errors import EmoserError
 from emoser.core.runtime import progress_enabled
 from emoser.features.dataset import Subset
@@ -92,7 +93,7 @@ def train_variant(name: str, arch: str, loss: str, settings: TrainParams, archit
     mode = normalisation
     stats = fit_normaliser(train.read, train.n_frames) if mode == "train" else None
     n_features, n_frames = train.store.shape[1:]
-    with precision_policy(settings.precision):
+    with precision_policy(training_precision(settings.precision)):   # the stages hand it resolved
         network = build_model(arch, loss, n_features, n_frames, architectures, settings.learning_rate, len(emotions))
     stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=settings.patience,
                                             restore_best_weights=True)

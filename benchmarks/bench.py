@@ -49,7 +49,6 @@ import pandas as pd
 
 from emoser.audio.augmentation import apply_copy, augment_corpus, plan_copies
 from emoser.audio.io import load_audio
-from emoser.compute.backend import training_precision
 from emoser.core import paths
 from emoser.corpora.emodb import EMOTIONS
 from emoser.features.dataset import FeatureStore, Subset, load_subsets, write_features
@@ -64,6 +63,7 @@ from emoser.models.networks.architectures import (  # TF and Keras, start-up not
     precision_policy,
     tf,
 )
+from emoser.models.networks.precision import training_precision
 from emoser.models.networks.training import batches
 from emoser.params.file import load_all as load_params
 from emoser.params.networks import ARCHS

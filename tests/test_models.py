@@ -4,7 +4,6 @@ import keras
 import numpy as np
 import pytest
 
-from emoser.compute.backend import cpu_flags, training_precision
 from emoser.models.networks.architectures import (
     STEPS_PER_EXECUTION,
     Bundle,
@@ -13,6 +12,7 @@ from emoser.models.networks.architectures import (
     compile_model,
     precision_policy,
 )
+from emoser.models.networks.precision import cpu_flags, training_precision
 from emoser.params.networks import ArchitectureParams
 
 ARCH = ArchitectureParams.model_validate({

@@ -12,7 +12,7 @@ import pandas as pd
 import yaml
 
 from conftest import REPO, make_corpus
-from emoser.compute.backend import training_precision
+from emoser.models.networks.precision import training_precision
 
 SR = 8000
 

@@ -85,7 +85,7 @@ class TrainParams(Section):
     patience: int = Field(ge=0)
     seed: int
     replicates: int = Field(ge=1, le=100)
-    precision: Literal["auto", "float32", "bfloat16"] = "auto"   # auto: emoser.compute.backend.training_precision
+    precision: Literal["auto", "float32", "bfloat16"] = "auto"   # auto: models.networks.precision
 
     @property
     def seeds(self) -> tuple[int, ...]:

@@ -14,13 +14,13 @@ import argparse
 import pandas as pd
 from pydantic import model_validator
 
-from emoser.compute.backend import training_precision
 from emoser.core import paths
 from emoser.core.config import Section, load_params
 from emoser.core.files import read_clips, read_manifest
 from emoser.core.runtime import entry_point
 from emoser.evaluation.predictions import PREDICTION_COLUMNS, publish, summarise_recordings
 from emoser.models.networks.crossval import cross_validate, fold_tasks
+from emoser.models.networks.precision import training_precision
 from emoser.params.compute import ComputeParams
 from emoser.params.corpora import RolesParams
 from emoser.params.cv import CvParams

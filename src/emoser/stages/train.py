@@ -23,12 +23,12 @@ import shutil
 
 from pydantic import model_validator
 
-from emoser.compute.backend import training_precision
 from emoser.core import paths
 from emoser.core.config import Section, flatten, load_params
 from emoser.core.errors import EmoserError
 from emoser.core.files import read_clips, read_split
 from emoser.core.runtime import entry_point
+from emoser.models.networks.precision import training_precision
 from emoser.models.networks.probabilities import write_test_probabilities
 from emoser.models.networks.saved import REPLICATES, copy_saved, read_facts, replicate_folder
 from emoser.params.audio import AudioParams

@@ -42,7 +42,7 @@ def precision_policy(precision: str) -> Iterator[None]:
     restored after: ``bfloat16`` computes in bfloat16 and keeps float32 weights (Keras'
     ``mixed_bfloat16``), its output layer float32 (``_output_dtype``). A layer keeps the policy it was
     built with (also when saved and loaded). Part of a training's result, like the thread count."""
-    if precision not in PRECISION_POLICY:   # 'auto' is the stage's to resolve (compute.backend.training_precision)
+    if precision not in PRECISION_POLICY:   # 'auto' is the stage's to resolve (networks.precision.training_precision)
         raise ValueError(f"train.precision {precision!r}: a network is built in one of {sorted(PRECISION_POLICY)}")
     before = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(PRECISION_POLICY[precision])

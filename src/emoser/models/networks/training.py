@@ -11,7 +11,6 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from emoser.compute.backend import training_precision
 from emoser.core.errors import EmoserError
 from emoser.core.runtime import progress_enabled
 from emoser.features.dataset import Subset
@@ -23,6 +22,7 @@ from emoser.models.networks.architectures import (  # Keras and TensorFlow as em
     precision_policy,
     tf,
 )
+from emoser.models.networks.precision import training_precision
 from emoser.params.networks import ArchitectureParams, TrainParams
 
 log = logging.getLogger(__name__)

@@ -102,10 +102,11 @@ def _fit_from(classify: LogisticRegression, coordinates: np.ndarray, y, sample_w
     Why: the members see nested column sets (the best 1,000 ⊂ 1,500 ⊂ … ⊂ all), so the previous optimum,
     its weights on the columns it had and zero on the new ones, is a point of this member's problem with
     the same decision values, and only a little off its optimum: lbfgs then stops in about half the
-    iterations in all (one LOSO fold, one BLAS thread: Emo-DB 888 → 442, RAVDESS 1,274 → 652). ``starting_coefficients`` gives them exactly where
-    ``start`` lies in the span of the centred rows' columns, which holds for a superset of columns (least
-    squares otherwise). Where lbfgs stops still depends on where it starts, by up to its tolerance
-    (``tol``): not the same numbers as a cold start, reviewed in docs/benchmark.md."""
+    iterations in all (one LOSO fold, one BLAS thread: Emo-DB 888 → 442, RAVDESS 1,274 → 652).
+    ``starting_coefficients`` gives them exactly where ``start`` lies in the span of the centred rows'
+    columns, which holds for a superset of columns (least squares otherwise). Where lbfgs stops still
+    depends on where it starts, by up to its tolerance (``tol``): not the same numbers as a cold start,
+    reviewed in docs/benchmark.md."""
     coordinates64 = coordinates.astype(np.float64)
     if start is None:
         classify.fit(coordinates, y, sample_weight=sample_weight)

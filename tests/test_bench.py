@@ -53,6 +53,28 @@ def test_repro_seconds_times_each_stage_then_a_noop_and_noop_refuses_work(tmp_pa
         f"corpora.x.source={tmp_path / 'a.txt'}", "model.loss=mse"]
 
 
+def test_a_timed_workspace_runs_its_own_code_not_the_installed_package(tmp_path, monkeypatch):
+    """bench.py times a fresh clone; its stages must import the clone's emoser, not the working tree an
+    editable install points at (the timings and the lock would be of other code)."""
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    for command in (["git", "init", "-q"], ["dvc", "init", "-q"]):
+        subprocess.run(command, cwd=tmp_path, check=True)
+    (tmp_path / "src" / "emoser").mkdir(parents=True)
+    (tmp_path / "src" / "emoser" / "__init__.py").write_text("")
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"where": {
+        "cmd": "python -c 'import emoser; print(emoser.__file__)' > where.txt", "outs": ["where.txt"]}}}))
+    installed = subprocess.run([sys.executable, "-c", "import emoser; print(emoser.__file__)"], cwd=tmp_path,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    assert Path(installed).resolve() != (tmp_path / "src" / "emoser" / "__init__.py").resolve()
+    bench = _bench()
+    bench.repro_seconds(tmp_path)
+    assert Path((tmp_path / "where.txt").read_text().strip()).resolve() == \
+        (tmp_path / "src" / "emoser" / "__init__.py").resolve()
+    assert bench.workspace_environment(tmp_path / "elsewhere").get("PYTHONPATH") is None
+
+
 def test_write_updates_only_what_this_run_measured(tmp_path):
     bench = _bench()
     path = tmp_path / "bench.json"

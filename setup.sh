@@ -39,6 +39,11 @@ if [ ! -f "$stamp" ] || ! cat "$requirements" "$weights" | cmp -s - "$stamp"; th
   cat "$requirements" "$weights" > "$stamp"
 fi
 .venv/bin/python -m pip install --quiet --no-deps -e .
+# A DVC stage in another workspace (a second clone, `dvc exp run --temp`, `dvc queue`) runs that workspace's
+# src, not this tree's: src/emoser_workspace.py, imported at start-up by this .pth (its first line puts src on
+# the path whatever order the .pth files are read in).
+printf '%s\nimport emoser_workspace\n' "$PWD/src" \
+  > "$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/emoser_workspace.pth"
 
 # Offline `dvc plots show`: Vega, Vega-Lite and vega-embed from the npm registry, inlined into
 # an HTML template (DVC's own page loads them from a CDN), named in .dvc/config.local only once

@@ -76,6 +76,12 @@ def test_predict_bad_inputs_name_the_file(tmp_path):
         in result.stdout
     result = _predict("--model", tmp_path / "nowhere", tmp_path / "silence.wav")
     assert result.returncode == 2 and "no trained model" in result.stderr
+    # ...said before TensorFlow starts (seconds): a new process, as the shell's
+    probe = ("import sys\nfrom pathlib import Path\nfrom emoser.core.errors import EmoserError\n"
+             "from emoser.serving.predict import load_predictor\ntry:\n    load_predictor(Path(sys.argv[1]))\n"
+             "except EmoserError:\n    print('tensorflow' in sys.modules)\n")
+    started = subprocess.run([sys.executable, "-c", probe, str(tmp_path / "nowhere")], capture_output=True, text=True)
+    assert started.stdout.strip() == "False", started.stdout + started.stderr
 
 
 def test_a_model_trained_on_denoised_recordings_denoises_what_it_predicts(tmp_path):

@@ -122,10 +122,12 @@ def load_predictor(folder: Path) -> Predictor:
         ours = OursPredictor(FusionModel.load(folder))
         return Predictor(ours.predict_signal, ours.model.facts["emotions"], ours.model.facts["model"], False,
                          NoSpeech(), SpeechDetector())
+    from emoser.models.networks.saved import MODEL_FILE
+
+    if not (folder / MODEL_FILE).is_file():   # said before TensorFlow starts (~5 s)
+        raise EmoserError(f"{folder}: no trained model here (run `dvc repro` or pass --model)")
     from emoser.models.networks.architectures import Bundle  # TensorFlow: imported only for the networks
 
-    if not (folder / Bundle.MODEL_FILE).is_file():
-        raise EmoserError(f"{folder}: no trained model here (run `dvc repro` or pass --model)")
     bundle = Bundle.load(folder)
     name = folder.relative_to(paths.MODELS).as_posix() if folder.is_relative_to(paths.MODELS) else str(folder)
     return Predictor(lambda signal, rate, path: predict_signal(bundle, signal, rate), bundle.facts["emotions"], name,

@@ -103,3 +103,13 @@ def test_the_rebuild_figure_groups_a_matrix_and_names_the_machine(tmp_path):
     (tmp_path / "empty.json").write_text("{}")
     with pytest.raises(SystemExit, match="has no section rebuild"):
         figure.main(["--bench", str(tmp_path / "empty.json"), "--out", str(tmp_path / "g.png")])
+    # before and after: each family's earlier total under its bar, the figure taller
+    bench = json.loads((tmp_path / "bench.json").read_text())
+    bench["rebuild_base"] = {"stage_s": {**stages, "cv": 1200.0}, "total_s": 1372.0, "commit": "abc1234"}
+    (tmp_path / "bench.json").write_text(json.dumps(bench))
+    both = figure.main(["--bench", str(tmp_path / "bench.json"), "--out", str(tmp_path / "h.png"),
+                        "--before", "rebuild_base"])
+    with Image.open(out) as alone, Image.open(both) as image:
+        assert image.size[0] == 1100 and image.size[1] > alone.size[1]
+    with pytest.raises(SystemExit, match="has no section nowhere"):
+        figure.main(["--bench", str(tmp_path / "bench.json"), "--out", str(tmp_path / "i.png"), "--before", "nowhere"])

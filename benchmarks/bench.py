@@ -220,25 +220,13 @@ def matmul_gflops(n: int = 2048, repeats: int = 10) -> float:
     return 2 * n**3 * repeats / (time.perf_counter() - started) / 1e9
 
 
-def workspace_environment(repo: Path) -> dict[str, str]:
-    """This process's environment with ``repo``'s own ``src`` first on PYTHONPATH (where it has one), for
-    the DVC commands timed there: its stages run ``python -m emoser.stages.…``, and an editable install
-    (setup.sh's ``pip install -e .``) would otherwise import the package from the working tree it was
-    installed from, not from the clone being timed: the timings and the lock would then be of other code."""
-    env = dict(os.environ)
-    if (repo / "src" / "emoser").is_dir():
-        env["PYTHONPATH"] = os.pathsep.join([str((repo / "src").resolve()), *filter(None, [env.get("PYTHONPATH")])])
-    return env
-
-
 def repro_seconds(repo: Path, sets: list[str] = ()) -> tuple[dict[str, float], float]:
     """Wall seconds of each stage of `dvc repro` in ``repo`` (with ``sets``: `dvc exp run -S SET ...`,
     as the README's main command runs), and of a second, no-op `dvc repro`."""
     stages: dict[str, float] = {}
     command = ["dvc", "exp", "run", *(a for s in sets for a in ("-S", s))] if sets else ["dvc", "repro"]
     current, started = None, time.perf_counter()
-    with subprocess.Popen(command, cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, env=workspace_environment(repo)) as process:
+    with subprocess.Popen(command, cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
         for line in process.stdout:     # DVC announces each stage as it starts
             if match := re.match(r"Running stage '(.+)':", line):
                 now = time.perf_counter()
@@ -256,15 +244,14 @@ def repro_seconds(repo: Path, sets: list[str] = ()) -> tuple[dict[str, float], f
 def _repro_once(repo: Path) -> float:
     """Wall seconds of one `dvc repro` in ``repo`` (a no-op where it is up to date)."""
     started = time.perf_counter()
-    subprocess.run(["dvc", "repro"], cwd=repo, check=True, capture_output=True, env=workspace_environment(repo))
+    subprocess.run(["dvc", "repro"], cwd=repo, check=True, capture_output=True)
     return time.perf_counter() - started
 
 
 def noop_seconds(repo: Path, runs: int = 3) -> dict:
     """Wall seconds of a no-op `dvc repro` in ``repo`` (its median of ``runs``); refuses to time a
     workspace that has something to run."""
-    status = subprocess.run(["dvc", "status", "--json"], cwd=repo, capture_output=True, text=True, check=True,
-                            env=workspace_environment(repo))
+    status = subprocess.run(["dvc", "status", "--json"], cwd=repo, capture_output=True, text=True, check=True)
     if json.loads(status.stdout or "{}"):
         raise SystemExit(f"bench --noop: `dvc status` in {repo} is not clean; run `dvc repro` first")
     seconds = [_repro_once(repo) for _ in range(runs)]

@@ -1,4 +1,4 @@
-"""A DVC stage runs the code of its own workspace: imported when Python starts, by the one-line
+"""A DVC stage runs the code of its own workspace: imported when Python starts, by the
 ``emoser_workspace.pth`` that setup.sh writes beside the editable install's.
 
 setup.sh installs emoser in editable mode, so ``import emoser`` finds the tree it was installed from.
@@ -8,8 +8,9 @@ that tree's code while its dvc.lock records the hashes of its own ``src``: a que
 whatever the main workspace holds when it starts, edits included. DVC names the running stage in every
 stage command's environment (``DVC_STAGE``) and runs it in its workspace (every stage here runs at the
 root: ``wdir``); where that workspace (the nearest folder up with a ``.dvc`` folder) holds this project's
-source, its ``src`` goes first on ``sys.path``, as ``PYTHONPATH=src`` would put it, and the processes the
-stage starts inherit it. (Not ``DVC_ROOT``: for a queued or temporary experiment DVC sets it to the
+source, its ``src`` goes first on ``sys.path``, as ``PYTHONPATH=src`` would put it; the Python processes the
+stage starts (training workers) inherit ``DVC_STAGE`` and the working directory, so they find the same.
+(Not ``DVC_ROOT``: for a queued or temporary experiment DVC sets it to the
 workspace the experiment came from.) Anywhere else (no stage running, or a DVC project without
 ``src/emoser``) nothing changes.
 
